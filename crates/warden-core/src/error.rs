@@ -1,0 +1,127 @@
+//! What can go wrong in a governance command, worded for the administrator
+//! who ran it. Every variant means nothing was written.
+
+use crate::csv_io::CsvProblem;
+use std::path::PathBuf;
+use warden_model::{ModelError, ObjectKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error(transparent)]
+    Store(#[from] warden_store::StoreError),
+
+    /// The AOT reader's message already says `file:line:column: what is wrong`.
+    #[error(transparent)]
+    Aot(#[from] warden_aot::AotError),
+
+    /// `hint` is empty or starts with `; ` (a did-you-mean list).
+    #[error("unknown {kind} '{name}'{hint}")]
+    Unknown { kind: ObjectKind, name: String, hint: String },
+
+    #[error(transparent)]
+    EntryPoint(#[from] warden_engine::ResolveError),
+
+    #[error("{kind} '{name}' already exists")]
+    AlreadyExists { kind: ObjectKind, name: String },
+
+    #[error("user '{user}' does not have role '{role}'{}", roles_hint(.assigned))]
+    NotAssigned { user: String, role: String, assigned: Vec<String> },
+
+    #[error("{}", list("the change would make the security model invalid", .0))]
+    Invalid(Vec<ModelError>),
+
+    /// `--strict` imports refuse references to objects that are not loaded.
+    #[error("{}", dangling(.0))]
+    Dangling(Vec<ModelError>),
+
+    #[error("{}", csv_list(.file, .problems))]
+    Csv { file: String, problems: Vec<CsvProblem> },
+
+    #[error("cannot read {}: {source}", .path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+
+    #[error("cannot write {}: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+
+    #[error("valid-from {from} is not before valid-to {to}; the assignment would never be in effect")]
+    EmptyWindow { from: String, to: String },
+
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// The store holds data that is not the demo; loading it would mix the two.
+    #[error(
+        "the store is not empty ({summary}) and does not hold the demo; the demo loads only into an empty store. \
+         Use a fresh data directory (--data-dir DIR), or pass --reset to replace everything in this store with the demo \
+         (one audited change)"
+    )]
+    NotEmpty { summary: String },
+}
+
+impl CoreError {
+    pub(crate) fn unknown<'a>(kind: ObjectKind, name: &str, known: impl IntoIterator<Item = &'a str>) -> CoreError {
+        CoreError::Unknown { kind, name: name.to_string(), hint: crate::names::did_you_mean(known, name) }
+    }
+}
+
+fn roles_hint(assigned: &[String]) -> String {
+    if assigned.is_empty() { "; they have no roles".to_string() } else { format!("; their roles: {}", assigned.join(", ")) }
+}
+
+/// Lists at most a screenful of problems; a long list is usually one mistake repeated.
+fn list(headline: &str, errors: &[ModelError]) -> String {
+    let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    list_strings(headline, &text)
+}
+
+fn list_strings(headline: &str, errors: &[String]) -> String {
+    const SHOWN: usize = 15;
+    let mut out = format!("{headline}:");
+    for e in errors.iter().take(SHOWN) {
+        out.push_str("\n  ");
+        out.push_str(e);
+    }
+    if errors.len() > SHOWN {
+        out.push_str(&format!("\n  ... and {} more", errors.len() - SHOWN));
+    }
+    out
+}
+
+fn dangling(errors: &[ModelError]) -> String {
+    let plain: Vec<String> = errors
+        .iter()
+        .map(|e| match e {
+            ModelError::ExtensionTargetMissing { extension, target } => format!("{extension} extends {target}, which does not exist"),
+            other => other.to_string(),
+        })
+        .collect();
+    let mut out = list_strings(
+        "--strict refuses this import: it references objects that are neither in the import nor in the store",
+        &plain,
+    );
+    out.push_str("
+Import the models they belong to in the same command, or leave out --strict to import them as warnings.");
+    out
+}
+
+fn csv_list(file: &str, problems: &[CsvProblem]) -> String {
+    let n = problems.len();
+    let mut out = format!("{file}: {n} problem{}; nothing was imported", if n == 1 { "" } else { "s" });
+    for p in problems {
+        out.push_str("\n  ");
+        out.push_str(&p.to_string());
+    }
+    out
+}
+
+/// Which part of the model an error is about, so the command line can add the
+/// command that lists that kind of object.
+impl CoreError {
+    pub fn unknown_kind(&self) -> Option<ObjectKind> {
+        match self {
+            CoreError::Unknown { kind, .. } => Some(*kind),
+            CoreError::EntryPoint(warden_engine::ResolveError::Unknown(_)) => Some(ObjectKind::EntryPoint),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,638 @@
+//! The write commands. Each one plans its changes against the stored model,
+//! validates the model as it would be afterwards, and commits once: one
+//! transaction, one audit event, nothing written on any error.
+
+use crate::csv_io::{self, CsvProblem};
+use crate::error::CoreError;
+use crate::names::{self, lookup};
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use warden_model::{Assignment, Model, ModelError, Object, ObjectKind, ObjectRef, Organization, Timestamp, User};
+use warden_store::{Change, Commit, Revision, Store, StoreError};
+
+/// How many times a command is re-planned when another writer commits between
+/// our read and our commit. Each attempt re-reads and re-validates everything.
+const ATTEMPTS: usize = 3;
+
+/// The governance services over one store, acting as one user (recorded in
+/// every audit event).
+#[derive(Clone)]
+pub struct Warden {
+    store: Arc<dyn Store>,
+    actor: String,
+}
+
+/// The result of a write: the revision it created.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteOutcome {
+    pub revision: Revision,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AssignOutcome {
+    #[serde(serialize_with = "crate::snapshot::assignment_json")]
+    pub assignment: Assignment,
+    /// The assignment of the same role that this one replaced, if any.
+    #[serde(serialize_with = "crate::snapshot::assignment_json_opt")]
+    pub replaced: Option<Assignment>,
+    /// Things worth knowing that do not stop the command (a disabled user, a window already over).
+    pub notes: Vec<String>,
+    pub revision: Revision,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokeOutcome {
+    #[serde(serialize_with = "crate::snapshot::assignment_json")]
+    pub revoked: Assignment,
+    pub revision: Revision,
+}
+
+/// What an AOT import read and changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct AotImportOutcome {
+    pub files: usize,
+    /// Objects read, per AOT object type.
+    pub counts: BTreeMap<String, usize>,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// What the AOT reader noticed in the files (unresolved references, name mismatches, ...).
+    pub warnings: Vec<String>,
+    /// References the import added that point to objects neither imported nor
+    /// stored (refused with `strict`).
+    pub unresolved: usize,
+    pub revision: Revision,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportOutcome {
+    pub out_dir: PathBuf,
+    pub files: usize,
+    /// Files written, per AOT object type.
+    pub counts: BTreeMap<String, usize>,
+    pub revision: Revision,
+}
+
+/// What a CSV import changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct CsvImportOutcome {
+    pub file: String,
+    pub kind: ObjectKind,
+    pub rows: usize,
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub revision: Revision,
+}
+
+/// What `warden gen` (or any dataset writer) wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct DatasetReport {
+    pub out_dir: PathBuf,
+    pub aot_files: usize,
+    pub aot_counts: BTreeMap<String, usize>,
+    pub organizations: usize,
+    pub users: usize,
+    pub assignments: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum DemoOutcome {
+    Loaded { revision: Revision, counts: BTreeMap<String, usize>, replaced_objects: usize },
+    AlreadyLoaded { revision: Revision },
+}
+
+/// A planned write: what the audit trail will call it and what it changes.
+struct Plan<T> {
+    action: &'static str,
+    summary: serde_json::Value,
+    changes: Vec<Change>,
+    outcome: T,
+}
+
+/// How strictly the model after a write is checked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Validation {
+    /// New errors refuse the write; new dangling references are reported back.
+    AllowDangling,
+    /// New dangling references refuse the write too.
+    Strict,
+}
+
+fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
+    let name = key.name.as_str();
+    match key.kind {
+        ObjectKind::EntryPoint => {
+            let ep_key = name.parse().ok()?;
+            model.entry_points.get(&ep_key).cloned().map(Object::EntryPoint)
+        }
+        ObjectKind::Privilege => model.privileges.get(name).cloned().map(Object::Privilege),
+        ObjectKind::Duty => model.duties.get(name).cloned().map(Object::Duty),
+        ObjectKind::Role => model.roles.get(name).cloned().map(Object::Role),
+        ObjectKind::RoleExtension => model.role_extensions.get(name).cloned().map(Object::RoleExtension),
+        ObjectKind::DutyExtension => model.duty_extensions.get(name).cloned().map(Object::DutyExtension),
+        ObjectKind::Policy => model.policies.get(name).cloned().map(Object::Policy),
+        ObjectKind::Organization => model.organizations.get(name).cloned().map(Object::Organization),
+        ObjectKind::User => model.users.get(name).cloned().map(Object::User),
+        ObjectKind::Assignment => {
+            let (user, role) = name.rsplit_once('/')?;
+            model.assignments_of(user).iter().find(|a| a.role == role).cloned().map(Object::Assignment)
+        }
+    }
+}
+
+/// Removes one object other than an assignment ([`apply`] handles those in bulk).
+fn remove_object(model: &mut Model, key: &ObjectRef) {
+    let name = key.name.as_str();
+    match key.kind {
+        ObjectKind::EntryPoint => {
+            if let Ok(k) = name.parse() {
+                model.entry_points.remove(&k);
+            }
+        }
+        ObjectKind::Privilege => drop(model.privileges.remove(name)),
+        ObjectKind::Duty => drop(model.duties.remove(name)),
+        ObjectKind::Role => drop(model.roles.remove(name)),
+        ObjectKind::RoleExtension => drop(model.role_extensions.remove(name)),
+        ObjectKind::DutyExtension => drop(model.duty_extensions.remove(name)),
+        ObjectKind::Policy => drop(model.policies.remove(name)),
+        ObjectKind::Organization => drop(model.organizations.remove(name)),
+        ObjectKind::User => drop(model.users.remove(name)),
+        ObjectKind::Assignment => {}
+    }
+}
+
+/// Applies changes in order, as the store does. Assignments live in one sorted
+/// vector, so they are merged in one pass at the end rather than inserted one
+/// by one (which is quadratic for an import of 300,000 rows in any order).
+fn apply(model: &mut Model, changes: &[Change]) {
+    let mut assignments: HashMap<(String, String), Option<Assignment>> = HashMap::new();
+    for c in changes {
+        match c {
+            Change::Put(Object::Assignment(a)) => {
+                assignments.insert((a.user.clone(), a.role.clone()), Some(a.clone()));
+            }
+            Change::Put(o) => model.put(o.clone()),
+            Change::Delete(k) if k.kind == ObjectKind::Assignment => {
+                if let Some((user, role)) = k.name.rsplit_once('/') {
+                    assignments.insert((user.to_string(), role.to_string()), None);
+                }
+            }
+            Change::Delete(k) => remove_object(model, k),
+        }
+    }
+    if assignments.is_empty() {
+        return;
+    }
+    model.assignments.retain(|a| !assignments.contains_key(&(a.user.clone(), a.role.clone())));
+    model.assignments.extend(assignments.into_values().flatten());
+    model.sort_assignments();
+}
+
+/// The problems in `after` that `before` did not have: a write is judged by what
+/// it breaks, not by what was already there.
+fn new_problems(before: &[ModelError], after: Vec<ModelError>) -> Vec<ModelError> {
+    let old: HashSet<String> = before.iter().map(ToString::to_string).collect();
+    after.into_iter().filter(|e| !old.contains(&e.to_string())).collect()
+}
+
+/// Counts puts by whether they add, change or repeat a stored object.
+#[derive(Default)]
+struct Tally {
+    added: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+impl Tally {
+    fn count(&mut self, model: &Model, object: &Object) -> bool {
+        match get_object(model, &object.key()) {
+            None => {
+                self.added += 1;
+                true
+            }
+            Some(old) if old == *object => {
+                self.unchanged += 1;
+                false
+            }
+            Some(_) => {
+                self.updated += 1;
+                true
+            }
+        }
+    }
+}
+
+/// Ids are typed on command lines and in CSV files; refuse the ones that
+/// cannot be typed back or that would break a file format.
+fn check_id(kind: ObjectKind, id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        return Err(format!("a {kind} id cannot be empty"));
+    }
+    if id.trim() != id {
+        return Err(format!("{kind} id '{id}' starts or ends with spaces"));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(format!("{kind} id {id:?} contains control characters"));
+    }
+    if kind == ObjectKind::Organization && id.contains(';') {
+        return Err(format!("organization id '{id}' contains ';', which separates organizations in assignments.csv"));
+    }
+    Ok(())
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, CoreError> {
+    std::fs::read(path).map_err(|source| CoreError::Read { path: path.to_path_buf(), source })
+}
+
+fn csv_refused(file: &str, problems: Vec<CsvProblem>) -> CoreError {
+    CoreError::Csv { file: file.to_string(), problems }
+}
+
+impl Warden {
+    pub fn new(store: Arc<dyn Store>, actor: impl Into<String>) -> Warden {
+        Warden { store, actor: actor.into() }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The current revision, compiled for checks and listings.
+    pub async fn snapshot(&self) -> Result<Snapshot, CoreError> {
+        Snapshot::load(self.store.as_ref()).await
+    }
+
+    /// Loads, plans, validates and commits; re-plans if another writer got in
+    /// first. Returns the outcome, the new revision and the dangling references
+    /// the write introduced (only with [`Validation::AllowDangling`]).
+    async fn run<T>(
+        &self,
+        validation: Validation,
+        mut plan: impl FnMut(&Model) -> Result<Plan<T>, CoreError>,
+    ) -> Result<(T, Revision, Vec<ModelError>), CoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (mut model, revision) = self.store.load().await?;
+            let Plan { action, summary, changes, outcome } = plan(&model)?;
+            let before = model.validate();
+            apply(&mut model, &changes);
+            let introduced = new_problems(&before, model.validate());
+            let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
+            if !errors.is_empty() {
+                return Err(CoreError::Invalid(errors));
+            }
+            if validation == Validation::Strict && !dangling.is_empty() {
+                return Err(CoreError::Dangling(dangling));
+            }
+            let commit = Commit { actor: self.actor.clone(), action: action.to_string(), summary, changes, expected_revision: Some(revision) };
+            match self.store.commit(commit).await {
+                Ok(rev) => {
+                    tracing::info!(action, revision = rev, "committed");
+                    return Ok((outcome, rev, dangling));
+                }
+                Err(StoreError::Conflict { .. }) if attempt < ATTEMPTS => {
+                    tracing::debug!(action, attempt, "store moved on; planning again");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// `import aot`: reads AOT XML files or folders and merges their security
+    /// objects into the store (added or replaced by key; stored objects the
+    /// import does not mention stay). A reference-only entry point never
+    /// replaces a defined one. With `strict`, references to objects that are
+    /// neither imported nor stored refuse the import.
+    pub async fn import_aot(&self, paths: &[PathBuf], strict: bool) -> Result<AotImportOutcome, CoreError> {
+        let import = warden_aot::read_paths(paths)?;
+        let objects: Vec<Object> = import.model.objects().collect();
+        let counts: BTreeMap<String, usize> = import.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let paths_text: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let validation = if strict { Validation::Strict } else { Validation::AllowDangling };
+        let (tally, revision, dangling) = self
+            .run(validation, |model| {
+                let mut tally = Tally::default();
+                let mut changes = Vec::new();
+                for object in &objects {
+                    if let Object::EntryPoint(ep) = object {
+                        let stub = *ep == warden_model::EntryPoint::referenced(&ep.key());
+                        if stub && model.entry_points.contains_key(&ep.key()) {
+                            tally.unchanged += 1;
+                            continue;
+                        }
+                    }
+                    if tally.count(model, object) {
+                        changes.push(Change::Put(object.clone()));
+                    }
+                }
+                let summary = json!({
+                    "paths": paths_text, "files": import.files, "strict": strict,
+                    "added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged,
+                });
+                Ok(Plan { action: "import aot", summary, changes, outcome: tally })
+            })
+            .await?;
+        Ok(AotImportOutcome {
+            files: import.files,
+            counts,
+            added: tally.added,
+            updated: tally.updated,
+            unchanged: tally.unchanged,
+            warnings: import.warnings,
+            unresolved: dangling.len(),
+            revision,
+        })
+    }
+
+    /// `export aot`: writes the stored security objects as AOT XML under `out`.
+    /// Refuses a non-empty folder unless `overwrite`, so an export never mixes
+    /// silently with older files.
+    pub async fn export_aot(&self, out: &Path, overwrite: bool) -> Result<ExportOutcome, CoreError> {
+        ensure_empty_dir(out, overwrite)?;
+        let (model, revision) = self.store.load().await?;
+        let report = warden_aot::write_model(&model, out)?;
+        Ok(ExportOutcome {
+            out_dir: out.to_path_buf(),
+            files: report.files,
+            counts: report.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            revision,
+        })
+    }
+
+    /// `org add`.
+    pub async fn add_org(&self, org: Organization) -> Result<WriteOutcome, CoreError> {
+        check_id(ObjectKind::Organization, &org.id).map_err(CoreError::InvalidInput)?;
+        let (_, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                if let Some((existing, _)) = names::find_in(&model.organizations, &org.id) {
+                    return Err(CoreError::AlreadyExists { kind: ObjectKind::Organization, name: existing.clone() });
+                }
+                let summary = json!({ "id": org.id, "name": org.name });
+                Ok(Plan { action: "org add", summary, changes: vec![Change::Put(Object::Organization(org.clone()))], outcome: () })
+            })
+            .await?;
+        Ok(WriteOutcome { revision })
+    }
+
+    /// `user add`.
+    pub async fn add_user(&self, user: User) -> Result<WriteOutcome, CoreError> {
+        check_id(ObjectKind::User, &user.id).map_err(CoreError::InvalidInput)?;
+        if let Some(email) = user.email.as_deref().filter(|e| !csv_io::looks_like_email(e)) {
+            return Err(CoreError::InvalidInput(format!("'{email}' is not an email address")));
+        }
+        let (_, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                if let Some((existing, _)) = names::find_in(&model.users, &user.id) {
+                    return Err(CoreError::AlreadyExists { kind: ObjectKind::User, name: existing.clone() });
+                }
+                let summary = json!({ "id": user.id, "name": user.name, "type": user.kind, "enabled": user.enabled, "email": user.email });
+                Ok(Plan { action: "user add", summary, changes: vec![Change::Put(Object::User(user.clone()))], outcome: () })
+            })
+            .await?;
+        Ok(WriteOutcome { revision })
+    }
+
+    /// `user assign`: gives `user` the role, globally (no organizations) or in
+    /// the listed organizations, inside the optional window `[from, to)`.
+    /// Re-assigning a role the user already has replaces that assignment.
+    pub async fn assign(
+        &self,
+        user: &str,
+        role: &str,
+        orgs: &[String],
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<AssignOutcome, CoreError> {
+        if let (Some(f), Some(t)) = (from, to)
+            && f >= t
+        {
+            return Err(CoreError::EmptyWindow { from: f.to_string(), to: t.to_string() });
+        }
+        let (outcome, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                let u = lookup::user(model, user)?;
+                let r = lookup::role(model, role)?;
+                let mut organizations = Vec::new();
+                for o in orgs {
+                    let o = lookup::org(model, o)?;
+                    if !organizations.contains(&o.id) {
+                        organizations.push(o.id.clone());
+                    }
+                }
+                organizations.sort();
+                let assignment =
+                    Assignment { user: u.id.clone(), role: r.name.clone(), organizations, valid_from: from, valid_to: to };
+                let replaced = model.assignments_of(&u.id).iter().find(|a| a.role == r.name).cloned();
+                let mut notes = Vec::new();
+                if !u.enabled {
+                    notes.push(format!("user '{}' is disabled: the role takes effect only once the user is enabled", u.id));
+                }
+                if to.is_some_and(|t| t <= now) {
+                    notes.push("the validity window is already over: this assignment grants nothing".to_string());
+                } else if from.is_some_and(|f| f > now) {
+                    notes.push(format!("the assignment takes effect on {}", from.map(|f| f.to_string()).unwrap_or_default()));
+                }
+                let summary = json!({
+                    "user": assignment.user, "role": assignment.role, "organizations": assignment.organizations,
+                    "valid_from": assignment.valid_from.map(|t| t.to_string()),
+                    "valid_to": assignment.valid_to.map(|t| t.to_string()),
+                    "replaced": replaced.is_some(),
+                });
+                let changes = vec![Change::Put(Object::Assignment(assignment.clone()))];
+                Ok(Plan { action: "user assign", summary, changes, outcome: (assignment, replaced, notes) })
+            })
+            .await?;
+        let (assignment, replaced, notes) = outcome;
+        Ok(AssignOutcome { assignment, replaced, notes, revision })
+    }
+
+    /// `user revoke`: removes the user's assignment of the role; an error if
+    /// the user does not have it.
+    pub async fn revoke(&self, user: &str, role: &str) -> Result<RevokeOutcome, CoreError> {
+        let (revoked, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                let u = lookup::user(model, user)?;
+                let mine = model.assignments_of(&u.id);
+                let Some(a) = names::find(mine.iter().map(|a| a.role.as_str()), role)
+                    .and_then(|r| mine.iter().find(|a| a.role == r))
+                else {
+                    return Err(CoreError::NotAssigned {
+                        user: u.id.clone(),
+                        role: role.to_string(),
+                        assigned: mine.iter().map(|a| a.role.clone()).collect(),
+                    });
+                };
+                let key = Object::Assignment(a.clone()).key();
+                let summary = json!({ "user": a.user, "role": a.role, "organizations": a.organizations });
+                Ok(Plan { action: "user revoke", summary, changes: vec![Change::Delete(key)], outcome: a.clone() })
+            })
+            .await?;
+        Ok(RevokeOutcome { revoked, revision })
+    }
+
+    /// `import users FILE` (see [`csv_io::parse_users`] for the format and merge rules).
+    pub async fn import_users(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
+        let file = path.display().to_string();
+        let data = read_file(path)?;
+        self.import_csv(&file, ObjectKind::User, "import users", |model| {
+            let users = csv_io::parse_users(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
+            for u in &users {
+                check_id(ObjectKind::User, &u.id).map_err(CoreError::InvalidInput)?;
+            }
+            Ok(users.into_iter().map(Object::User).collect())
+        })
+        .await
+    }
+
+    /// `import orgs FILE` (see [`csv_io::parse_orgs`]).
+    pub async fn import_orgs(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
+        let file = path.display().to_string();
+        let data = read_file(path)?;
+        self.import_csv(&file, ObjectKind::Organization, "import orgs", |model| {
+            let orgs = csv_io::parse_orgs(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
+            for o in &orgs {
+                check_id(ObjectKind::Organization, &o.id).map_err(CoreError::InvalidInput)?;
+            }
+            Ok(orgs.into_iter().map(Object::Organization).collect())
+        })
+        .await
+    }
+
+    /// `import assignments FILE` (see [`csv_io::parse_assignments`]). Stored
+    /// assignments the file does not mention stay.
+    pub async fn import_assignments(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
+        let file = path.display().to_string();
+        let data = read_file(path)?;
+        self.import_csv(&file, ObjectKind::Assignment, "import assignments", |model| {
+            let list = csv_io::parse_assignments(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
+            Ok(list.into_iter().map(Object::Assignment).collect())
+        })
+        .await
+    }
+
+    async fn import_csv(
+        &self,
+        file: &str,
+        kind: ObjectKind,
+        action: &'static str,
+        parse: impl Fn(&Model) -> Result<Vec<Object>, CoreError>,
+    ) -> Result<CsvImportOutcome, CoreError> {
+        let (outcome, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                let objects = parse(model)?;
+                let mut tally = Tally::default();
+                let rows = objects.len();
+                let changes: Vec<Change> =
+                    objects.into_iter().filter(|o| tally.count(model, o)).map(Change::Put).collect();
+                let summary = json!({
+                    "file": file, "rows": rows, "added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged,
+                });
+                Ok(Plan { action, summary, changes, outcome: (rows, tally) })
+            })
+            .await?;
+        let (rows, tally) = outcome;
+        Ok(CsvImportOutcome {
+            file: file.to_string(),
+            kind,
+            rows,
+            added: tally.added,
+            updated: tally.updated,
+            unchanged: tally.unchanged,
+            revision,
+        })
+    }
+
+    /// `demo`: loads the built-in demo dataset (see [`crate::demo`]) into an
+    /// empty store in one commit. A store that already holds the demo is left
+    /// alone ([`DemoOutcome::AlreadyLoaded`]), so running it twice is harmless.
+    /// Any other non-empty store is refused unless `reset`, which replaces
+    /// everything with the demo in the same single audited commit (the audit
+    /// trail keeps what was there).
+    pub async fn load_demo(&self, reset: bool, now: Timestamp) -> Result<DemoOutcome, CoreError> {
+        let demo = crate::demo::model(now)?;
+        if !reset {
+            let (stored, revision) = self.store.load().await?;
+            if revision > 0 && crate::demo::is_loaded(&stored) {
+                return Ok(DemoOutcome::AlreadyLoaded { revision });
+            }
+        }
+        let demo_objects: Vec<Object> = demo.objects().collect();
+        let counts = crate::demo::counts(&demo);
+        let (replaced_objects, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                let stored = model.objects().count();
+                if stored > 0 && !reset {
+                    return Err(CoreError::NotEmpty { summary: crate::demo::describe(model) });
+                }
+                // Delete what the demo does not put back; its puts overwrite the rest.
+                let keep: HashSet<ObjectRef> = demo_objects.iter().map(Object::key).collect();
+                let mut changes: Vec<Change> =
+                    model.objects().map(|o| o.key()).filter(|k| !keep.contains(k)).map(Change::Delete).collect();
+                changes.extend(demo_objects.iter().cloned().map(Change::Put));
+                let summary = json!({ "reset": reset, "replaced_objects": stored, "counts": counts });
+                Ok(Plan { action: "demo load", summary, changes, outcome: stored })
+            })
+            .await?;
+        Ok(DemoOutcome::Loaded { revision, counts, replaced_objects })
+    }
+}
+
+/// Refuses to write into a folder that already has files, unless told to.
+fn ensure_empty_dir(out: &Path, overwrite: bool) -> Result<(), CoreError> {
+    match std::fs::read_dir(out) {
+        Ok(mut entries) => {
+            if !overwrite && entries.next().is_some() {
+                return Err(CoreError::InvalidInput(format!(
+                    "{} is not empty; choose a new folder, or pass --force to write over the files in it",
+                    out.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(CoreError::Read { path: out.to_path_buf(), source }),
+    }
+}
+
+/// Writes a whole dataset the way `warden gen` lays it out: AOT XML under
+/// `out/aot/`, and `organizations.csv`, `users.csv`, `assignments.csv` in
+/// `out/`, all importable with `warden import`. Deterministic: the same model
+/// gives byte-identical files.
+pub fn write_dataset(model: &Model, out: &Path, overwrite: bool) -> Result<DatasetReport, CoreError> {
+    ensure_empty_dir(out, overwrite)?;
+    let aot_dir = out.join("aot");
+    if overwrite && aot_dir.exists() {
+        // Stale XML from an earlier run would otherwise be imported with the new files.
+        std::fs::remove_dir_all(&aot_dir).map_err(|source| CoreError::Write { path: aot_dir.clone(), source })?;
+    }
+    let report = warden_aot::write_model(model, &aot_dir)?;
+    let write = |name: &str, f: &dyn Fn(&mut Vec<u8>) -> csv::Result<()>| -> Result<(), CoreError> {
+        let path = out.join(name);
+        let mut buf = Vec::new();
+        f(&mut buf).map_err(|e| CoreError::Write { path: path.clone(), source: std::io::Error::other(e) })?;
+        std::fs::write(&path, buf).map_err(|source| CoreError::Write { path, source })
+    };
+    write("organizations.csv", &|b| csv_io::write_orgs(b, model.organizations.values()))?;
+    write("users.csv", &|b| csv_io::write_users(b, model.users.values()))?;
+    write("assignments.csv", &|b| csv_io::write_assignments(b, &model.assignments))?;
+    Ok(DatasetReport {
+        out_dir: out.to_path_buf(),
+        aot_files: report.files,
+        aot_counts: report.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        organizations: model.organizations.len(),
+        users: model.users.len(),
+        assignments: model.assignments.len(),
+    })
+}

@@ -1,0 +1,191 @@
+//! The index, the explanation and the effective-permission listing must agree
+//! with the naive reference evaluator on random models: sub-roles (cycles
+//! included), extensions, Deny grants, dangling references, disabled users,
+//! organization scopes and validity windows.
+
+use proptest::prelude::*;
+use warden_engine::{effective_permissions, explain, reference, Decision, Index};
+use warden_model::*;
+
+const TYPES: [EntryPointType; 3] = [EntryPointType::MenuItemDisplay, EntryPointType::MenuItemAction, EntryPointType::ServiceOperation];
+const ORGS: [&str; 3] = ["USMF", "DEMF", "GBSI"];
+
+fn ep_key(i: usize) -> EntryPointKey {
+    // Names repeat across types on purpose: the type is part of the key.
+    EntryPointKey::new(TYPES[i % TYPES.len()], format!("Ep{}", i / 2))
+}
+
+fn name(prefix: &str, i: usize, len: usize) -> String {
+    // One index past the end names an object that does not exist: a dangling reference.
+    if i >= len { format!("{prefix}Missing") } else { format!("{prefix}{i}") }
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    eps: usize,
+    privileges: Vec<Vec<(usize, u8, u8)>>,
+    duties: Vec<Vec<usize>>,
+    roles: Vec<(Vec<usize>, Vec<usize>, Vec<usize>)>,
+    role_ext: Vec<(usize, Vec<usize>, Vec<usize>)>,
+    duty_ext: Vec<(usize, Vec<usize>)>,
+    users: Vec<bool>,
+    assignments: Vec<(usize, usize, Vec<usize>, Option<i64>, Option<i64>)>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (1usize..8, 1usize..8, 1usize..6, 1usize..6, 1usize..5).prop_flat_map(|(eps, np, nd, nr, nu)| {
+        let privileges = prop::collection::vec(prop::collection::vec((0..eps, 0u8..64, 0u8..64), 0..4), np);
+        let duties = prop::collection::vec(prop::collection::vec(0..=np, 0..4), nd);
+        let roles = prop::collection::vec(
+            (prop::collection::vec(0..=nd, 0..3), prop::collection::vec(0..=np, 0..2), prop::collection::vec(0..=nr, 0..3)),
+            nr,
+        );
+        let role_ext = prop::collection::vec((0..=nr, prop::collection::vec(0..=nd, 0..2), prop::collection::vec(0..=nr, 0..2)), 0..2);
+        let duty_ext = prop::collection::vec((0..=nd, prop::collection::vec(0..=np, 0..2)), 0..2);
+        let users = prop::collection::vec(prop::bool::weighted(0.85), nu);
+        let window = prop::option::weighted(0.3, 0i64..100);
+        let assignments =
+            prop::collection::vec((0..nu, 0..=nr, prop::collection::vec(0..ORGS.len(), 0..3), window.clone(), window), 0..10);
+        (Just(eps), privileges, duties, roles, role_ext, duty_ext, users, assignments).prop_map(
+            |(eps, privileges, duties, roles, role_ext, duty_ext, users, assignments)| Spec {
+                eps,
+                privileges,
+                duties,
+                roles,
+                role_ext,
+                duty_ext,
+                users,
+                assignments,
+            },
+        )
+    })
+}
+
+fn build(spec: &Spec) -> Model {
+    let mut m = Model::default();
+    let (np, nd, nr) = (spec.privileges.len(), spec.duties.len(), spec.roles.len());
+    for i in 0..spec.eps {
+        m.put(Object::EntryPoint(EntryPoint::referenced(&ep_key(i))));
+    }
+    for (i, grants) in spec.privileges.iter().enumerate() {
+        let entry_points = grants
+            .iter()
+            .map(|&(e, allow, deny)| {
+                let key = ep_key(e);
+                let (object, child) = match key.name.split_once('.') {
+                    Some((o, c)) => (o.to_string(), Some(c.to_string())),
+                    None => (key.name.clone(), None),
+                };
+                let deny = AccessSet(deny & 0b11_1111 & !allow);
+                EntryPointGrant { name: key.name.clone(), kind: key.kind, object, child, grant: Grant { allow: AccessSet(allow & !deny.0), deny } }
+            })
+            .collect();
+        m.put(Object::Privilege(Privilege { name: name("P", i, np), label: None, description: None, model: None, entry_points, direct_access: vec![] }));
+    }
+    for (i, ps) in spec.duties.iter().enumerate() {
+        let privileges = ps.iter().map(|&p| name("P", p, np)).collect();
+        m.put(Object::Duty(Duty { name: name("D", i, nd), label: None, description: None, model: None, privileges }));
+    }
+    for (i, (ds, ps, ss)) in spec.roles.iter().enumerate() {
+        let mut r = Role::new(name("R", i, nr));
+        r.duties = ds.iter().map(|&d| name("D", d, nd)).collect();
+        r.privileges = ps.iter().map(|&p| name("P", p, np)).collect();
+        r.sub_roles = ss.iter().map(|&s| name("R", s, nr)).collect();
+        m.put(Object::Role(r));
+    }
+    for (i, (target, ds, ss)) in spec.role_ext.iter().enumerate() {
+        let target = name("R", *target, nr);
+        m.put(Object::RoleExtension(RoleExtension {
+            name: format!("{target}.Ext{i}"),
+            target,
+            model: None,
+            duties: ds.iter().map(|&d| name("D", d, nd)).collect(),
+            privileges: vec![],
+            sub_roles: ss.iter().map(|&s| name("R", s, nr)).collect(),
+        }));
+    }
+    for (i, (target, ps)) in spec.duty_ext.iter().enumerate() {
+        let target = name("D", *target, nd);
+        m.put(Object::DutyExtension(DutyExtension {
+            name: format!("{target}.Ext{i}"),
+            target,
+            model: None,
+            privileges: ps.iter().map(|&p| name("P", p, np)).collect(),
+        }));
+    }
+    for o in ORGS {
+        m.put(Object::Organization(Organization { id: o.to_string(), name: None }));
+    }
+    for (i, enabled) in spec.users.iter().enumerate() {
+        let mut u = User::new(format!("u{i}"));
+        u.enabled = *enabled;
+        m.put(Object::User(u));
+    }
+    for (user, role, orgs, from, to) in &spec.assignments {
+        let mut organizations: Vec<String> = orgs.iter().map(|&o| ORGS[o].to_string()).collect();
+        organizations.dedup();
+        m.put(Object::Assignment(Assignment {
+            user: format!("u{user}"),
+            role: name("R", *role, nr),
+            organizations,
+            valid_from: from.map(Timestamp),
+            valid_to: to.map(Timestamp),
+        }));
+    }
+    m
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn index_agrees_with_reference(
+        spec in spec(),
+        requests in prop::collection::vec((0usize..6, 0usize..9, 0usize..6, prop::option::of(0usize..4), 0i64..110), 1..40),
+    ) {
+        let model = build(&spec);
+        let index = Index::build(&model);
+        for (u, e, a, org, at) in requests {
+            let user = format!("u{u}");
+            let ep = ep_key(e);
+            let access = Access::ALL[a];
+            // Org 3 is one the model does not know.
+            let org = org.map(|o| ORGS.get(o).copied().unwrap_or("XXXX"));
+            let at = Timestamp(at);
+            let expected = reference::check(&model, &user, &ep, access, org, at);
+            prop_assert_eq!(index.check_by_name(&user, &ep, access, org, at), expected, "check {} {} {} {:?} {:?}", user, ep, access, org, at);
+            let why = explain(&model, &user, &ep, access, org, at);
+            prop_assert_eq!(why.decision, expected, "explain: {}", why);
+            let listed = effective_permissions(&model, &user, org, at)
+                .into_iter()
+                .find(|p| p.entry_point == ep)
+                .is_some_and(|p| p.effective().contains(access));
+            prop_assert_eq!(listed, expected == Decision::Allow, "effective permissions of {} on {}", user, ep);
+        }
+    }
+}
+
+#[test]
+fn deny_wins_across_roles_and_windows_end_on_time() {
+    let spec = Spec {
+        eps: 1,
+        privileges: vec![vec![(0, Access::Read.bit() | Access::Update.bit(), 0)], vec![(0, 0, Access::Update.bit())]],
+        duties: vec![vec![0], vec![1]],
+        roles: vec![(vec![0], vec![], vec![]), (vec![1], vec![], vec![])],
+        role_ext: vec![],
+        duty_ext: vec![],
+        users: vec![true],
+        assignments: vec![(0, 0, vec![], None, None), (0, 1, vec![1], Some(10), Some(20))],
+    };
+    let model = build(&spec);
+    let index = Index::build(&model);
+    let ep = ep_key(0);
+    let check = |access, org, at| index.check_by_name("u0", &ep, access, org, Timestamp(at));
+    assert_eq!(check(Access::Update, None, 15), Decision::Allow, "the denying role is scoped to DEMF");
+    assert_eq!(check(Access::Update, Some("DEMF"), 15), Decision::Deny, "Deny from R1 wins in DEMF");
+    assert_eq!(check(Access::Read, Some("DEMF"), 15), Decision::Allow, "the Deny is on Update only");
+    assert_eq!(check(Access::Update, Some("DEMF"), 9), Decision::Allow, "R1 is not valid yet");
+    assert_eq!(check(Access::Update, Some("DEMF"), 20), Decision::Allow, "R1 ended at 20 (exclusive)");
+    let why = explain(&model, "u0", &ep, Access::Update, Some("DEMF"), Timestamp(15));
+    assert!(why.reason.contains("denied by role R1 › duty D1 › privilege P1"), "{}", why.reason);
+}

@@ -1,0 +1,167 @@
+//! Access levels and grants: the six permissions D365 names on an entry point.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One permission on an entry point. The discriminant is the bit used in [`AccessSet`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Access {
+    Read = 0,
+    Update = 1,
+    Create = 2,
+    Correct = 3,
+    Delete = 4,
+    Invoke = 5,
+}
+
+impl Access {
+    pub const ALL: [Access; 6] = [
+        Access::Read,
+        Access::Update,
+        Access::Create,
+        Access::Correct,
+        Access::Delete,
+        Access::Invoke,
+    ];
+
+    pub const fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "Read",
+            Access::Update => "Update",
+            Access::Create => "Create",
+            Access::Correct => "Correct",
+            Access::Delete => "Delete",
+            Access::Invoke => "Invoke",
+        }
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Access {
+    type Err = crate::ParseEnumError;
+    /// Case-insensitive, so that `--access read` works on the command line.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Access::ALL
+            .into_iter()
+            .find(|a| a.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| crate::ParseEnumError::new("access", s, "Read, Update, Create, Correct, Delete, Invoke"))
+    }
+}
+
+/// A set of [`Access`] values packed in one byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AccessSet(pub u8);
+
+impl AccessSet {
+    pub const EMPTY: AccessSet = AccessSet(0);
+    pub const ALL: AccessSet = AccessSet(0b11_1111);
+
+    pub const fn contains(self, access: Access) -> bool {
+        self.0 & access.bit() != 0
+    }
+    pub fn insert(&mut self, access: Access) {
+        self.0 |= access.bit();
+    }
+    pub fn remove(&mut self, access: Access) {
+        self.0 &= !access.bit();
+    }
+    pub const fn union(self, other: AccessSet) -> AccessSet {
+        AccessSet(self.0 | other.0)
+    }
+    pub const fn difference(self, other: AccessSet) -> AccessSet {
+        AccessSet(self.0 & !other.0)
+    }
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn iter(self) -> impl Iterator<Item = Access> {
+        Access::ALL.into_iter().filter(move |a| self.contains(*a))
+    }
+}
+
+impl fmt::Display for AccessSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for a in self.iter() {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            f.write_str(a.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// What a grant says about one access: D365's `Allow` / `Deny`, or absent (unset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    Allow,
+    Deny,
+}
+
+/// A grant on one entry point: each access is Allow, Deny or unset.
+///
+/// Kept as two disjoint bit sets because that is what the engine evaluates: the
+/// union of allows minus the union of denies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Grant {
+    pub allow: AccessSet,
+    pub deny: AccessSet,
+}
+
+impl Grant {
+    pub fn get(&self, access: Access) -> Option<Permission> {
+        if self.deny.contains(access) {
+            Some(Permission::Deny)
+        } else if self.allow.contains(access) {
+            Some(Permission::Allow)
+        } else {
+            None
+        }
+    }
+
+    /// Sets one access; setting keeps the two sets disjoint.
+    pub fn set(&mut self, access: Access, permission: Option<Permission>) {
+        self.allow.remove(access);
+        self.deny.remove(access);
+        match permission {
+            Some(Permission::Allow) => self.allow.insert(access),
+            Some(Permission::Deny) => self.deny.insert(access),
+            None => {}
+        }
+    }
+
+    pub fn allow_all() -> Grant {
+        Grant { allow: AccessSet::ALL, deny: AccessSet::EMPTY }
+    }
+}
+
+impl fmt::Display for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        for a in Access::ALL {
+            match self.get(a) {
+                Some(Permission::Allow) => parts.push(format!("{a}:Allow")),
+                Some(Permission::Deny) => parts.push(format!("{a}:Deny")),
+                None => {}
+            }
+        }
+        if parts.is_empty() {
+            f.write_str("(no permissions)")
+        } else {
+            f.write_str(&parts.join(" "))
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Warden's domain model: the security configuration of D365 Finance & Operations
+//! (entry points, privileges, duties, roles, XDS policies) and the people it
+//! applies to (organizations, users, role assignments).
+//!
+//! Plain data with validation and no I/O, so that the engine, the AOT reader,
+//! the store and the server all agree on one shape.
+
+mod access;
+mod identity;
+mod model;
+mod object;
+mod security;
+mod time;
+
+pub use access::{Access, AccessSet, Grant, Permission};
+pub use identity::{Assignment, Organization, User, UserKind};
+pub use model::{Model, ModelError, ObjectKind, ObjectRef};
+pub use object::{assignment_key, Object};
+pub use security::{
+    Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Licence, Policy,
+    PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
+};
+pub use time::Timestamp;
+
+/// A value that is not one of the accepted spellings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what} {value:?}: expected {expected}")]
+pub struct ParseEnumError {
+    pub what: &'static str,
+    pub value: String,
+    pub expected: String,
+}
+
+impl ParseEnumError {
+    pub fn new(what: &'static str, value: &str, expected: &str) -> Self {
+        ParseEnumError { what, value: value.to_string(), expected: expected.to_string() }
+    }
+}

@@ -1,0 +1,441 @@
+//! The whole security configuration plus users and assignments, and its validation.
+
+use crate::identity::{Assignment, Organization, User};
+use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+
+/// The kinds of object Warden stores, as the AOT names them where D365 has a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    EntryPoint,
+    Privilege,
+    Duty,
+    Role,
+    RoleExtension,
+    DutyExtension,
+    Policy,
+    Organization,
+    User,
+    Assignment,
+}
+
+impl ObjectKind {
+    pub const ALL: [ObjectKind; 10] = [
+        ObjectKind::EntryPoint,
+        ObjectKind::Privilege,
+        ObjectKind::Duty,
+        ObjectKind::Role,
+        ObjectKind::RoleExtension,
+        ObjectKind::DutyExtension,
+        ObjectKind::Policy,
+        ObjectKind::Organization,
+        ObjectKind::User,
+        ObjectKind::Assignment,
+    ];
+
+    /// The stable identifier used in storage, JSON and URLs (`entry_point`, `role`, ...).
+    pub const fn code(self) -> &'static str {
+        match self {
+            ObjectKind::EntryPoint => "entry_point",
+            ObjectKind::Privilege => "privilege",
+            ObjectKind::Duty => "duty",
+            ObjectKind::Role => "role",
+            ObjectKind::RoleExtension => "role_extension",
+            ObjectKind::DutyExtension => "duty_extension",
+            ObjectKind::Policy => "policy",
+            ObjectKind::Organization => "organization",
+            ObjectKind::User => "user",
+            ObjectKind::Assignment => "assignment",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<ObjectKind> {
+        ObjectKind::ALL.into_iter().find(|k| k.code() == code)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::EntryPoint => "entry point",
+            ObjectKind::Privilege => "privilege",
+            ObjectKind::Duty => "duty",
+            ObjectKind::Role => "role",
+            ObjectKind::RoleExtension => "role extension",
+            ObjectKind::DutyExtension => "duty extension",
+            ObjectKind::Policy => "policy",
+            ObjectKind::Organization => "organization",
+            ObjectKind::User => "user",
+            ObjectKind::Assignment => "assignment",
+        }
+    }
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Names one object, for messages and audit events.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ObjectRef {
+    pub kind: ObjectKind,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: ObjectKind, name: impl Into<String>) -> Self {
+        ObjectRef { kind, name: name.into() }
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)
+    }
+}
+
+/// What is wrong with a model. [`ModelError::is_dangling`] tells apart references to
+/// security objects that are simply not loaded (an AOT import tolerates those).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    #[error("{first} and {second} differ only in case; D365 names are case-insensitive")]
+    DuplicateName { first: ObjectRef, second: ObjectRef },
+    #[error("{from} references {to}, which does not exist")]
+    UnknownReference { from: ObjectRef, to: ObjectRef },
+    #[error("sub-role cycle: {}", path.join(" › "))]
+    SubRoleCycle { path: Vec<String> },
+    #[error("{extension} extends {target}, which does not exist; the extension is kept and applies once {target} is loaded")]
+    ExtensionTargetMissing { extension: ObjectRef, target: ObjectRef },
+    #[error("assignment of role {role} to user {user}: valid-from {from} is not before valid-to {to}")]
+    EmptyValidity { user: String, role: String, from: String, to: String },
+    #[error("user {user} is assigned role {role} twice")]
+    DuplicateAssignment { user: String, role: String },
+}
+
+impl ModelError {
+    /// References between security objects that point outside the loaded set, and
+    /// extensions of objects that are not loaded: legal in a partial AOT import.
+    pub fn is_dangling(&self) -> bool {
+        match self {
+            ModelError::ExtensionTargetMissing { .. } => true,
+            ModelError::UnknownReference { from, .. } => matches!(
+                from.kind,
+                ObjectKind::Role | ObjectKind::Duty | ObjectKind::Privilege | ObjectKind::RoleExtension | ObjectKind::DutyExtension | ObjectKind::Policy
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// A complete snapshot: security configuration, organizations, users and assignments.
+///
+/// Maps are ordered so that listings, exports and comparisons are deterministic.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Model {
+    #[serde(default)]
+    pub entry_points: BTreeMap<EntryPointKey, EntryPoint>,
+    #[serde(default)]
+    pub privileges: BTreeMap<String, Privilege>,
+    #[serde(default)]
+    pub duties: BTreeMap<String, Duty>,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Role>,
+    #[serde(default)]
+    pub role_extensions: BTreeMap<String, RoleExtension>,
+    #[serde(default)]
+    pub duty_extensions: BTreeMap<String, DutyExtension>,
+    #[serde(default)]
+    pub policies: BTreeMap<String, Policy>,
+    #[serde(default)]
+    pub organizations: BTreeMap<String, Organization>,
+    #[serde(default)]
+    pub users: BTreeMap<String, User>,
+    /// Ordered by user, then role.
+    #[serde(default)]
+    pub assignments: Vec<Assignment>,
+}
+
+impl Model {
+    /// Duties of a role, its own and those added by role extensions.
+    pub fn role_duties<'a>(&'a self, role: &'a Role) -> impl Iterator<Item = &'a str> + 'a {
+        role.duties.iter().map(String::as_str).chain(
+            self.extensions_of_role(&role.name).flat_map(|e| e.duties.iter().map(String::as_str)),
+        )
+    }
+
+    /// Privileges granted to a role directly, its own and those added by role extensions.
+    pub fn role_privileges<'a>(&'a self, role: &'a Role) -> impl Iterator<Item = &'a str> + 'a {
+        role.privileges.iter().map(String::as_str).chain(
+            self.extensions_of_role(&role.name).flat_map(|e| e.privileges.iter().map(String::as_str)),
+        )
+    }
+
+    /// Sub-roles of a role, its own and those added by role extensions.
+    pub fn role_sub_roles<'a>(&'a self, role: &'a Role) -> impl Iterator<Item = &'a str> + 'a {
+        role.sub_roles.iter().map(String::as_str).chain(
+            self.extensions_of_role(&role.name).flat_map(|e| e.sub_roles.iter().map(String::as_str)),
+        )
+    }
+
+    /// Privileges of a duty, its own and those added by duty extensions.
+    pub fn duty_privileges<'a>(&'a self, duty: &'a Duty) -> impl Iterator<Item = &'a str> + 'a {
+        duty.privileges.iter().map(String::as_str).chain(
+            self.duty_extensions
+                .values()
+                .filter(move |e| e.target == duty.name)
+                .flat_map(|e| e.privileges.iter().map(String::as_str)),
+        )
+    }
+
+    pub fn extensions_of_role<'a>(&'a self, role: &'a str) -> impl Iterator<Item = &'a RoleExtension> + 'a {
+        self.role_extensions.values().filter(move |e| e.target == role)
+    }
+
+    /// Assignments of one user; relies on `assignments` being sorted by user.
+    pub fn assignments_of<'a>(&'a self, user: &str) -> &'a [Assignment] {
+        let start = self.assignments.partition_point(|a| a.user.as_str() < user);
+        let end = start + self.assignments[start..].partition_point(|a| a.user == user);
+        &self.assignments[start..end]
+    }
+
+    /// Restores the ordering that [`Model::assignments_of`] relies on.
+    pub fn sort_assignments(&mut self) {
+        self.assignments.sort_by(|a, b| (&a.user, &a.role).cmp(&(&b.user, &b.role)));
+    }
+
+    /// Every problem in the model, errors and dangling references alike, in a stable order.
+    pub fn validate(&self) -> Vec<ModelError> {
+        let mut errors = Vec::new();
+        self.check_case_duplicates(&mut errors);
+        self.check_references(&mut errors);
+        self.check_sub_role_cycles(&mut errors);
+        self.check_assignments(&mut errors);
+        errors
+    }
+
+    /// Only the problems that no import may accept (everything but dangling references).
+    pub fn validate_strict_errors(&self) -> Vec<ModelError> {
+        self.validate().into_iter().filter(|e| !e.is_dangling()).collect()
+    }
+
+    fn check_case_duplicates(&self, errors: &mut Vec<ModelError>) {
+        fn scan<'a>(kind: ObjectKind, names: impl Iterator<Item = &'a str>, errors: &mut Vec<ModelError>) {
+            let mut seen: HashMap<String, &str> = HashMap::new();
+            for name in names {
+                if let Some(first) = seen.insert(name.to_lowercase(), name) {
+                    errors.push(ModelError::DuplicateName {
+                        first: ObjectRef::new(kind, first),
+                        second: ObjectRef::new(kind, name),
+                    });
+                }
+            }
+        }
+        scan(ObjectKind::Privilege, self.privileges.keys().map(String::as_str), errors);
+        scan(ObjectKind::Duty, self.duties.keys().map(String::as_str), errors);
+        scan(ObjectKind::Role, self.roles.keys().map(String::as_str), errors);
+        scan(ObjectKind::RoleExtension, self.role_extensions.keys().map(String::as_str), errors);
+        scan(ObjectKind::DutyExtension, self.duty_extensions.keys().map(String::as_str), errors);
+        scan(ObjectKind::Policy, self.policies.keys().map(String::as_str), errors);
+        scan(ObjectKind::Organization, self.organizations.keys().map(String::as_str), errors);
+        scan(ObjectKind::User, self.users.keys().map(String::as_str), errors);
+        for kind in crate::EntryPointType::ALL {
+            let names = self.entry_points.keys().filter(|k| k.kind == *kind).map(|k| k.name.as_str());
+            scan(ObjectKind::EntryPoint, names, errors);
+        }
+    }
+
+    fn check_references(&self, errors: &mut Vec<ModelError>) {
+        let mut dangling = Vec::new();
+        let mut missing = |from: ObjectRef, kind: ObjectKind, name: &str, exists: bool| {
+            if !exists {
+                dangling.push(ModelError::UnknownReference { from, to: ObjectRef::new(kind, name) });
+            }
+        };
+        for p in self.privileges.values() {
+            for g in &p.entry_points {
+                let key = g.key();
+                let exists = self.entry_points.contains_key(&key);
+                missing(ObjectRef::new(ObjectKind::Privilege, &p.name), ObjectKind::EntryPoint, &key.to_string(), exists);
+            }
+        }
+        for d in self.duties.values() {
+            for p in &d.privileges {
+                missing(ObjectRef::new(ObjectKind::Duty, &d.name), ObjectKind::Privilege, p, self.privileges.contains_key(p));
+            }
+        }
+        let mut missing_targets = Vec::new();
+        for r in self.roles.values() {
+            let from = || ObjectRef::new(ObjectKind::Role, &r.name);
+            for d in &r.duties {
+                missing(from(), ObjectKind::Duty, d, self.duties.contains_key(d));
+            }
+            for p in &r.privileges {
+                missing(from(), ObjectKind::Privilege, p, self.privileges.contains_key(p));
+            }
+            for s in &r.sub_roles {
+                missing(from(), ObjectKind::Role, s, self.roles.contains_key(s));
+            }
+        }
+        for e in self.role_extensions.values() {
+            let from = || ObjectRef::new(ObjectKind::RoleExtension, &e.name);
+            if !self.roles.contains_key(&e.target) {
+                missing_targets.push(ModelError::ExtensionTargetMissing {
+                    extension: from(),
+                    target: ObjectRef::new(ObjectKind::Role, &e.target),
+                });
+            }
+            for d in &e.duties {
+                missing(from(), ObjectKind::Duty, d, self.duties.contains_key(d));
+            }
+            for p in &e.privileges {
+                missing(from(), ObjectKind::Privilege, p, self.privileges.contains_key(p));
+            }
+            for s in &e.sub_roles {
+                missing(from(), ObjectKind::Role, s, self.roles.contains_key(s));
+            }
+        }
+        for e in self.duty_extensions.values() {
+            if !self.duties.contains_key(&e.target) {
+                missing_targets.push(ModelError::ExtensionTargetMissing {
+                    extension: ObjectRef::new(ObjectKind::DutyExtension, &e.name),
+                    target: ObjectRef::new(ObjectKind::Duty, &e.target),
+                });
+            }
+            for p in &e.privileges {
+                let exists = self.privileges.contains_key(p);
+                missing(ObjectRef::new(ObjectKind::DutyExtension, &e.name), ObjectKind::Privilege, p, exists);
+            }
+        }
+        for a in &self.assignments {
+            let from = || ObjectRef::new(ObjectKind::Assignment, format!("{} › {}", a.user, a.role));
+            missing(from(), ObjectKind::User, &a.user, self.users.contains_key(&a.user));
+            missing(from(), ObjectKind::Role, &a.role, self.roles.contains_key(&a.role));
+            for o in &a.organizations {
+                missing(from(), ObjectKind::Organization, o, self.organizations.contains_key(o));
+            }
+        }
+        errors.extend(dangling);
+        errors.extend(missing_targets);
+    }
+
+    /// Depth-first search over sub-role edges (extensions included); reports each cycle once.
+    fn check_sub_role_cycles(&self, errors: &mut Vec<ModelError>) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            Visiting,
+            Done,
+        }
+        fn visit<'a>(
+            model: &'a Model,
+            name: &'a str,
+            marks: &mut HashMap<&'a str, Mark>,
+            stack: &mut Vec<&'a str>,
+            errors: &mut Vec<ModelError>,
+        ) {
+            match marks.get(name) {
+                Some(Mark::Done) => return,
+                Some(Mark::Visiting) => {
+                    let start = stack.iter().position(|n| *n == name).unwrap_or(0);
+                    let mut path: Vec<String> = stack[start..].iter().map(|s| s.to_string()).collect();
+                    path.push(name.to_string());
+                    errors.push(ModelError::SubRoleCycle { path });
+                    return;
+                }
+                None => {}
+            }
+            let Some(role) = model.roles.get(name) else { return };
+            marks.insert(name, Mark::Visiting);
+            stack.push(name);
+            for sub in model.role_sub_roles(role) {
+                visit(model, sub, marks, stack, errors);
+            }
+            stack.pop();
+            marks.insert(name, Mark::Done);
+        }
+        let mut marks = HashMap::new();
+        let mut stack = Vec::new();
+        for name in self.roles.keys() {
+            visit(self, name, &mut marks, &mut stack, errors);
+        }
+    }
+
+    fn check_assignments(&self, errors: &mut Vec<ModelError>) {
+        let mut seen = HashSet::new();
+        for a in &self.assignments {
+            if let (Some(from), Some(to)) = (a.valid_from, a.valid_to) {
+                if from >= to {
+                    errors.push(ModelError::EmptyValidity {
+                        user: a.user.clone(),
+                        role: a.role.clone(),
+                        from: from.to_string(),
+                        to: to.to_string(),
+                    });
+                }
+            }
+            if !seen.insert((&a.user, &a.role)) {
+                errors.push(ModelError::DuplicateAssignment { user: a.user.clone(), role: a.role.clone() });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Assignment, Organization, Role, User};
+
+    fn role(name: &str, subs: &[&str]) -> Role {
+        let mut r = Role::new(name);
+        r.sub_roles = subs.iter().map(|s| s.to_string()).collect();
+        r
+    }
+
+    #[test]
+    fn finds_sub_role_cycles() {
+        let mut m = Model::default();
+        for r in [role("A", &["B"]), role("B", &["C"]), role("C", &["A"]), role("D", &["A"])] {
+            m.roles.insert(r.name.clone(), r);
+        }
+        let errors = m.validate();
+        assert_eq!(errors, vec![ModelError::SubRoleCycle { path: vec!["A".into(), "B".into(), "C".into(), "A".into()] }]);
+        assert_eq!(errors[0].to_string(), "sub-role cycle: A › B › C › A");
+    }
+
+    #[test]
+    fn reports_unknown_references_and_case_duplicates() {
+        let mut m = Model::default();
+        m.roles.insert("Clerk".into(), role("Clerk", &["Ghost"]));
+        m.roles.insert("clerk".into(), role("clerk", &[]));
+        m.users.insert("u1".into(), User::new("u1"));
+        let mut a = Assignment::global("u1", "Clerk");
+        a.organizations.push("USMF".into());
+        m.assignments.push(a);
+        let errors = m.validate();
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        assert!(text.contains(&"role Clerk and role clerk differ only in case; D365 names are case-insensitive".into()), "{text:?}");
+        assert!(text.contains(&"role Clerk references role Ghost, which does not exist".into()), "{text:?}");
+        assert!(text.contains(&"assignment u1 › Clerk references organization USMF, which does not exist".into()), "{text:?}");
+        // The role's dangling sub-role is tolerable in a partial import; the assignment's missing org is not.
+        let strict = m.validate_strict_errors();
+        assert_eq!(strict.len(), 2, "{strict:?}");
+        m.organizations.insert("USMF".into(), Organization { id: "USMF".into(), name: None });
+        assert_eq!(m.validate_strict_errors().len(), 1);
+    }
+
+    #[test]
+    fn assignment_window_and_scope() {
+        let mut a = Assignment::global("u", "r");
+        a.valid_from = Some(crate::Timestamp(100));
+        a.valid_to = Some(crate::Timestamp(200));
+        assert!(!a.is_valid_at(crate::Timestamp(99)));
+        assert!(a.is_valid_at(crate::Timestamp(100)));
+        assert!(a.is_valid_at(crate::Timestamp(199)));
+        assert!(!a.is_valid_at(crate::Timestamp(200)));
+        assert!(a.applies_to(None) && a.applies_to(Some("X")));
+        a.organizations.push("X".into());
+        assert!(!a.applies_to(None) && a.applies_to(Some("X")) && !a.applies_to(Some("Y")));
+    }
+}

@@ -1,0 +1,153 @@
+//! Any one stored object, with the key the store and the audit trail know it by.
+
+use crate::identity::{Assignment, Organization, User};
+use crate::model::{Model, ObjectKind, ObjectRef};
+use crate::security::{Duty, DutyExtension, EntryPoint, Policy, Privilege, Role, RoleExtension};
+use serde::{Deserialize, Serialize};
+
+/// One object of any kind. The store keeps objects as documents keyed by [`Object::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "object", rename_all = "snake_case")]
+pub enum Object {
+    EntryPoint(EntryPoint),
+    Privilege(Privilege),
+    Duty(Duty),
+    Role(Role),
+    RoleExtension(RoleExtension),
+    DutyExtension(DutyExtension),
+    Policy(Policy),
+    Organization(Organization),
+    User(User),
+    Assignment(Assignment),
+}
+
+impl Object {
+    pub fn kind(&self) -> ObjectKind {
+        match self {
+            Object::EntryPoint(_) => ObjectKind::EntryPoint,
+            Object::Privilege(_) => ObjectKind::Privilege,
+            Object::Duty(_) => ObjectKind::Duty,
+            Object::Role(_) => ObjectKind::Role,
+            Object::RoleExtension(_) => ObjectKind::RoleExtension,
+            Object::DutyExtension(_) => ObjectKind::DutyExtension,
+            Object::Policy(_) => ObjectKind::Policy,
+            Object::Organization(_) => ObjectKind::Organization,
+            Object::User(_) => ObjectKind::User,
+            Object::Assignment(_) => ObjectKind::Assignment,
+        }
+    }
+
+    /// The object's key: its name; `TYPE/NAME` for entry points; `USER/ROLE` for
+    /// assignments (AOT role names contain no `/`, so the last `/` splits it).
+    pub fn key(&self) -> ObjectRef {
+        let name = match self {
+            Object::EntryPoint(e) => e.key().to_string(),
+            Object::Privilege(p) => p.name.clone(),
+            Object::Duty(d) => d.name.clone(),
+            Object::Role(r) => r.name.clone(),
+            Object::RoleExtension(e) => e.name.clone(),
+            Object::DutyExtension(e) => e.name.clone(),
+            Object::Policy(p) => p.name.clone(),
+            Object::Organization(o) => o.id.clone(),
+            Object::User(u) => u.id.clone(),
+            Object::Assignment(a) => assignment_key(&a.user, &a.role),
+        };
+        ObjectRef::new(self.kind(), name)
+    }
+
+    /// Serializes only the inner object (the kind is in the key), for storage and audit.
+    pub fn to_body(&self) -> serde_json::Value {
+        match self {
+            Object::EntryPoint(x) => serde_json::to_value(x),
+            Object::Privilege(x) => serde_json::to_value(x),
+            Object::Duty(x) => serde_json::to_value(x),
+            Object::Role(x) => serde_json::to_value(x),
+            Object::RoleExtension(x) => serde_json::to_value(x),
+            Object::DutyExtension(x) => serde_json::to_value(x),
+            Object::Policy(x) => serde_json::to_value(x),
+            Object::Organization(x) => serde_json::to_value(x),
+            Object::User(x) => serde_json::to_value(x),
+            Object::Assignment(x) => serde_json::to_value(x),
+        }
+        .expect("model types serialize to JSON infallibly")
+    }
+
+    /// The inverse of [`Object::to_body`].
+    pub fn from_body(kind: ObjectKind, body: serde_json::Value) -> Result<Object, serde_json::Error> {
+        Ok(match kind {
+            ObjectKind::EntryPoint => Object::EntryPoint(serde_json::from_value(body)?),
+            ObjectKind::Privilege => Object::Privilege(serde_json::from_value(body)?),
+            ObjectKind::Duty => Object::Duty(serde_json::from_value(body)?),
+            ObjectKind::Role => Object::Role(serde_json::from_value(body)?),
+            ObjectKind::RoleExtension => Object::RoleExtension(serde_json::from_value(body)?),
+            ObjectKind::DutyExtension => Object::DutyExtension(serde_json::from_value(body)?),
+            ObjectKind::Policy => Object::Policy(serde_json::from_value(body)?),
+            ObjectKind::Organization => Object::Organization(serde_json::from_value(body)?),
+            ObjectKind::User => Object::User(serde_json::from_value(body)?),
+            ObjectKind::Assignment => Object::Assignment(serde_json::from_value(body)?),
+        })
+    }
+}
+
+/// The key of the assignment of `role` to `user`.
+pub fn assignment_key(user: &str, role: &str) -> String {
+    format!("{user}/{role}")
+}
+
+impl Model {
+    /// Adds or replaces one object.
+    pub fn put(&mut self, object: Object) {
+        match object {
+            Object::EntryPoint(x) => {
+                self.entry_points.insert(x.key(), x);
+            }
+            Object::Privilege(x) => {
+                self.privileges.insert(x.name.clone(), x);
+            }
+            Object::Duty(x) => {
+                self.duties.insert(x.name.clone(), x);
+            }
+            Object::Role(x) => {
+                self.roles.insert(x.name.clone(), x);
+            }
+            Object::RoleExtension(x) => {
+                self.role_extensions.insert(x.name.clone(), x);
+            }
+            Object::DutyExtension(x) => {
+                self.duty_extensions.insert(x.name.clone(), x);
+            }
+            Object::Policy(x) => {
+                self.policies.insert(x.name.clone(), x);
+            }
+            Object::Organization(x) => {
+                self.organizations.insert(x.id.clone(), x);
+            }
+            Object::User(x) => {
+                self.users.insert(x.id.clone(), x);
+            }
+            Object::Assignment(x) => {
+                match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(x.user.as_str(), x.role.as_str()))) {
+                    Ok(i) => self.assignments[i] = x,
+                    Err(i) => self.assignments.insert(i, x),
+                }
+            }
+        }
+    }
+
+    /// Every object in the model, in a deterministic order (security objects first).
+    pub fn objects(&self) -> impl Iterator<Item = Object> + '_ {
+        self.entry_points
+            .values()
+            .cloned()
+            .map(Object::EntryPoint)
+            .chain(self.privileges.values().cloned().map(Object::Privilege))
+            .chain(self.duties.values().cloned().map(Object::Duty))
+            .chain(self.roles.values().cloned().map(Object::Role))
+            .chain(self.role_extensions.values().cloned().map(Object::RoleExtension))
+            .chain(self.duty_extensions.values().cloned().map(Object::DutyExtension))
+            .chain(self.policies.values().cloned().map(Object::Policy))
+            .chain(self.organizations.values().cloned().map(Object::Organization))
+            .chain(self.users.values().cloned().map(Object::User))
+            .chain(self.assignments.iter().cloned().map(Object::Assignment))
+    }
+}

@@ -1,0 +1,1082 @@
+//! The behaviour every [`Store`] backend must show, as a reusable test suite.
+//!
+//! Like the datastore suites of OpenFGA and SpiceDB: each backend provides a
+//! [`Fixture`] and expands [`conformance_tests!`](crate::conformance_tests) in its
+//! integration tests, so SQLite and PostgreSQL are held to one definition of
+//! correct, including the audit trail's tamper evidence. The tampering statements
+//! are plain SQL on the common schema (`objects`, `meta`, `audit_events`,
+//! `audit_changes`), so any backend that keeps that schema can run them.
+//!
+//! Cases panic on failure, as tests do.
+
+use crate::{
+    AuditAnchor, AuditChange, AuditFilter, AuditVerification, Change, Commit, GENESIS_HASH, Store,
+    StoreError,
+};
+use std::sync::Arc;
+use warden_model::{
+    Access, AccessSet, Assignment, Duty, DutyExtension, EntryPoint, EntryPointGrant,
+    EntryPointType, Grant, Licence, Model, Object, ObjectKind, ObjectRef, Organization, Policy,
+    PolicyContextType, Privilege, Role, RoleExtension, Timestamp, User, UserKind,
+};
+
+/// One fresh, empty store of the backend under test, and a way behind its back.
+#[async_trait::async_trait]
+pub trait Fixture: Send + Sync {
+    /// The store under test.
+    fn store(&self) -> Arc<dyn Store>;
+    /// Another handle on the same data, as a restarted process would open it.
+    async fn reopen(&self) -> Arc<dyn Store>;
+    /// Runs SQL (one or more `;`-separated statements) directly on the data, as
+    /// someone with database access would, bypassing the store.
+    async fn tamper(&self, sql: &str);
+}
+
+/// Expands to one `#[tokio::test]` per conformance case. `$fixture` is an
+/// expression evaluating to a future of a fresh [`Fixture`], run once per case.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($fixture:expr) => {
+        $crate::conformance_tests!(@cases $fixture;
+            new_store_is_empty,
+            commits_bump_revision_by_one,
+            load_round_trips_every_kind,
+            get_and_list,
+            expected_revision_conflict_writes_nothing,
+            delete_of_missing_key_writes_nothing,
+            audit_records_before_and_after,
+            identical_put_is_not_audited,
+            empty_commit_is_still_audited,
+            audit_filters,
+            concurrent_commits_get_consecutive_revisions,
+            reopen_keeps_everything,
+            large_commit,
+            odd_keys_round_trip,
+            corrupt_row_is_named,
+            verify_detects_edited_event,
+            verify_detects_edited_change,
+            verify_detects_deleted_event,
+            verify_detects_deleted_event_row_only,
+            verify_detects_deleted_change,
+            verify_detects_reordered_events,
+            verify_detects_reordered_changes,
+            verify_detects_truncation,
+            verify_detects_covered_truncation_with_anchor,
+        );
+    };
+    (@cases $fixture:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let fixture = $fixture.await;
+                $crate::conformance::$case(&fixture).await;
+            }
+        )*
+    };
+}
+
+// ---------------------------------------------------------------- sample data
+
+pub fn user(id: &str) -> User {
+    User::new(id)
+}
+
+/// Any model type, as the [`Object`] that wraps it; keeps the cases short.
+pub trait IntoObject {
+    fn into_object(self) -> Object;
+}
+
+macro_rules! into_object {
+    ($($t:ident),*) => {
+        $(impl IntoObject for $t {
+            fn into_object(self) -> Object {
+                Object::$t(self)
+            }
+        })*
+    };
+}
+into_object!(
+    EntryPoint,
+    Privilege,
+    Duty,
+    Role,
+    RoleExtension,
+    DutyExtension,
+    Policy,
+    Organization,
+    User,
+    Assignment
+);
+
+impl IntoObject for Object {
+    fn into_object(self) -> Object {
+        self
+    }
+}
+
+pub fn put(object: impl IntoObject) -> Change {
+    Change::Put(object.into_object())
+}
+
+/// A commit by `tester` with the given changes.
+pub fn commit(action: &str, changes: Vec<Change>) -> Commit {
+    Commit {
+        changes,
+        ..Commit::new("tester", action)
+    }
+}
+
+/// A small model with at least one object of every kind and most optional fields set.
+pub fn sample_model() -> Model {
+    let mut m = Model::default();
+    let mut ep = EntryPoint::referenced(&warden_model::EntryPointKey::new(
+        EntryPointType::MenuItemDisplay,
+        "CustTable",
+    ));
+    ep.label = Some("Customers".into());
+    ep.object = Some("CustTable".into());
+    ep.view_licence = Licence::Universal;
+    ep.maintain_licence = Licence::Enterprise;
+    ep.model = Some("ApplicationSuite".into());
+    m.put(Object::EntryPoint(ep));
+    m.put(Object::EntryPoint(EntryPoint::referenced(
+        &warden_model::EntryPointKey::new(EntryPointType::ServiceOperation, "CustService.find"),
+    )));
+    let mut read = Grant::default();
+    read.allow.insert(Access::Read);
+    read.deny = AccessSet(Access::Delete.bit());
+    m.put(Object::Privilege(Privilege {
+        name: "CustTableView".into(),
+        label: Some("View customers".into()),
+        description: None,
+        model: Some("ApplicationSuite".into()),
+        entry_points: vec![
+            EntryPointGrant {
+                name: "CustTable".into(),
+                kind: EntryPointType::MenuItemDisplay,
+                object: "CustTable".into(),
+                child: None,
+                grant: read,
+            },
+            EntryPointGrant {
+                name: "CustServiceFind".into(),
+                kind: EntryPointType::ServiceOperation,
+                object: "CustService".into(),
+                child: Some("find".into()),
+                grant: Grant::allow_all(),
+            },
+        ],
+        direct_access: vec![warden_model::TableGrant {
+            table: "CustTable".into(),
+            grant: read,
+        }],
+    }));
+    m.put(Object::Duty(Duty {
+        name: "CustInquire".into(),
+        label: Some("Inquire into customers".into()),
+        description: Some("Read-only customer work".into()),
+        model: None,
+        privileges: vec!["CustTableView".into()],
+    }));
+    let mut clerk = Role::new("AccountsReceivableClerk");
+    clerk.label = Some("Accounts receivable clerk".into());
+    clerk.duties = vec!["CustInquire".into()];
+    m.put(Object::Role(clerk));
+    let mut manager = Role::new("AccountsReceivableManager");
+    manager.sub_roles = vec!["AccountsReceivableClerk".into()];
+    manager.privileges = vec!["CustTableView".into()];
+    m.put(Object::Role(manager));
+    m.put(Object::RoleExtension(RoleExtension {
+        name: "AccountsReceivableClerk.Contoso".into(),
+        target: "AccountsReceivableClerk".into(),
+        model: Some("Contoso".into()),
+        duties: vec![],
+        privileges: vec!["CustTableView".into()],
+        sub_roles: vec![],
+    }));
+    m.put(Object::DutyExtension(DutyExtension {
+        name: "CustInquire.Contoso".into(),
+        target: "CustInquire".into(),
+        model: Some("Contoso".into()),
+        privileges: vec!["CustTableView".into()],
+    }));
+    m.put(Object::Policy(Policy {
+        name: "CustGroupPolicy".into(),
+        label: None,
+        description: Some("Only customers of group 10".into()),
+        model: None,
+        primary_table: "CustGroup".into(),
+        query: "CustGroupQuery".into(),
+        context_type: PolicyContextType::RoleName,
+        context_string: None,
+        role_name: Some("AccountsReceivableClerk".into()),
+        constrained_tables: vec!["CustTable".into()],
+        operation: Some("Select".into()),
+        enabled: true,
+    }));
+    m.put(Object::Organization(Organization {
+        id: "USMF".into(),
+        name: Some("Contoso Entertainment USA".into()),
+    }));
+    m.put(Object::Organization(Organization {
+        id: "DEMF".into(),
+        name: None,
+    }));
+    let mut alice = user("alice");
+    alice.name = Some("Alice Ångström".into());
+    alice.email = Some("alice@example.com".into());
+    m.put(Object::User(alice));
+    let mut svc = user("svc-batch");
+    svc.kind = UserKind::ServiceAccount;
+    svc.enabled = false;
+    m.put(Object::User(svc));
+    let mut scoped = Assignment::global("alice", "AccountsReceivableClerk");
+    scoped.organizations = vec!["USMF".into(), "DEMF".into()];
+    scoped.valid_from = Some(Timestamp(1_700_000_000_000));
+    scoped.valid_to = Some(Timestamp(1_800_000_000_000));
+    m.put(Object::Assignment(scoped));
+    m.put(Object::Assignment(Assignment::global(
+        "alice",
+        "AccountsReceivableManager",
+    )));
+    m.put(Object::Assignment(Assignment::global(
+        "svc-batch",
+        "AccountsReceivableClerk",
+    )));
+    m
+}
+
+fn every_kind_present(model: &Model) {
+    let kinds: std::collections::BTreeSet<ObjectKind> = model.objects().map(|o| o.kind()).collect();
+    assert_eq!(
+        kinds.len(),
+        ObjectKind::ALL.len(),
+        "sample model lacks a kind: {kinds:?}"
+    );
+}
+
+/// A trail of four events for the tampering cases:
+/// 1 creates alice and bob; 2 updates alice and creates a role (two changes);
+/// 3 deletes bob; 4 assigns the role to alice.
+pub async fn seed_trail(store: &dyn Store) -> AuditAnchor {
+    store
+        .commit(commit(
+            "user create",
+            vec![put(user("alice")), put(user("bob"))],
+        ))
+        .await
+        .expect("commit 1");
+    let mut alice = user("alice");
+    alice.email = Some("alice@example.com".into());
+    store
+        .commit(commit(
+            "user update",
+            vec![put(alice), put(Role::new("Clerk"))],
+        ))
+        .await
+        .expect("commit 2");
+    store
+        .commit(commit(
+            "user delete",
+            vec![Change::Delete(key(ObjectKind::User, "bob"))],
+        ))
+        .await
+        .expect("commit 3");
+    store
+        .commit(commit(
+            "user assign",
+            vec![put(Assignment::global("alice", "Clerk"))],
+        ))
+        .await
+        .expect("commit 4");
+    let anchor = store.audit_head().await.expect("audit head");
+    assert_eq!(anchor.seq, 4);
+    assert_intact(store, 4).await;
+    anchor
+}
+
+pub fn key(kind: ObjectKind, name: &str) -> ObjectRef {
+    ObjectRef::new(kind, name)
+}
+
+async fn assert_intact(store: &dyn Store, events: u64) {
+    match store.verify_audit(None).await.expect("verify") {
+        AuditVerification::Intact { events: n, head } => {
+            assert_eq!(n, events);
+            assert_eq!(head, store.audit_head().await.expect("head").hash);
+        }
+        broken => panic!("expected an intact trail of {events} events, got {broken:?}"),
+    }
+}
+
+async fn assert_broken_at(store: &dyn Store, anchor: Option<&AuditAnchor>, seq: u64) -> String {
+    match store.verify_audit(anchor).await.expect("verify") {
+        AuditVerification::Broken { seq: s, reason } => {
+            assert_eq!(s, seq, "reported at the wrong event: {reason}");
+            reason
+        }
+        intact => panic!("expected a break at event {seq}, got {intact:?}"),
+    }
+}
+
+async fn event_count(store: &dyn Store) -> usize {
+    store
+        .audit_events(&AuditFilter::default())
+        .await
+        .expect("audit events")
+        .len()
+}
+
+fn body(object: impl IntoObject) -> serde_json::Value {
+    object.into_object().to_body()
+}
+
+// ---------------------------------------------------------------------- cases
+
+pub async fn new_store_is_empty(f: &dyn Fixture) {
+    let store = f.store();
+    assert_eq!(store.revision().await.unwrap(), 0);
+    let (model, revision) = store.load().await.unwrap();
+    assert_eq!((model, revision), (Model::default(), 0));
+    assert_eq!(
+        store.audit_head().await.unwrap(),
+        AuditAnchor {
+            seq: 0,
+            hash: GENESIS_HASH.into()
+        }
+    );
+    assert_eq!(
+        store.verify_audit(None).await.unwrap(),
+        AuditVerification::Intact {
+            events: 0,
+            head: GENESIS_HASH.into()
+        }
+    );
+    assert!(store.list(ObjectKind::Role).await.unwrap().is_empty());
+    assert!(
+        store
+            .get(&key(ObjectKind::Role, "Clerk"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn commits_bump_revision_by_one(f: &dyn Fixture) {
+    let store = f.store();
+    let before = Timestamp::now();
+    for i in 1..=3u64 {
+        let r = store
+            .commit(commit("user create", vec![put(user(&format!("u{i}")))]))
+            .await
+            .unwrap();
+        assert_eq!(r, i);
+        assert_eq!(store.revision().await.unwrap(), i);
+    }
+    let after = Timestamp::now();
+    let events = store.audit_events(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.seq, e.revision))
+            .collect::<Vec<_>>(),
+        vec![(1, 1), (2, 2), (3, 3)]
+    );
+    assert_eq!(events[0].prev_hash, GENESIS_HASH);
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash);
+        assert!(pair[0].at <= pair[1].at);
+    }
+    assert!(events.iter().all(|e| before <= e.at
+        && e.at <= after
+        && e.actor == "tester"
+        && e.action == "user create"));
+    assert_intact(&*store, 3).await;
+}
+
+pub async fn load_round_trips_every_kind(f: &dyn Fixture) {
+    let store = f.store();
+    let model = sample_model();
+    every_kind_present(&model);
+    let changes = model.objects().map(Change::Put).collect();
+    assert_eq!(
+        store.commit(commit("import aot", changes)).await.unwrap(),
+        1
+    );
+    let (loaded, revision) = store.load().await.unwrap();
+    assert_eq!(revision, 1);
+    assert_eq!(loaded, model);
+}
+
+pub async fn get_and_list(f: &dyn Fixture) {
+    let store = f.store();
+    let model = sample_model();
+    store
+        .commit(commit(
+            "import aot",
+            model.objects().map(Change::Put).collect(),
+        ))
+        .await
+        .unwrap();
+    for object in model.objects() {
+        assert_eq!(
+            store.get(&object.key()).await.unwrap().as_ref(),
+            Some(&object)
+        );
+    }
+    for kind in ObjectKind::ALL {
+        let listed = store.list(kind).await.unwrap();
+        let mut expected: Vec<Object> = model.objects().filter(|o| o.kind() == kind).collect();
+        expected.sort_by(|a, b| a.key().name.cmp(&b.key().name));
+        assert_eq!(listed, expected, "listing of {kind}");
+    }
+    assert!(
+        store
+            .get(&key(ObjectKind::User, "nobody"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+pub async fn expected_revision_conflict_writes_nothing(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(commit("user create", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    let stale = Commit {
+        expected_revision: Some(0),
+        ..commit("user create", vec![put(user("bob"))])
+    };
+    match store.commit(stale).await {
+        Err(StoreError::Conflict {
+            expected: 0,
+            actual: 1,
+        }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(store.revision().await.unwrap(), 1);
+    assert!(
+        store
+            .get(&key(ObjectKind::User, "bob"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(event_count(&*store).await, 1);
+    let current = Commit {
+        expected_revision: Some(1),
+        ..commit("user create", vec![put(user("bob"))])
+    };
+    assert_eq!(store.commit(current).await.unwrap(), 2);
+    assert_intact(&*store, 2).await;
+}
+
+pub async fn delete_of_missing_key_writes_nothing(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(commit("user create", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    let ghost = key(ObjectKind::User, "ghost");
+    let c = commit(
+        "user delete",
+        vec![put(user("bob")), Change::Delete(ghost.clone())],
+    );
+    match store.commit(c).await {
+        Err(StoreError::NotFound(k)) => assert_eq!(k, ghost),
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    assert_eq!(store.revision().await.unwrap(), 1);
+    assert!(
+        store
+            .get(&key(ObjectKind::User, "bob"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(event_count(&*store).await, 1);
+    assert_intact(&*store, 1).await;
+}
+
+pub async fn audit_records_before_and_after(f: &dyn Fixture) {
+    let store = f.store();
+    let v1 = user("alice");
+    let mut v2 = user("alice");
+    v2.enabled = false;
+    let summary = serde_json::json!({ "reason": "left the company", "ticket": 4711 });
+    store
+        .commit(commit("user create", vec![put(v1.clone())]))
+        .await
+        .unwrap();
+    store
+        .commit(Commit {
+            summary: summary.clone(),
+            ..commit("user disable", vec![put(v2.clone())])
+        })
+        .await
+        .unwrap();
+    store
+        .commit(commit(
+            "user delete",
+            vec![Change::Delete(key(ObjectKind::User, "alice"))],
+        ))
+        .await
+        .unwrap();
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let alice = key(ObjectKind::User, "alice");
+    let changes: Vec<Vec<AuditChange>> = events.iter().map(|e| e.changes.clone()).collect();
+    assert_eq!(
+        changes,
+        vec![
+            vec![AuditChange {
+                object: alice.clone(),
+                before: None,
+                after: Some(body(v1.clone()))
+            }],
+            vec![AuditChange {
+                object: alice.clone(),
+                before: Some(body(v1)),
+                after: Some(body(v2.clone()))
+            }],
+            vec![AuditChange {
+                object: alice.clone(),
+                before: Some(body(v2)),
+                after: None
+            }],
+        ]
+    );
+    assert_eq!(events[1].summary, summary);
+    assert_eq!(events[1].action, "user disable");
+    assert!(store.get(&alice).await.unwrap().is_none());
+    // Without include_changes the events come bare.
+    let bare = store.audit_events(&AuditFilter::default()).await.unwrap();
+    assert!(bare.iter().all(|e| e.changes.is_empty()));
+    assert_eq!(
+        bare.iter().map(|e| &e.hash).collect::<Vec<_>>(),
+        events.iter().map(|e| &e.hash).collect::<Vec<_>>()
+    );
+}
+
+pub async fn identical_put_is_not_audited(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(commit(
+            "user create",
+            vec![put(user("alice")), put(user("bob"))],
+        ))
+        .await
+        .unwrap();
+    let mut bob = user("bob");
+    bob.name = Some("Bob".into());
+    store
+        .commit(commit(
+            "import users",
+            vec![put(user("alice")), put(bob.clone())],
+        ))
+        .await
+        .unwrap();
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let objects: Vec<&ObjectRef> = events[1].changes.iter().map(|c| &c.object).collect();
+    assert_eq!(objects, vec![&key(ObjectKind::User, "bob")]);
+    assert_eq!(
+        store.get(&key(ObjectKind::User, "bob")).await.unwrap(),
+        Some(Object::User(bob))
+    );
+    assert_intact(&*store, 2).await;
+}
+
+pub async fn empty_commit_is_still_audited(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(commit("user create", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    // Nothing changes, yet the action is recorded and the revision moves.
+    let r = store
+        .commit(commit("import users", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    assert_eq!(r, 2);
+    let r = store
+        .commit(commit("review confirmed", vec![]))
+        .await
+        .unwrap();
+    assert_eq!(r, 3);
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 3);
+    assert!(events[1].changes.is_empty() && events[2].changes.is_empty());
+    assert_intact(&*store, 3).await;
+}
+
+pub async fn audit_filters(f: &dyn Fixture) {
+    let store = f.store();
+    let alice = key(ObjectKind::User, "alice");
+    store
+        .commit(Commit {
+            actor: "admin".into(),
+            ..commit("user create", vec![put(user("alice")), put(user("bob"))])
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let middle = Timestamp::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    store
+        .commit(commit(
+            "user update",
+            vec![put(User {
+                enabled: false,
+                ..user("bob")
+            })],
+        ))
+        .await
+        .unwrap();
+    store
+        .commit(Commit {
+            actor: "admin".into(),
+            ..commit("user delete", vec![Change::Delete(alice.clone())])
+        })
+        .await
+        .unwrap();
+
+    let seqs = |events: Vec<crate::AuditEvent>| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let by_actor = store
+        .audit_events(&AuditFilter {
+            actor: Some("admin".into()),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(seqs(by_actor), vec![1, 3]);
+    let since = store
+        .audit_events(&AuditFilter {
+            since: Some(middle),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(seqs(since), vec![2, 3]);
+    let limited = store
+        .audit_events(&AuditFilter {
+            limit: Some(2),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(seqs(limited), vec![1, 2]);
+    let history = store
+        .audit_events(&AuditFilter {
+            object: Some(alice.clone()),
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    // Only alice's changes, though event 1 also created bob.
+    assert!(
+        history
+            .iter()
+            .all(|e| e.changes.len() == 1 && e.changes[0].object == alice)
+    );
+    let none = store
+        .audit_events(&AuditFilter {
+            actor: Some("tester".into()),
+            object: Some(alice),
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+pub async fn concurrent_commits_get_consecutive_revisions(f: &dyn Fixture) {
+    let store = f.store();
+    const PER_TASK: usize = 25;
+    let tasks: Vec<_> = (0..2)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut revisions = Vec::new();
+                for i in 0..PER_TASK {
+                    let c = commit("user create", vec![put(user(&format!("t{t}-u{i}")))]);
+                    revisions.push(store.commit(c).await.expect("concurrent commit"));
+                }
+                revisions
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("task"));
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=2 * PER_TASK as u64).collect::<Vec<_>>());
+    let (model, revision) = store.load().await.unwrap();
+    assert_eq!(
+        (model.users.len(), revision),
+        (2 * PER_TASK, 2 * PER_TASK as u64)
+    );
+    assert_intact(&*store, 2 * PER_TASK as u64).await;
+}
+
+pub async fn reopen_keeps_everything(f: &dyn Fixture) {
+    let store = f.store();
+    let model = sample_model();
+    store
+        .commit(commit(
+            "import aot",
+            model.objects().map(Change::Put).collect(),
+        ))
+        .await
+        .unwrap();
+    store
+        .commit(commit(
+            "user delete",
+            vec![Change::Delete(key(ObjectKind::User, "svc-batch"))],
+        ))
+        .await
+        .unwrap();
+    let anchor = store.audit_head().await.unwrap();
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let (before, _) = store.load().await.unwrap();
+    drop(store);
+
+    let again = f.reopen().await;
+    assert_eq!(again.revision().await.unwrap(), 2);
+    assert_eq!(again.load().await.unwrap(), (before, 2));
+    assert_eq!(
+        again
+            .audit_events(&AuditFilter {
+                include_changes: true,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap(),
+        events
+    );
+    assert!(again.verify_audit(Some(&anchor)).await.unwrap().is_intact());
+    assert_eq!(
+        again
+            .commit(commit("user create", vec![put(user("carol"))]))
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(again.verify_audit(Some(&anchor)).await.unwrap().is_intact());
+    assert_intact(&*again, 3).await;
+}
+
+/// 50,000 objects in one commit, then a re-import that changes one, then a mass delete.
+pub async fn large_commit(f: &dyn Fixture) {
+    const USERS: usize = 10_000;
+    let store = f.store();
+    let mut changes = Vec::with_capacity(5 * USERS);
+    for i in 0..2 * USERS {
+        let mut ep = EntryPoint::referenced(&warden_model::EntryPointKey::new(
+            EntryPointType::MenuItemDisplay,
+            format!("MenuItem{i:05}"),
+        ));
+        ep.label = Some(format!("Menu item {i}"));
+        changes.push(put(ep));
+    }
+    for u in 0..USERS {
+        changes.push(put(user(&format!("user{u:05}"))));
+        changes.push(put(Assignment::global(format!("user{u:05}"), "Clerk")));
+        changes.push(put(Assignment::global(format!("user{u:05}"), "Manager")));
+    }
+    let total = changes.len();
+    assert_eq!(total, 50_000);
+    assert_eq!(
+        store
+            .commit(commit("import", changes.clone()))
+            .await
+            .unwrap(),
+        1
+    );
+    let (model, _) = store.load().await.unwrap();
+    assert_eq!(
+        (
+            model.entry_points.len(),
+            model.users.len(),
+            model.assignments.len()
+        ),
+        (2 * USERS, USERS, 2 * USERS)
+    );
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events[0].changes.len(), total);
+    assert!(
+        events[0]
+            .changes
+            .iter()
+            .all(|c| c.before.is_none() && c.after.is_some())
+    );
+
+    // The same import again, with one user changed: one audited change.
+    let mut changed = user("user04242");
+    changed.enabled = false;
+    changes.push(put(changed));
+    store.commit(commit("import", changes)).await.unwrap();
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events[1].changes.len(), 1);
+    assert_eq!(
+        events[1].changes[0].object,
+        key(ObjectKind::User, "user04242")
+    );
+
+    let deletes = (0..USERS)
+        .map(|u| Change::Delete(key(ObjectKind::User, &format!("user{u:05}"))))
+        .collect();
+    store.commit(commit("user delete", deletes)).await.unwrap();
+    let (model, revision) = store.load().await.unwrap();
+    assert_eq!(
+        (model.users.len(), model.assignments.len(), revision),
+        (0, 2 * USERS, 3)
+    );
+    assert_intact(&*store, 3).await;
+}
+
+/// Keys and bodies holding separators, control characters, quotes and non-ASCII
+/// text come back exactly, however a backend batches its reads.
+pub async fn odd_keys_round_trip(f: &dyn Fixture) {
+    let store = f.store();
+    let ids = [
+        "",
+        "a,b",
+        "x\u{1e}y\u{1f}z",
+        "O'Brien \"Bob\"",
+        "ü/ß/名前",
+        "tab\there",
+        "-1",
+        "a\\b",
+    ];
+    let mut model = Model::default();
+    for id in ids {
+        let mut u = user(id);
+        u.name = Some(format!("{id}\u{1e},{id}"));
+        model.put(Object::User(u));
+        model.put(Object::Assignment(Assignment::global(id, "Clerk,Senior")));
+    }
+    store
+        .commit(commit("import", model.objects().map(Change::Put).collect()))
+        .await
+        .unwrap();
+    assert_eq!(store.load().await.unwrap(), (model.clone(), 1));
+    let listed = store.list(ObjectKind::User).await.unwrap();
+    assert_eq!(
+        listed,
+        model
+            .users
+            .values()
+            .cloned()
+            .map(Object::User)
+            .collect::<Vec<_>>()
+    );
+    for object in model.objects() {
+        assert_eq!(store.get(&object.key()).await.unwrap(), Some(object));
+    }
+    // Re-putting the same objects changes nothing; deleting finds every key.
+    store
+        .commit(commit("import", model.objects().map(Change::Put).collect()))
+        .await
+        .unwrap();
+    let events = store
+        .audit_events(&AuditFilter {
+            include_changes: true,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(events[1].changes.is_empty(), "{:?}", events[1].changes);
+    store
+        .commit(commit(
+            "delete",
+            model.objects().map(|o| Change::Delete(o.key())).collect(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(store.load().await.unwrap(), (Model::default(), 3));
+    assert_intact(&*store, 3).await;
+}
+
+pub async fn corrupt_row_is_named(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(commit(
+            "user create",
+            vec![put(user("alice")), put(user("bob"))],
+        ))
+        .await
+        .unwrap();
+    f.tamper("UPDATE objects SET body = '{\"id\": 42}' WHERE kind = 'user' AND key = 'bob'")
+        .await;
+    for result in [
+        store.load().await.map(|_| ()),
+        store.get(&key(ObjectKind::User, "bob")).await.map(|_| ()),
+    ] {
+        match result {
+            Err(StoreError::Corrupt(message)) => assert!(message.contains("user bob"), "{message}"),
+            other => panic!("expected Corrupt naming user bob, got {other:?}"),
+        }
+    }
+    assert!(
+        store
+            .get(&key(ObjectKind::User, "alice"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A put repairs the row.
+    store
+        .commit(commit("user repair", vec![put(user("bob"))]))
+        .await
+        .unwrap();
+    assert_eq!(store.load().await.unwrap().0.users.len(), 2);
+}
+
+pub async fn verify_detects_edited_event(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2")
+        .await;
+    assert_broken_at(&*store, None, 2).await;
+}
+
+pub async fn verify_detects_edited_change(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper("UPDATE audit_changes SET after = '{\"id\":\"alice\",\"enabled\":true}' WHERE seq = 2 AND idx = 0").await;
+    assert_broken_at(&*store, None, 2).await;
+}
+
+pub async fn verify_detects_deleted_event(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper("DELETE FROM audit_changes WHERE seq = 2; DELETE FROM audit_events WHERE seq = 2")
+        .await;
+    let reason = assert_broken_at(&*store, None, 2).await;
+    assert!(reason.contains("missing"), "{reason}");
+}
+
+pub async fn verify_detects_deleted_event_row_only(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper("DELETE FROM audit_events WHERE seq = 1").await;
+    assert_broken_at(&*store, None, 1).await;
+}
+
+pub async fn verify_detects_deleted_change(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper("DELETE FROM audit_changes WHERE seq = 2 AND idx = 1")
+        .await;
+    assert_broken_at(&*store, None, 2).await;
+    f.tamper("DELETE FROM audit_changes WHERE seq = 1 AND idx = 0")
+        .await;
+    let reason = assert_broken_at(&*store, None, 1).await;
+    assert!(
+        reason.contains("change 0 of event 1 is missing"),
+        "{reason}"
+    );
+}
+
+pub async fn verify_detects_reordered_events(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    // Swap events 2 and 3, changes included.
+    f.tamper(
+        "UPDATE audit_events SET seq = 1000 WHERE seq = 2; \
+         UPDATE audit_events SET seq = 2 WHERE seq = 3; \
+         UPDATE audit_events SET seq = 3 WHERE seq = 1000; \
+         UPDATE audit_changes SET seq = 1000 WHERE seq = 2; \
+         UPDATE audit_changes SET seq = 2 WHERE seq = 3; \
+         UPDATE audit_changes SET seq = 3 WHERE seq = 1000",
+    )
+    .await;
+    assert_broken_at(&*store, None, 2).await;
+}
+
+pub async fn verify_detects_reordered_changes(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper(
+        "UPDATE audit_changes SET idx = 1000 WHERE seq = 2 AND idx = 0; \
+         UPDATE audit_changes SET idx = 0 WHERE seq = 2 AND idx = 1; \
+         UPDATE audit_changes SET idx = 1 WHERE seq = 2 AND idx = 1000",
+    )
+    .await;
+    assert_broken_at(&*store, None, 2).await;
+}
+
+/// Dropping the last event is caught by the head the store records beside the trail.
+pub async fn verify_detects_truncation(f: &dyn Fixture) {
+    let store = f.store();
+    seed_trail(&*store).await;
+    f.tamper("DELETE FROM audit_events WHERE seq = 4").await;
+    assert_broken_at(&*store, None, 4).await;
+    f.tamper("DELETE FROM audit_changes WHERE seq = 4").await;
+    assert_broken_at(&*store, None, 4).await;
+}
+
+/// Someone who also rewrites the recorded head is caught only by an anchor kept
+/// outside the store; without one the shortened trail is self-consistent.
+pub async fn verify_detects_covered_truncation_with_anchor(f: &dyn Fixture) {
+    let store = f.store();
+    let anchor = seed_trail(&*store).await;
+    f.tamper(
+        "DELETE FROM audit_changes WHERE seq = 4; \
+         DELETE FROM audit_events WHERE seq = 4; \
+         UPDATE meta SET revision = 3, audit_seq = 3, audit_hash = (SELECT hash FROM audit_events WHERE seq = 3)",
+    )
+    .await;
+    assert!(store.verify_audit(None).await.unwrap().is_intact());
+    let reason = assert_broken_at(&*store, Some(&anchor), 4).await;
+    assert!(reason.contains("anchor"), "{reason}");
+    // An anchor that does not match the event it names is a rewritten trail.
+    let forged = AuditAnchor {
+        seq: 2,
+        hash: GENESIS_HASH.into(),
+    };
+    assert_broken_at(&*store, Some(&forged), 2).await;
+}

@@ -1,0 +1,460 @@
+//! The embedded SQLite backend: one file, no server, the default for a single
+//! Warden process (and for the command line beside it).
+
+mod packed;
+mod rows;
+mod trail;
+
+use crate::chain::{EventHasher, EventHeader, Head};
+use crate::codec;
+use crate::diff::{Effect, Plan};
+use crate::{
+    AuditAnchor, AuditEvent, AuditFilter, AuditVerification, Commit, Revision, Store, StoreError,
+};
+use futures_util::future::BoxFuture;
+use rows::{fetch_found, scan_kind, stored_kinds};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
+
+/// The schema, embedded so that the binary carries it. Written out here rather than
+/// with `sqlx::migrate!`, which needs sqlx's proc-macro crate; a test checks that
+/// every file in the directory is listed.
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../migrations/sqlite/0001_initial.sql"),
+)];
+
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// SQLite allows 32,766 bound parameters per statement; these keep each bulk
+/// statement under that.
+const KEYS_PER_DELETE: usize = 10_000;
+const ROWS_PER_UPSERT: usize = 32_766 / 5;
+const ROWS_PER_AUDIT_INSERT: usize = 32_766 / 6;
+
+/// Change sets at least this large are planned on a blocking thread.
+const OFFLOAD_MIN_CHANGES: usize = 5_000;
+
+/// The writer's page cache, in KiB (SQLite's negative form).
+const WRITER_CACHE: &str = "-65536";
+
+/// Connections that read concurrently with the one writer (WAL allows it).
+const READERS: u32 = 4;
+
+/// A Warden store in one SQLite file.
+///
+/// Writes go through a pool of exactly one connection and start with
+/// `BEGIN IMMEDIATE`, so commits are serialized inside this process by the pool and
+/// across processes (a CLI beside a server) by SQLite's write lock, taken before
+/// the revision is read: two commits can never compute the same next revision.
+/// Reads use their own pool and, in WAL mode, never wait for the writer.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in the file at `path` and brings its
+    /// schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_file(SqliteConnectOptions::new().filename(path)).await
+    }
+
+    /// Opens the store a `sqlite:` URL names (`sqlite://warden.db`,
+    /// `sqlite:///var/lib/warden/warden.db`, `sqlite::memory:`).
+    pub async fn open_url(url: &str) -> Result<SqliteStore, StoreError> {
+        if url == "sqlite::memory:" || url.contains("mode=memory") {
+            return SqliteStore::in_memory().await;
+        }
+        SqliteStore::open_file(SqliteConnectOptions::from_str(url)?).await
+    }
+
+    /// A private store that lives as long as this value, for tests and dry runs.
+    pub async fn in_memory() -> Result<SqliteStore, StoreError> {
+        // An in-memory database belongs to its connection, so this store has exactly
+        // one, kept open for its whole life, and reads share it with writes.
+        let options = tune(SqliteConnectOptions::new().in_memory(true));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        migrate(&pool).await?;
+        Ok(SqliteStore {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+
+    async fn open_file(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        let options = tune(
+            options
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal),
+        );
+        // The writer gets a larger page cache than SQLite's 2 MiB default: a bulk
+        // import touches a few hundred thousand rows and their index pages.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().pragma("cache_size", WRITER_CACHE))
+            .await?;
+        migrate(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options)
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    /// Closes every connection, checkpointing the WAL into the main file.
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+fn tune(options: SqliteConnectOptions) -> SqliteConnectOptions {
+    options
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(5))
+        // NORMAL is durable in WAL mode except across a power loss, where the last
+        // commits may roll back (never corrupt): the usual trade for an embedded store.
+        .synchronous(SqliteSynchronous::Normal)
+        .pragma("temp_store", "memory")
+        // Let SQLite's worker thread run ahead of the reader instead of waking it every 50 rows.
+        .row_buffer_size(1024)
+}
+
+async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    Migrator::new(EmbeddedMigrations).await?.run(pool).await?;
+    Ok(())
+}
+
+/// Runs `work` on tokio's blocking pool when it is `heavy`, so that a bulk import
+/// does not stall the other tasks of a server; inline otherwise.
+async fn off_runtime<T: Send + 'static>(
+    heavy: bool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    if !heavy {
+        return Ok(work());
+    }
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => Ok(value),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Err(StoreError::Database(sqlx::Error::Io(
+                std::io::Error::other(e),
+            ))),
+        },
+    }
+}
+
+pub(super) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::corrupt(format!("{what} is negative ({value})")))
+}
+
+pub(super) fn to_i64(value: u64) -> Result<i64, StoreError> {
+    i64::try_from(value)
+        .map_err(|_| StoreError::Unsupported(format!("{value} does not fit a database integer")))
+}
+
+pub(super) async fn read_head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
+    let row = sqlx::query("SELECT revision, audit_seq, audit_hash FROM meta WHERE singleton = 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::corrupt("the meta row, which records the revision, is missing")
+        })?;
+    Ok(Head {
+        revision: to_u64(row.try_get(0)?, "the store's revision")?,
+        audit_seq: to_u64(row.try_get(1)?, "the audit head's seq")?,
+        audit_hash: row.try_get(2)?,
+    })
+}
+
+async fn write_objects(
+    conn: &mut SqliteConnection,
+    effects: &[Effect],
+    revision: i64,
+) -> Result<(), StoreError> {
+    // Upserts in key order touch the primary-key index sequentially.
+    let mut puts: Vec<(&Effect, &str)> = effects
+        .iter()
+        .filter_map(|e| e.after.as_deref().map(|a| (e, a)))
+        .collect();
+    puts.sort_unstable_by(|a, b| a.0.object.cmp(&b.0.object));
+    for chunk in puts.chunks(ROWS_PER_UPSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO objects (kind, key, body, version, revision) ",
+        );
+        q.push_values(chunk, |mut row, (effect, body)| {
+            row.push_bind(effect.object.kind.code())
+                .push_bind(effect.object.name.as_str())
+                .push_bind(*body)
+                .push_bind(effect.version)
+                .push_bind(revision);
+        });
+        q.push(
+            " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body, version = excluded.version, revision = excluded.revision",
+        );
+        q.build().execute(&mut *conn).await?;
+    }
+
+    let mut deletes: HashMap<ObjectKind, Vec<&str>> = HashMap::new();
+    for effect in effects.iter().filter(|e| e.after.is_none()) {
+        deletes
+            .entry(effect.object.kind)
+            .or_default()
+            .push(&effect.object.name);
+    }
+    for (kind, keys) in deletes {
+        for chunk in keys.chunks(KEYS_PER_DELETE) {
+            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM objects WHERE kind = ");
+            q.push_bind(kind.code()).push(" AND key IN (");
+            let mut list = q.separated(", ");
+            for key in chunk {
+                list.push_bind(*key);
+            }
+            q.push(")");
+            q.build().execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn write_audit_changes(
+    conn: &mut SqliteConnection,
+    seq: i64,
+    effects: &[Effect],
+) -> Result<(), StoreError> {
+    let indexed: Vec<(i64, &Effect)> = (0..).zip(effects).collect();
+    for chunk in indexed.chunks(ROWS_PER_AUDIT_INSERT) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit_changes (seq, idx, kind, key, before, after) ",
+        );
+        q.push_values(chunk, |mut row, (idx, effect)| {
+            row.push_bind(seq)
+                .push_bind(*idx)
+                .push_bind(effect.object.kind.code())
+                .push_bind(effect.object.name.as_str())
+                .push_bind(effect.before.as_deref())
+                .push_bind(effect.after.as_deref());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn revision(&self) -> Result<Revision, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        Ok(read_head(&mut conn).await?.revision)
+    }
+
+    async fn load(&self) -> Result<(Model, Revision), StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let head = read_head(&mut tx).await?;
+        let mut model = Model::default();
+        let mut assignments = Vec::new();
+        for kind in stored_kinds(&mut tx).await? {
+            scan_kind(&mut tx, kind, |row| {
+                match codec::decode_row(kind, row.key, row.body)? {
+                    // Collected and sorted once: inserting each in place would be quadratic.
+                    Object::Assignment(a) => assignments.push(a),
+                    object => model.put(object),
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        tx.commit().await?;
+        model.assignments = assignments;
+        model.sort_assignments();
+        Ok((model, head.revision))
+    }
+
+    async fn get(&self, key: &ObjectRef) -> Result<Option<Object>, StoreError> {
+        let row = sqlx::query("SELECT key, body FROM objects WHERE kind = ? AND key = ?")
+            .bind(key.kind.code())
+            .bind(key.name.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|row| codec::decode_row(key.kind, &key.name, row.try_get("body")?))
+            .transpose()
+    }
+
+    async fn list(&self, kind: ObjectKind) -> Result<Vec<Object>, StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let mut objects = Vec::new();
+        scan_kind(&mut tx, kind, |row| {
+            objects.push(codec::decode_row(kind, row.key, row.body)?);
+            Ok(())
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(objects)
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<Revision, StoreError> {
+        let Commit {
+            actor,
+            action,
+            summary,
+            changes,
+            expected_revision,
+        } = commit;
+        let summary = summary.to_string();
+        // The CPU-heavy steps run before the write lock is taken and, for a bulk
+        // change, off the async runtime's worker threads.
+        let large = changes.len() >= OFFLOAD_MIN_CHANGES;
+        let plan = off_runtime(large, move || Plan::new(changes)).await??;
+
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let head = read_head(&mut tx).await?;
+        if let Some(expected) = expected_revision
+            && expected != head.revision
+        {
+            return Err(StoreError::Conflict {
+                expected,
+                actual: head.revision,
+            });
+        }
+        let found = fetch_found(&mut tx, &plan).await?;
+        let effects = off_runtime(large, move || plan.finish(found)).await??;
+
+        let revision = head.revision + 1;
+        let seq = head.audit_seq + 1;
+        let header = EventHeader {
+            seq,
+            revision,
+            at: Timestamp::now().0,
+            actor: &actor,
+            action: &action,
+            summary: &summary,
+            change_count: effects.len() as u64,
+        };
+        let mut hasher = EventHasher::new(&head.audit_hash, &header);
+        for e in &effects {
+            hasher.change(
+                e.object.kind.code(),
+                &e.object.name,
+                e.before.as_deref(),
+                e.after.as_deref(),
+            );
+        }
+        let hash = hasher.finish();
+
+        let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
+        write_objects(&mut tx, &effects, db_revision).await?;
+        write_audit_changes(&mut tx, db_seq, &effects).await?;
+        sqlx::query(
+            "INSERT INTO audit_events (seq, revision, at, actor, action, summary, change_count, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(db_seq)
+        .bind(db_revision)
+        .bind(header.at)
+        .bind(&actor)
+        .bind(&action)
+        .bind(&summary)
+        .bind(to_i64(header.change_count)?)
+        .bind(&head.audit_hash)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE meta SET revision = ?, audit_seq = ?, audit_hash = ? WHERE singleton = 1",
+        )
+        .bind(db_revision)
+        .bind(db_seq)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(revision)
+    }
+
+    async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let events = trail::events(&mut tx, filter).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    async fn audit_head(&self) -> Result<AuditAnchor, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let head = read_head(&mut conn).await?;
+        Ok(AuditAnchor {
+            seq: head.audit_seq,
+            hash: head.audit_hash,
+        })
+    }
+
+    async fn verify_audit(
+        &self,
+        anchor: Option<&AuditAnchor>,
+    ) -> Result<AuditVerification, StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let verdict = trail::verify(&mut tx, anchor).await?;
+        tx.commit().await?;
+        Ok(verdict)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let embedded: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
+            .collect();
+        assert_eq!(files, embedded);
+    }
+}

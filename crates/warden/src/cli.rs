@@ -1,0 +1,308 @@
+//! The command line's shape: every command, option and help text.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use warden_model::{Access, Timestamp};
+
+/// The data directory used when neither --data-dir nor WARDEN_DATA_DIR says otherwise.
+pub const DEFAULT_DATA_DIR: &str = "./warden-data";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    arg_required_else_help = true,
+    about = "User security governance for Dynamics 365 Finance & Operations-style role-based access",
+    long_about = "Warden keeps a D365 F&O security model (roles, duties, privileges, entry points), the \
+users and organizations it applies to, and their role assignments, and answers \"may this user do \
+this here, now?\" with the reasons why.\n\n\
+Every change is one transaction recorded in a tamper-evident audit trail, made by --actor.",
+    after_help = "Getting started:\n  \
+warden demo                         load a small realistic dataset\n  \
+warden user show carlos             what a user may do, and through which roles\n  \
+warden check --user carlos --entry-point DEVSQLQueryExecute --access update --explain\n\n\
+Exit status: 0 success (and \"allow\" for check), 1 \"deny\" from check, 2 any error."
+)]
+pub struct Cli {
+    /// Folder holding the embedded SQLite store (created if missing)
+    #[arg(long, global = true, help_heading = "Global options", value_name = "DIR", env = "WARDEN_DATA_DIR", hide_env_values = true, default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Store URL instead of the SQLite file in --data-dir, e.g. sqlite:///var/lib/warden/warden.db
+    #[arg(long, global = true, help_heading = "Global options", value_name = "URL", env = "WARDEN_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Who is acting, as recorded in the audit trail [default: $USER, else "cli"]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "ID", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub actor: Option<String>,
+
+    /// Print machine-readable JSON instead of text
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load a built-in demo dataset into an empty store, and show commands to try on it
+    #[command(long_about = "Load a built-in demo dataset: real D365 AOT security objects (the MIT-licensed \
+xpptools model), standard AX 2012 R3 roles, five organizations and sixteen users whose assignments are \
+global, organization-scoped, expired, future and temporary.\n\n\
+Runs only on an empty store. If the store already holds the demo, says so and does nothing.")]
+    Demo(DemoArgs),
+
+    /// Import security objects (AOT XML), users, organizations or assignments (CSV)
+    #[command(subcommand)]
+    Import(ImportCommand),
+
+    /// Export the security objects as AOT XML
+    #[command(subcommand)]
+    Export(ExportCommand),
+
+    /// Add and list organizations (legal entities) that assignments can be scoped to
+    #[command(subcommand)]
+    Org(OrgCommand),
+
+    /// Add users, assign and revoke roles, show what a user may do
+    #[command(subcommand)]
+    User(UserCommand),
+
+    /// List roles and show what a role contains and grants
+    #[command(subcommand)]
+    Role(RoleCommand),
+
+    /// Ask whether a user may use an entry point: prints allow or deny (exit status 0 or 1)
+    #[command(long_about = "Ask whether a user may use an entry point with an access level, in an \
+organization, at an instant. Prints \"allow\" (exit status 0) or \"deny\" (exit status 1); an unknown \
+user, entry point or organization is an error (exit status 2), never a silent deny.\n\n\
+Effective access is the union of Allow over every role active for the user there and then \
+(through sub-roles, duties and privileges), minus every Deny: Deny always wins. Without --org only \
+global assignments count; with it, global ones and those scoped to that organization.")]
+    Check(CheckArgs),
+
+    /// Generate a synthetic D365-shaped model (AOT XML and CSV files) for tests and benchmarks
+    #[command(long_about = "Generate a synthetic, D365-shaped model and write it as files that \
+`warden import` reads: AOT XML under OUT/aot/, and OUT/organizations.csv, OUT/users.csv and \
+OUT/assignments.csv. The same --scale and --seed always give byte-identical files.")]
+    Gen(GenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Replace everything in a non-empty store with the demo (one audited change)
+    #[arg(long)]
+    pub reset: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import D365 AOT security XML: files, or folders searched recursively
+    #[command(long_about = "Import D365 F&O AOT security XML: AxSecurityRole, AxSecurityDuty, \
+AxSecurityPrivilege, AxSecurityPolicy, their extensions, and display/action/output menu items. \
+Give files or folders (a package or model folder is searched recursively).\n\n\
+Imported objects are added, or replace the stored object with the same name; stored objects the \
+import does not mention stay. All files are read and checked before anything is written: one \
+malformed file (reported as file:line:column) and nothing is imported.\n\n\
+References to objects that are neither imported nor stored (a role naming a duty of a model you did \
+not import) are warnings, or errors with --strict.")]
+    Aot {
+        /// AOT XML files or folders
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Refuse references to objects that are neither imported nor stored
+        #[arg(long)]
+        strict: bool,
+    },
+
+    /// Import or update users from a CSV file: id,name,type,enabled,email
+    #[command(long_about = "Import or update users from a CSV file with the header \
+id,name,type,enabled,email (any order; only id is required).\n\n\
+type is person or service_account; enabled is true/false, yes/no or 1/0 (default true). A row \
+updates the user with that id or adds one; a column the file leaves out keeps the stored value. \
+Any problem (reported as file:line: field 'x': ...) and nothing is imported.")]
+    Users {
+        /// The CSV file
+        file: PathBuf,
+    },
+
+    /// Import or update role assignments from a CSV file: user,role,organizations,valid_from,valid_to
+    #[command(long_about = "Import or update role assignments from a CSV file with the header \
+user,role,organizations,valid_from,valid_to (only user and role are required).\n\n\
+organizations is a list separated by ';' (empty: global). valid_from and valid_to are dates \
+(2026-01-31) or RFC 3339 instants (2026-01-31T08:00:00Z); empty means unbounded, and valid_to is \
+exclusive. Users, roles and organizations must exist. A row for a role the user already has \
+replaces that assignment; assignments the file does not mention stay. Any problem and nothing is \
+imported.")]
+    Assignments {
+        /// The CSV file
+        file: PathBuf,
+    },
+
+    /// Import or update organizations from a CSV file: id,name
+    Orgs {
+        /// The CSV file
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write the stored security objects as AOT XML files, one folder per object type
+    Aot {
+        /// Folder to write into; must be empty or missing
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Write into a folder that already has files (same-named files are overwritten)
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Add an organization
+    Add {
+        /// Organization id, e.g. USMF
+        id: String,
+        /// Display name, e.g. "Contoso Entertainment System USA"
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List organizations
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user (a person unless --service-account; enabled unless --disabled)
+    Add {
+        /// User id, e.g. alice
+        id: String,
+        /// Full name
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// The user is a service account, not a person
+        #[arg(long)]
+        service_account: bool,
+        /// Add the user disabled: disabled users have no access at all
+        #[arg(long)]
+        disabled: bool,
+    },
+
+    /// Assign a role to a user, globally or in organizations, optionally for a time window
+    #[command(long_about = "Assign a role to a user: globally (no --org), or only in the given \
+organizations (repeat --org), and only from --from until --to when given (--to is exclusive).\n\n\
+A user holds each role at most once: assigning a role the user already has replaces that \
+assignment's organizations and window.")]
+    Assign {
+        /// User id
+        user: String,
+        /// Role name (AOT name, e.g. LedgerAccountant)
+        role: String,
+        /// Only in this organization; repeat for several. None: global
+        #[arg(long = "org", value_name = "ORG")]
+        orgs: Vec<String>,
+        /// Start of validity: now, a date (2026-01-31, midnight UTC) or an RFC 3339 instant
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        from: Option<Timestamp>,
+        /// End of validity, exclusive: now, a date or an RFC 3339 instant
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        to: Option<Timestamp>,
+    },
+
+    /// Remove a role from a user (an error if the user does not have it)
+    Revoke {
+        /// User id
+        user: String,
+        /// Role name
+        role: String,
+    },
+
+    /// List users
+    List,
+
+    /// Show a user: details, assignments, and effective permissions on every entry point
+    #[command(long_about = "Show a user: details, role assignments (scope, window, and whether each \
+is active at --at), and the effective permissions those give: per entry point, the accesses allowed \
+and the accesses denied (Deny wins).\n\n\
+Without --org only global assignments count, as in a check without an organization.")]
+    Show {
+        /// User id
+        id: String,
+        /// Count assignments scoped to this organization too
+        #[arg(long, value_name = "ORG")]
+        org: Option<String>,
+        /// Judge assignments at this instant [default: now]
+        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        at: Option<Timestamp>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// List roles with their number of duties, privileges, sub-roles and users
+    List,
+    /// Show a role: duties, privileges, sub-roles, extensions, and the entry points it grants
+    Show {
+        /// Role name (AOT name)
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// User id
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// Entry point: NAME, or TYPE/NAME when the name is ambiguous (e.g. MenuItemDisplay/CustTable)
+    #[arg(long, value_name = "EP")]
+    pub entry_point: String,
+    /// Read, Update, Create, Correct, Delete or Invoke (any case)
+    #[arg(long, value_name = "ACCESS")]
+    pub access: Access,
+    /// Organization to check in; without it only global assignments count
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Instant to check at [default: now]
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub at: Option<Timestamp>,
+    /// Also print every path from the user's roles to the entry point, and why each assignment counts or not
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Folder to write into; must be empty or missing
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// small (a few hundred objects) or d365 (the size of a real D365 F&O installation)
+    #[arg(long, default_value = "small")]
+    pub scale: warden_gen::Scale,
+    /// Seed of the random generator; the same seed gives the same files
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Write into a folder that already has files (its aot/ folder is replaced)
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `now`, a date or an RFC 3339 instant, for clap.
+fn parse_time(text: &str) -> Result<Timestamp, String> {
+    warden_core::parse_time(text, crate::commands::now()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,596 @@
+//! One function per command: call the service, render its outcome.
+
+use crate::cli::{CheckArgs, Cli, Command, DemoArgs, ExportCommand, GenArgs, ImportCommand, OrgCommand, RoleCommand, UserCommand};
+use crate::table::Table;
+use anyhow::Context as _;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use warden_core::{CoreError, Snapshot, TimeState, Warden};
+use warden_model::{Access, ObjectKind, Organization, Timestamp, User, UserKind};
+
+/// What a command prints and the exit status it ends with.
+pub struct Output {
+    pub stdout: String,
+    pub status: u8,
+}
+
+impl Output {
+    fn ok(stdout: String) -> Output {
+        Output { stdout, status: 0 }
+    }
+}
+
+/// Settings every command shares.
+pub struct Context {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    actor: String,
+    json: bool,
+    /// How to spell a follow-up command for this user: `warden`, or
+    /// `cargo run --release --` when run from a cargo build, plus `--data-dir`
+    /// when one was given on the command line.
+    prefix: String,
+}
+
+impl Context {
+    pub fn new(cli: &Cli, data_dir_given: bool) -> Context {
+        let actor = cli
+            .actor
+            .clone()
+            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+            .unwrap_or_else(|| "cli".to_string());
+        let mut prefix = program_prefix();
+        if data_dir_given {
+            prefix.push_str(" --data-dir ");
+            prefix.push_str(&shell_quote(&cli.data_dir.display().to_string()));
+        }
+        Context { data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone(), actor, json: cli.json, prefix }
+    }
+
+    async fn warden(&self) -> anyhow::Result<Warden> {
+        let store = warden_store::open(self.database_url.as_deref(), &self.data_dir).await.with_context(|| {
+            match &self.database_url {
+                Some(_) => "cannot open the store given by --database-url".to_string(),
+                None => format!("cannot open the store in {}", self.data_dir.display()),
+            }
+        })?;
+        Ok(Warden::new(store, self.actor.clone()))
+    }
+
+    fn json(&self, value: &impl Serialize) -> anyhow::Result<Output> {
+        let mut text = serde_json::to_string_pretty(value).context("cannot render JSON")?;
+        text.push('\n');
+        Ok(Output::ok(text))
+    }
+}
+
+/// `warden` when installed; `cargo run [--release] --` when run from a cargo
+/// target folder, so that suggested commands can be pasted as they are.
+fn program_prefix() -> String {
+    let exe = std::env::current_exe().ok();
+    let profile_dir = exe.as_ref().and_then(|e| e.parent());
+    let profile = profile_dir.and_then(|d| d.file_name()).and_then(|n| n.to_str());
+    let in_target = profile_dir.and_then(|d| d.parent()).and_then(|d| d.file_name()).is_some_and(|n| n == "target");
+    match profile {
+        Some("release") if in_target => "cargo run --release --".to_string(),
+        Some("debug") if in_target => "cargo run --".to_string(),
+        _ => "warden".to_string(),
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
+    match command {
+        Command::Demo(args) => demo(ctx, args).await,
+        Command::Import(cmd) => import(ctx, cmd).await,
+        Command::Export(ExportCommand::Aot { out, force }) => {
+            let outcome = ctx.warden().await?.export_aot(&out, force).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let mut text = format!(
+                "Wrote {} AOT file{} to {} (revision {}):\n",
+                outcome.files,
+                plural(outcome.files),
+                outcome.out_dir.display(),
+                outcome.revision
+            );
+            text.push_str(&counts_table(&outcome.counts, "  "));
+            Ok(Output::ok(text))
+        }
+        Command::Org(cmd) => org(ctx, cmd).await,
+        Command::User(cmd) => user(ctx, cmd).await,
+        Command::Role(cmd) => role(ctx, cmd).await,
+        Command::Check(args) => check(ctx, args).await,
+        Command::Gen(args) => gen_model(ctx, args),
+    }
+}
+
+/// A follow-up suggestion for an error, when there is a useful one.
+pub async fn hint(ctx: &Context, error: &anyhow::Error) -> Option<String> {
+    let core = error.downcast_ref::<CoreError>()?;
+    let kind = core.unknown_kind()?;
+    let p = &ctx.prefix;
+    // An unknown name in an empty store is a missing import, not a typo.
+    if let Ok(w) = ctx.warden().await
+        && matches!(w.store().revision().await, Ok(0))
+    {
+        let place = match &ctx.database_url {
+            Some(_) => "the store".to_string(),
+            None => format!("the store in {}", ctx.data_dir.display()),
+        };
+        return Some(format!("{place} is empty: try `{p} demo`, or import your security model with `{p} import aot PATH`"));
+    }
+    Some(match kind {
+        ObjectKind::User => format!("`{p} user list` lists the users"),
+        ObjectKind::Role => format!("`{p} role list` lists the roles"),
+        ObjectKind::Organization => format!("`{p} org list` lists the organizations"),
+        ObjectKind::EntryPoint => format!(
+            "name an entry point as NAME or TYPE/NAME (e.g. MenuItemDisplay/DEVSQLQueryExecute); `{p} role show ROLE` lists those a role grants"
+        ),
+        _ => return None,
+    })
+}
+
+/// "1 duty", "305 duties".
+fn count_of(n: usize, kind: ObjectKind) -> String {
+    let name = kind.as_str();
+    match (n, kind) {
+        (1, _) => format!("1 {name}"),
+        (_, ObjectKind::Duty) => format!("{n} duties"),
+        (_, ObjectKind::Policy) => format!("{n} policies"),
+        _ => format!("{n} {name}s"),
+    }
+}
+
+/// The current instant to the second: what people type and read back.
+pub fn now() -> Timestamp {
+    let t = Timestamp::now();
+    Timestamp(t.0 - t.0.rem_euclid(1000))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn counts_table(counts: &std::collections::BTreeMap<String, usize>, indent: &str) -> String {
+    let mut t = Table::new(&["TYPE", "COUNT"]);
+    for (k, v) in counts {
+        t.row(vec![k.clone(), v.to_string()]);
+    }
+    t.render(indent)
+}
+
+/// A date when the instant is midnight UTC (how people enter windows), else RFC 3339.
+fn when(t: Option<Timestamp>) -> String {
+    match t {
+        None => "-".to_string(),
+        Some(t) => {
+            let s = t.to_string();
+            s.strip_suffix("T00:00:00Z").map_or(s.clone(), str::to_string)
+        }
+    }
+}
+
+fn scope(orgs: &[String]) -> String {
+    if orgs.is_empty() { "global".to_string() } else { orgs.join(", ") }
+}
+
+fn access_list(list: &[Access]) -> String {
+    if list.is_empty() {
+        "-".to_string()
+    } else {
+        list.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(",")
+    }
+}
+
+async fn demo(ctx: &Context, args: DemoArgs) -> anyhow::Result<Output> {
+    let warden = ctx.warden().await?;
+    let outcome = warden.load_demo(args.reset, now()).await?;
+    if ctx.json {
+        return ctx.json(&outcome);
+    }
+    let mut text = String::new();
+    match &outcome {
+        warden_core::DemoOutcome::AlreadyLoaded { revision } => {
+            let _ = writeln!(text, "The store already holds the demo (revision {revision}); nothing to do.");
+        }
+        warden_core::DemoOutcome::Loaded { revision, counts, replaced_objects } => {
+            let what: Vec<String> = ObjectKind::ALL
+                .iter()
+                .filter_map(|k| counts.get(k.code()).map(|n| count_of(*n, *k)))
+                .collect();
+            let place = match &ctx.database_url {
+                Some(_) => "the store".to_string(),
+                None => ctx.data_dir.display().to_string(),
+            };
+            let _ = writeln!(text, "Loaded the demo into {place} (revision {revision}):\n  {}", what.join(", "));
+            if *replaced_objects > 0 {
+                let _ = writeln!(text, "  replacing the {replaced_objects} objects the store held before (see the audit trail)");
+            }
+            let _ = writeln!(text, "{}", warden_core::demo::ATTRIBUTION);
+        }
+    }
+    let _ = writeln!(text, "\nTry these:");
+    for (what, args) in warden_core::demo::TRY {
+        let _ = writeln!(text, "  # {what}\n  {} {args}\n", ctx.prefix);
+    }
+    Ok(Output::ok(text))
+}
+
+async fn import(ctx: &Context, cmd: ImportCommand) -> anyhow::Result<Output> {
+    let warden = ctx.warden().await?;
+    let outcome = match cmd {
+        ImportCommand::Aot { paths, strict } => {
+            let outcome = warden.import_aot(&paths, strict).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let mut text = format!("Read {} AOT file{}:\n", outcome.files, plural(outcome.files));
+            text.push_str(&counts_table(&outcome.counts, "  "));
+            let _ = writeln!(
+                text,
+                "{} added, {} updated, {} unchanged (revision {})",
+                outcome.added, outcome.updated, outcome.unchanged, outcome.revision
+            );
+            const SHOWN: usize = 20;
+            if !outcome.warnings.is_empty() {
+                let _ = writeln!(text, "\n{} warning{}:", outcome.warnings.len(), plural(outcome.warnings.len()));
+                for w in outcome.warnings.iter().take(SHOWN) {
+                    let _ = writeln!(text, "  {w}");
+                }
+                if outcome.warnings.len() > SHOWN {
+                    let _ = writeln!(text, "  ... and {} more (--json lists them all)", outcome.warnings.len() - SHOWN);
+                }
+            }
+            return Ok(Output::ok(text));
+        }
+        ImportCommand::Users { file } => warden.import_users(&file).await?,
+        ImportCommand::Assignments { file } => warden.import_assignments(&file).await?,
+        ImportCommand::Orgs { file } => warden.import_orgs(&file).await?,
+    };
+    if ctx.json {
+        return ctx.json(&outcome);
+    }
+    let kind = outcome.kind.as_str();
+    Ok(Output::ok(format!(
+        "Imported {}: {} {kind}{} — {} added, {} updated, {} unchanged (revision {})\n",
+        outcome.file,
+        outcome.rows,
+        plural(outcome.rows),
+        outcome.added,
+        outcome.updated,
+        outcome.unchanged,
+        outcome.revision
+    )))
+}
+
+async fn org(ctx: &Context, cmd: OrgCommand) -> anyhow::Result<Output> {
+    let warden = ctx.warden().await?;
+    match cmd {
+        OrgCommand::Add { id, name } => {
+            let org = Organization { id, name };
+            let outcome = warden.add_org(org.clone()).await?;
+            if ctx.json {
+                return ctx.json(&serde_json::json!({ "organization": org, "revision": outcome.revision }));
+            }
+            let name = org.name.map(|n| format!(" ({n})")).unwrap_or_default();
+            Ok(Output::ok(format!("Added organization {}{name} (revision {})\n", org.id, outcome.revision)))
+        }
+        OrgCommand::List => {
+            let orgs = warden.snapshot().await?.orgs();
+            if ctx.json {
+                return ctx.json(&orgs);
+            }
+            if orgs.is_empty() {
+                return Ok(Output::ok(format!("No organizations. Add one with `{} org add ID --name NAME`.\n", ctx.prefix)));
+            }
+            let mut t = Table::new(&["ID", "NAME", "SCOPED USERS"]);
+            for o in orgs {
+                t.row(vec![o.id, o.name.unwrap_or_default(), o.scoped_users.to_string()]);
+            }
+            Ok(Output::ok(t.render("")))
+        }
+    }
+}
+
+async fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<Output> {
+    let warden = ctx.warden().await?;
+    match cmd {
+        UserCommand::Add { id, name, email, service_account, disabled } => {
+            let kind = if service_account { UserKind::ServiceAccount } else { UserKind::Person };
+            let user = User { id, name, kind, enabled: !disabled, email };
+            let outcome = warden.add_user(user.clone()).await?;
+            if ctx.json {
+                return ctx.json(&serde_json::json!({ "user": user, "revision": outcome.revision }));
+            }
+            let mut details = vec![user.kind.as_str().replace('_', " ")];
+            if !user.enabled {
+                details.push("disabled".into());
+            }
+            if let Some(n) = &user.name {
+                details.insert(0, n.clone());
+            }
+            Ok(Output::ok(format!("Added user {} ({}) (revision {})\n", user.id, details.join(", "), outcome.revision)))
+        }
+        UserCommand::Assign { user, role, orgs, from, to } => {
+            let outcome = warden.assign(&user, &role, &orgs, from, to, now()).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let a = &outcome.assignment;
+            let mut text = format!("Assigned role {} to {} {}", a.role, a.user, describe_scope_window(a));
+            let _ = writeln!(text, " (revision {})", outcome.revision);
+            if let Some(old) = &outcome.replaced {
+                let _ = writeln!(text, "  replaces the previous assignment of this role: {}", describe_scope_window(old));
+            }
+            for n in &outcome.notes {
+                let _ = writeln!(text, "  note: {n}");
+            }
+            Ok(Output::ok(text))
+        }
+        UserCommand::Revoke { user, role } => {
+            let outcome = warden.revoke(&user, &role).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let a = &outcome.revoked;
+            Ok(Output::ok(format!("Revoked role {} from {} (revision {})\n", a.role, a.user, outcome.revision)))
+        }
+        UserCommand::List => {
+            let users = warden.snapshot().await?.users();
+            if ctx.json {
+                return ctx.json(&users);
+            }
+            if users.is_empty() {
+                return Ok(Output::ok(format!(
+                    "No users. Add one with `{p} user add ID`, or import users.csv with `{p} import users FILE`.\n",
+                    p = ctx.prefix
+                )));
+            }
+            let mut t = Table::new(&["ID", "NAME", "TYPE", "ENABLED", "EMAIL", "ROLES"]);
+            for u in users {
+                t.row(vec![
+                    u.id,
+                    u.name.unwrap_or_default(),
+                    u.kind.as_str().to_string(),
+                    if u.enabled { "yes" } else { "no" }.to_string(),
+                    u.email.unwrap_or_default(),
+                    u.roles.to_string(),
+                ]);
+            }
+            Ok(Output::ok(t.render("")))
+        }
+        UserCommand::Show { id, org, at } => {
+            let snapshot = warden.snapshot().await?;
+            user_show(ctx, &snapshot, &id, org.as_deref(), at.unwrap_or_else(now))
+        }
+    }
+}
+
+fn describe_scope_window(a: &warden_model::Assignment) -> String {
+    let mut s = if a.organizations.is_empty() { "globally".to_string() } else { format!("in {}", a.organizations.join(", ")) };
+    match (a.valid_from, a.valid_to) {
+        (None, None) => {}
+        (Some(f), None) => s.push_str(&format!(", from {}", when(Some(f)))),
+        (None, Some(t)) => s.push_str(&format!(", until {} (exclusive)", when(Some(t)))),
+        (Some(f), Some(t)) => s.push_str(&format!(", from {} until {} (exclusive)", when(Some(f)), when(Some(t)))),
+    }
+    s
+}
+
+fn user_show(ctx: &Context, snapshot: &Snapshot, id: &str, org: Option<&str>, at: Timestamp) -> anyhow::Result<Output> {
+    let view = snapshot.user_view(id, org, at)?;
+    if ctx.json {
+        return ctx.json(&view);
+    }
+    let u = &view.user;
+    let mut text = String::new();
+    let name = u.name.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
+    let _ = writeln!(text, "User {}{name}", u.id);
+    let _ = writeln!(text, "  type     {}", u.kind.as_str().replace('_', " "));
+    let _ = writeln!(text, "  enabled  {}", if u.enabled { "yes" } else { "no: disabled users have no access" });
+    if let Some(e) = &u.email {
+        let _ = writeln!(text, "  email    {e}");
+    }
+    let place = match &view.org {
+        Some(o) => format!("in {o} (global assignments and those scoped to {o} count)"),
+        None => "without an organization (only global assignments count; --org ORG adds scoped ones)".to_string(),
+    };
+    let _ = writeln!(text, "\nAssignments at {}, {place}:", view.at);
+    if view.assignments.is_empty() {
+        let _ = writeln!(text, "  none. Assign a role with `{} user assign {} ROLE`.", ctx.prefix, u.id);
+    } else {
+        let mut t = Table::new(&["ROLE", "LABEL", "SCOPE", "FROM", "TO", "STATUS"]);
+        for a in &view.assignments {
+            let status = match (a.state, a.counts) {
+                (_, true) => "active".to_string(),
+                (TimeState::Active, false) if !u.enabled => "active, but the user is disabled".to_string(),
+                (TimeState::Active, false) => match &view.org {
+                    Some(o) => format!("active, not in {o}"),
+                    None => "active in its organizations".to_string(),
+                },
+                (state, false) => state.as_str().to_string(),
+            };
+            t.row(vec![
+                a.role.clone(),
+                a.role_label.clone().unwrap_or_default(),
+                scope(&a.organizations),
+                when(a.valid_from),
+                when(a.valid_to),
+                status,
+            ]);
+        }
+        text.push_str(&t.render("  "));
+    }
+    let n = view.permissions.len();
+    if n == 0 {
+        let scoped: BTreeSet<&str> = view
+            .assignments
+            .iter()
+            .filter(|a| a.state == TimeState::Active && !a.counts)
+            .flat_map(|a| a.organizations.iter().map(String::as_str))
+            .collect();
+        let why = if !u.enabled {
+            " (the user is disabled)".to_string()
+        } else if let (None, Some(first)) = (&view.org, scoped.first()) {
+            let list: Vec<&str> = scoped.iter().copied().collect();
+            format!(" without an organization; their active roles are scoped to {} (try --org {first})", list.join(", "))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(text, "\nEffective permissions: none{why}");
+    } else {
+        let _ = writeln!(text, "\nEffective permissions ({n} entry point{}):", plural(n));
+        text.push_str(&permission_table(&view.permissions).render("  "));
+    }
+    Ok(Output::ok(text))
+}
+
+fn permission_table(rows: &[warden_core::PermissionRow]) -> Table {
+    let mut t = Table::new(&["ENTRY POINT", "TYPE", "LABEL", "ALLOWED", "DENIED"]);
+    for p in rows {
+        t.row(vec![
+            p.name.clone(),
+            p.kind.as_str().to_string(),
+            p.label.clone().unwrap_or_default(),
+            access_list(&p.allowed),
+            access_list(&p.denied),
+        ]);
+    }
+    t
+}
+
+async fn role(ctx: &Context, cmd: RoleCommand) -> anyhow::Result<Output> {
+    let snapshot = ctx.warden().await?.snapshot().await?;
+    match cmd {
+        RoleCommand::List => {
+            let roles = snapshot.roles();
+            if ctx.json {
+                return ctx.json(&roles);
+            }
+            if roles.is_empty() {
+                return Ok(Output::ok(format!(
+                    "No roles. Import your AOT security model with `{p} import aot PATH`, or try `{p} demo`.\n",
+                    p = ctx.prefix
+                )));
+            }
+            let mut t = Table::new(&["NAME", "LABEL", "DUTIES", "PRIVILEGES", "SUB-ROLES", "USERS"]);
+            for r in roles {
+                t.row(vec![
+                    r.name,
+                    r.label.unwrap_or_default(),
+                    r.duties.to_string(),
+                    r.privileges.to_string(),
+                    r.sub_roles.to_string(),
+                    r.users.to_string(),
+                ]);
+            }
+            Ok(Output::ok(t.render("")))
+        }
+        RoleCommand::Show { name } => {
+            let view = snapshot.role_view(&name)?;
+            if ctx.json {
+                return ctx.json(&view);
+            }
+            let mut text = String::new();
+            let label = view.label.as_deref().map(|l| format!(" — {l}")).unwrap_or_default();
+            let _ = writeln!(text, "Role {}{label}", view.name);
+            if let Some(d) = &view.description {
+                let _ = writeln!(text, "  {d}");
+            }
+            if let Some(m) = &view.model {
+                let _ = writeln!(text, "  model: {m}");
+            }
+            let _ = writeln!(text, "  assigned to {} user{}", view.users, plural(view.users));
+            for (title, members) in [("Duties", &view.duties), ("Privileges", &view.privileges), ("Sub-roles", &view.sub_roles)] {
+                if members.is_empty() {
+                    let _ = writeln!(text, "\n{title}: none");
+                    continue;
+                }
+                let _ = writeln!(text, "\n{title} ({}):", members.len());
+                let mut t = Table::new(&["NAME", "LABEL", "NOTE"]);
+                for m in members {
+                    let note = match (&m.extension, m.loaded) {
+                        (Some(e), _) => format!("added by extension {e}"),
+                        (None, false) => "not loaded".to_string(),
+                        (None, true) => String::new(),
+                    };
+                    t.row(vec![m.name.clone(), m.label.clone().unwrap_or_default(), note]);
+                }
+                text.push_str(&t.render("  "));
+            }
+            if view.extensions.is_empty() {
+                let _ = writeln!(text, "\nExtensions applied: none");
+            } else {
+                let _ = writeln!(text, "\nExtensions applied ({}):", view.extensions.len());
+                for e in &view.extensions {
+                    let _ = writeln!(text, "  {} {} (extends {}): adds {}", e.kind, e.name, e.target, e.adds.join(", "));
+                }
+            }
+            let n = view.entry_points.len();
+            if n == 0 {
+                let _ = writeln!(text, "\nEntry points: none (no privilege of this role grants access to a known entry point)");
+            } else {
+                let _ = writeln!(text, "\nEntry points granted, sub-roles, duties and extensions included ({n}):");
+                text.push_str(&permission_table(&view.entry_points).render("  "));
+            }
+            Ok(Output::ok(text))
+        }
+    }
+}
+
+async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
+    let snapshot = ctx.warden().await?.snapshot().await?;
+    let request = warden_core::CheckRequest {
+        user: args.user,
+        entry_point: args.entry_point,
+        access: args.access,
+        org: args.org,
+        at: args.at.unwrap_or_else(now),
+        explain: args.explain,
+    };
+    let outcome = snapshot.check(&request)?;
+    let status = if outcome.decision.is_allowed() { 0 } else { 1 };
+    let stdout = if ctx.json {
+        ctx.json(&outcome)?.stdout
+    } else {
+        match &outcome.explanation {
+            // The explanation's first line starts with the decision, so the first word is still allow/deny.
+            Some(e) => e.to_string(),
+            None => format!("{}\n", outcome.decision),
+        }
+    };
+    Ok(Output { stdout, status })
+}
+
+fn gen_model(ctx: &Context, args: GenArgs) -> anyhow::Result<Output> {
+    let model = warden_gen::generate(args.scale, args.seed);
+    let report = warden_core::write_dataset(&model, &args.out, args.force)?;
+    if ctx.json {
+        return ctx.json(&report);
+    }
+    let out = report.out_dir.display();
+    let mut text = format!("Wrote the {} model (seed {}) to {out}:\n", args.scale, args.seed);
+    let _ = writeln!(text, "  aot/               {} AOT XML file{}", report.aot_files, plural(report.aot_files));
+    text.push_str(&counts_table(&report.aot_counts, "    "));
+    let _ = writeln!(text, "  organizations.csv  {} organization{}", report.organizations, plural(report.organizations));
+    let _ = writeln!(text, "  users.csv          {} user{}", report.users, plural(report.users));
+    let _ = writeln!(text, "  assignments.csv    {} assignment{}", report.assignments, plural(report.assignments));
+    let p = &ctx.prefix;
+    let dir = shell_quote(&out.to_string());
+    let _ = writeln!(
+        text,
+        "\nLoad it with:\n  {p} import aot {dir}/aot\n  {p} import orgs {dir}/organizations.csv\n  {p} import users {dir}/users.csv\n  {p} import assignments {dir}/assignments.csv"
+    );
+    Ok(Output::ok(text))
+}

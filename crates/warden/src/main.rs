@@ -1,0 +1,63 @@
+//! `warden`: the command line over Warden's governance services.
+//!
+//! Thin on purpose: parse arguments ([`cli`]), call one `warden-core` service,
+//! print its outcome as text or JSON. Output goes to stdout, errors to stderr
+//! with exit status 2; `check` exits 0 on allow and 1 on deny, so scripts can
+//! branch on it.
+
+mod cli;
+mod commands;
+mod table;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Exit status of every error, so that `check`'s 1 always means "deny".
+const EXIT_ERROR: u8 = 2;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    init_tracing();
+    let matches = cli::Cli::command().get_matches();
+    let cli = match cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let data_dir_given = matches.value_source("data_dir") == Some(ValueSource::CommandLine);
+    let ctx = commands::Context::new(&cli, data_dir_given);
+    match commands::run(&ctx, cli.command).await {
+        Ok(out) => {
+            emit(&out.stdout);
+            ExitCode::from(out.status)
+        }
+        Err(e) => {
+            let _ = std::io::stdout().flush();
+            let hint = commands::hint(&ctx, &e).await;
+            eprintln!("error: {e:#}");
+            if let Some(hint) = hint {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings only), so
+/// that stdout stays clean for JSON and pipes.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Writes to stdout; a closed pipe (`warden role list | head`) is not an error.
+fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write to standard output: {e}");
+    }
+}
