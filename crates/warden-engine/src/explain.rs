@@ -183,12 +183,12 @@ fn grants_of(
     ep: &EntryPointKey,
     access: Access,
     active: bool,
-    steps: &mut Vec<PathStep>,
+    steps: &[PathStep],
     out: &mut Vec<GrantPath>,
 ) {
     let Some(p) = model.privileges.get(privilege) else { return };
     for g in p.entry_points.iter().filter(|g| g.key() == *ep) {
-        let mut path = steps.clone();
+        let mut path = steps.to_vec();
         path.push(PathStep { kind: StepKind::Privilege, name: privilege.to_string(), extension: extension.clone() });
         out.push(GrantPath { steps: path, permission: g.grant.get(access), grant: g.grant, active });
     }

@@ -14,6 +14,7 @@
 mod explain;
 mod flatten;
 mod index;
+mod names;
 pub mod reference;
 mod resolve;
 

@@ -20,6 +20,9 @@ fn name(prefix: &str, i: usize, len: usize) -> String {
     if i >= len { format!("{prefix}Missing") } else { format!("{prefix}{i}") }
 }
 
+/// User, role, organizations, valid from, valid to.
+type AssignmentSpec = (usize, usize, Vec<usize>, Option<i64>, Option<i64>);
+
 #[derive(Debug, Clone)]
 struct Spec {
     eps: usize,
@@ -29,11 +32,11 @@ struct Spec {
     role_ext: Vec<(usize, Vec<usize>, Vec<usize>)>,
     duty_ext: Vec<(usize, Vec<usize>)>,
     users: Vec<bool>,
-    assignments: Vec<(usize, usize, Vec<usize>, Option<i64>, Option<i64>)>,
+    assignments: Vec<AssignmentSpec>,
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
-    (1usize..8, 1usize..8, 1usize..6, 1usize..6, 1usize..5).prop_flat_map(|(eps, np, nd, nr, nu)| {
+    (1usize..8, 1usize..8, 1usize..6, 1usize..16, 1usize..5).prop_flat_map(|(eps, np, nd, nr, nu)| {
         let privileges = prop::collection::vec(prop::collection::vec((0..eps, 0u8..64, 0u8..64), 0..4), np);
         let duties = prop::collection::vec(prop::collection::vec(0..=np, 0..4), nd);
         let roles = prop::collection::vec(
@@ -45,7 +48,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         let users = prop::collection::vec(prop::bool::weighted(0.85), nu);
         let window = prop::option::weighted(0.3, 0i64..100);
         let assignments =
-            prop::collection::vec((0..nu, 0..=nr, prop::collection::vec(0..ORGS.len(), 0..3), window.clone(), window), 0..10);
+            prop::collection::vec((0..nu, 0..=nr, prop::collection::vec(0..ORGS.len(), 0..3), window.clone(), window), 0..24);
         (Just(eps), privileges, duties, roles, role_ext, duty_ext, users, assignments).prop_map(
             |(eps, privileges, duties, roles, role_ext, duty_ext, users, assignments)| Spec {
                 eps,
@@ -188,4 +191,52 @@ fn deny_wins_across_roles_and_windows_end_on_time() {
     assert_eq!(check(Access::Update, Some("DEMF"), 20), Decision::Allow, "R1 ended at 20 (exclusive)");
     let why = explain(&model, "u0", &ep, Access::Update, Some("DEMF"), Timestamp(15));
     assert!(why.reason.contains("denied by role R1 › duty D1 › privilege P1"), "{}", why.reason);
+}
+
+/// Long rows take other paths in the index: an entry point that more than 32
+/// roles touch (binary search), users with many assignments, scopes of several
+/// organizations, windows. Every request over a grid must still match the reference.
+#[test]
+fn overflow_lists_agree_with_reference() {
+    let roles = 40;
+    let spec = Spec {
+        eps: 2,
+        privileges: vec![
+            vec![(0, Access::Read.bit() | Access::Update.bit(), 0), (1, Access::Read.bit(), 0)],
+            vec![(0, 0, Access::Update.bit())],
+        ],
+        duties: vec![vec![0], vec![1]],
+        roles: (0..roles).map(|r| (vec![if r == 9 { 1 } else { 0 }], vec![], vec![])).collect(),
+        role_ext: vec![],
+        duty_ext: vec![],
+        users: vec![true, true],
+        assignments: (0..roles)
+            .map(|r| {
+                let orgs = match r % 3 { 0 => vec![], 1 => vec![r % 3], _ => vec![0, 2] };
+                let window = if r % 4 == 0 { (Some(r as i64 * 5), Some(r as i64 * 5 + 20)) } else { (None, None) };
+                (r % 2, r, orgs, window.0, window.1)
+            })
+            .collect(),
+    };
+    let model = build(&spec);
+    let index = Index::build(&model);
+    let mut checked = 0;
+    for user in ["u0", "u1", "u2"] {
+        for e in 0..3 {
+            let ep = ep_key(e);
+            for access in Access::ALL {
+                for org in [None, Some("USMF"), Some("DEMF"), Some("GBSI"), Some("XXXX")] {
+                    for at in (0..90).step_by(3) {
+                        let at = Timestamp(at);
+                        let expected = reference::check(&model, user, &ep, access, org, at);
+                        assert_eq!(index.check_by_name(user, &ep, access, org, at), expected, "{user} {ep} {access} {org:?} {at:?}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000);
+    let stats = index.stats();
+    assert_eq!(stats.assignments, roles);
 }

@@ -14,7 +14,7 @@ mod time;
 
 pub use access::{Access, AccessSet, Grant, Permission};
 pub use identity::{Assignment, Organization, User, UserKind};
-pub use model::{Model, ModelError, ObjectKind, ObjectRef};
+pub use model::{Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use object::{assignment_key, Object};
 pub use security::{
     Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Licence, Policy,

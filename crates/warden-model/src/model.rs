@@ -113,7 +113,14 @@ pub enum ModelError {
     EmptyValidity { user: String, role: String, from: String, to: String },
     #[error("user {user} is assigned role {role} twice")]
     DuplicateAssignment { user: String, role: String },
+    #[error("{count} roles exceed the limit of {limit}: the access index packs role ids into 19 bits")]
+    TooManyRoles { count: usize, limit: usize },
 }
+
+/// Most roles a model may hold. The access index packs a role id and its
+/// permission bits into one 32-bit word, which keeps its hot arrays small
+/// enough to stay in the CPU caches; D365 ships about a thousand roles.
+pub const MAX_ROLES: usize = 1 << 19;
 
 impl ModelError {
     /// References between security objects that point outside the loaded set, and
@@ -213,6 +220,9 @@ impl Model {
         self.check_references(&mut errors);
         self.check_sub_role_cycles(&mut errors);
         self.check_assignments(&mut errors);
+        if self.roles.len() > MAX_ROLES {
+            errors.push(ModelError::TooManyRoles { count: self.roles.len(), limit: MAX_ROLES });
+        }
         errors
     }
 
@@ -365,15 +375,15 @@ impl Model {
     fn check_assignments(&self, errors: &mut Vec<ModelError>) {
         let mut seen = HashSet::new();
         for a in &self.assignments {
-            if let (Some(from), Some(to)) = (a.valid_from, a.valid_to) {
-                if from >= to {
-                    errors.push(ModelError::EmptyValidity {
-                        user: a.user.clone(),
-                        role: a.role.clone(),
-                        from: from.to_string(),
-                        to: to.to_string(),
-                    });
-                }
+            if let (Some(from), Some(to)) = (a.valid_from, a.valid_to)
+                && from >= to
+            {
+                errors.push(ModelError::EmptyValidity {
+                    user: a.user.clone(),
+                    role: a.role.clone(),
+                    from: from.to_string(),
+                    to: to.to_string(),
+                });
             }
             if !seen.insert((&a.user, &a.role)) {
                 errors.push(ModelError::DuplicateAssignment { user: a.user.clone(), role: a.role.clone() });

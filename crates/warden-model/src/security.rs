@@ -53,6 +53,8 @@ string_enum!(
     ContextString, RoleName, RoleProperty,
 });
 
+// The enum comes from `string_enum!`, which cannot carry `#[default]`.
+#[allow(clippy::derivable_impls)]
 impl Default for Licence {
     fn default() -> Self {
         Licence::None

@@ -1,14 +1,41 @@
 //! Instants as milliseconds since the Unix epoch: cheap to compare on the check path.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 /// An instant in UTC, in milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+///
+/// Serializes as an RFC 3339 string, so that stored objects, audit events and
+/// JSON output read the same as the command line; deserializes from that or
+/// from milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Timestamp(pub i64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.to_datetime().and_then(|d| d.format(&Rfc3339).ok()) {
+            Some(text) => s.serialize_str(&text),
+            None => s.serialize_i64(self.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Millis(i64),
+            Text(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Millis(ms) => Ok(Timestamp(ms)),
+            Repr::Text(text) => Timestamp::parse(&text).map_err(serde::de::Error::custom),
+        }
+    }
+}
 
 impl Timestamp {
     pub const MIN: Timestamp = Timestamp(i64::MIN);
@@ -50,5 +77,20 @@ impl fmt::Display for Timestamp {
             Some(s) => f.write_str(&s),
             None => write!(f, "@{}ms", self.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    #[test]
+    fn serializes_as_rfc3339_and_reads_both_forms() {
+        let t = Timestamp::parse("2026-03-01T08:30:00.250Z").unwrap();
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2026-03-01T08:30:00.25Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
+        assert_eq!(serde_json::from_str::<Timestamp>(&t.0.to_string()).unwrap(), t);
+        assert!(serde_json::from_str::<Timestamp>("\"yesterday\"").unwrap_err().to_string().contains("RFC 3339"));
     }
 }
