@@ -355,31 +355,28 @@ impl Index {
             if bits.iter().fold(0, |any, b| any | b) == 0 {
                 return Decision::Deny;
             }
-            return self.decide(user, user_slot, &bits, deny_bit, org, at);
+            return self.decide(user, user_slot, bits.into_iter().enumerate(), deny_bit, org, at);
         }
         let roles = row(&user_slot.0, &self.more_roles);
-        let mut allowed = false;
-        for (i, &role) in roles.iter().enumerate() {
-            let bits = grant_bits(grants, role) & mask;
-            // A role that does not set this permission here cannot change the
-            // answer: skip its term, which sits in another array.
-            if bits == 0 || !self.in_term(self.term(user, user_slot, i), org, at.0) {
-                continue;
-            }
-            if bits & deny_bit != 0 {
-                return Decision::Deny;
-            }
-            allowed = true;
-        }
-        if allowed { Decision::Allow } else { Decision::Deny }
+        self.decide(user, user_slot, roles.iter().map(|&role| grant_bits(grants, role) & mask).enumerate(), deny_bit, org, at)
     }
 
-    /// The decision from the permission bits each inline assignment's role sets,
-    /// counting only assignments in force in `org` at `at`.
+    /// The decision from the permission bits that the role of each of the
+    /// user's assignments sets (by assignment position). A role that sets none
+    /// cannot change the answer: its term, which sits in another array, is
+    /// read only for the others.
     #[inline]
-    fn decide(&self, user: UserId, slot: &UserSlot, bits: &[u32; 4], deny_bit: u32, org: Option<OrgId>, at: Timestamp) -> Decision {
+    fn decide(
+        &self,
+        user: UserId,
+        slot: &UserSlot,
+        bits: impl Iterator<Item = (usize, u32)>,
+        deny_bit: u32,
+        org: Option<OrgId>,
+        at: Timestamp,
+    ) -> Decision {
         let mut allowed = false;
-        for (i, &b) in bits.iter().enumerate() {
+        for (i, b) in bits {
             if b == 0 || !self.in_term(self.term(user, slot, i), org, at.0) {
                 continue;
             }
