@@ -42,9 +42,7 @@ impl Names {
     }
 
     fn entry(&self, id: u32) -> &[u8] {
-        let i = id as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.text[start..self.ends[i] as usize]
+        entry_of(&self.text, &self.ends, id)
     }
 
     fn hash(&self, tag: u8, name: &str) -> u64 {
@@ -71,14 +69,20 @@ impl Names {
         self.ends.push(u32::try_from(self.text.len()).expect("names fit in 4 GiB"));
         let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
         self.table.insert_unique(hash, id, |&other| {
-            let i = other as usize;
-            let start = if i == 0 { 0 } else { ends[i - 1] as usize };
-            let entry = &text[start..ends[i] as usize];
+            let entry = entry_of(text, ends, other);
             let name = std::str::from_utf8(&entry[1..]).unwrap_or_default();
             hasher.hash_one((entry[0], name))
         });
         id
     }
+}
+
+/// Entry `id`'s tag byte and name; a free function so that rehashing, which
+/// borrows the table mutably, can read the names too.
+fn entry_of<'a>(text: &'a [u8], ends: &[u32], id: u32) -> &'a [u8] {
+    let i = id as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &text[start..ends[i] as usize]
 }
 
 #[cfg(test)]
