@@ -29,7 +29,7 @@ pub use csv_io::{
 pub use error::CoreError;
 pub use service::{
     write_dataset, AotImportOutcome, AssignOutcome, CsvImportOutcome, DatasetReport, DemoOutcome, ExportOutcome, RevokeOutcome,
-    Warden, WriteOutcome,
+    CustomizationsRemoved, Warden, WriteOutcome,
 };
 pub use snapshot::{
     AssignmentView, CheckOutcome, CheckRequest, ExtensionView, Member, OrgSummary, PermissionRow, RoleSummary, RoleView, Snapshot,

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use warden_model::{Assignment, Model, ModelError, Object, ObjectKind, ObjectRef, Organization, Timestamp, User};
-use warden_store::{Change, Commit, Revision, Store, StoreError};
+use warden_store::{Change, Commit, Layer, Precondition, Revision, Store, StoreError};
 
 /// How many times a command is re-planned when another writer commits between
 /// our read and our commit. Each attempt re-reads and re-validates everything.
@@ -24,6 +24,8 @@ const ATTEMPTS: usize = 3;
 pub struct Warden {
     store: Arc<dyn Store>,
     actor: String,
+    /// Where the actor acts from, for the audit trail.
+    origin: String,
 }
 
 /// The result of a write: the revision it created.
@@ -60,6 +62,9 @@ pub struct AotImportOutcome {
     pub added: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Imported objects that a database customization overrides: their code form
+    /// is stored, the customization stays in effect.
+    pub customized: usize,
     /// What the AOT reader noticed in the files (unresolved references, name mismatches, ...).
     pub warnings: Vec<String>,
     /// References the import added that point to objects neither imported nor
@@ -107,12 +112,46 @@ pub enum DemoOutcome {
     AlreadyLoaded { revision: Revision },
 }
 
+/// What `customizations remove` dropped.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomizationsRemoved {
+    pub removed: Vec<ObjectRef>,
+    pub revision: Revision,
+}
+
+/// `role create`, `user delete`, ...: the audit trail's name for a generic write.
+fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
+    // A fixed table rather than format!: audit action names are a closed vocabulary.
+    macro_rules! table {
+        ($($k:ident => $n:literal),*) => {
+            match (kind, verb) {
+                $((ObjectKind::$k, "create") => concat!($n, " create"),
+                  (ObjectKind::$k, "replace") => concat!($n, " replace"),
+                  (ObjectKind::$k, "delete") => concat!($n, " delete"),)*
+                _ => "object write",
+            }
+        };
+    }
+    table!(EntryPoint => "entry-point", Privilege => "privilege", Duty => "duty", Role => "role",
+        RoleExtension => "role-extension", DutyExtension => "duty-extension", Policy => "policy",
+        Organization => "org", User => "user", Assignment => "assignment", Credential => "credential")
+}
+
 /// A planned write: what the audit trail will call it and what it changes.
 struct Plan<T> {
     action: &'static str,
     summary: serde_json::Value,
     changes: Vec<Change>,
     outcome: T,
+}
+
+/// How a planned write is committed beyond its changes.
+#[derive(Default)]
+struct Target {
+    /// Code for `import aot` (deployable objects), database for everything else.
+    layer: Layer,
+    /// Object versions the caller saw (`If-Match`); a newer one refuses the write.
+    preconditions: Vec<Precondition>,
 }
 
 /// How strictly the model after a write is checked.
@@ -143,6 +182,7 @@ fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
             let (user, role) = name.rsplit_once('/')?;
             model.assignments_of(user).iter().find(|a| a.role == role).cloned().map(Object::Assignment)
         }
+        ObjectKind::Credential => model.credentials.get(name).cloned().map(Object::Credential),
     }
 }
 
@@ -163,6 +203,7 @@ fn remove_object(model: &mut Model, key: &ObjectRef) {
         ObjectKind::Policy => drop(model.policies.remove(name)),
         ObjectKind::Organization => drop(model.organizations.remove(name)),
         ObjectKind::User => drop(model.users.remove(name)),
+        ObjectKind::Credential => drop(model.credentials.remove(name)),
         ObjectKind::Assignment => {}
     }
 }
@@ -178,12 +219,12 @@ fn apply(model: &mut Model, changes: &[Change]) {
                 assignments.insert((a.user.clone(), a.role.clone()), Some(a.clone()));
             }
             Change::Put(o) => model.put(o.clone()),
-            Change::Delete(k) if k.kind == ObjectKind::Assignment => {
+            Change::Delete(k) | Change::Hide(k) if k.kind == ObjectKind::Assignment => {
                 if let Some((user, role)) = k.name.rsplit_once('/') {
                     assignments.insert((user.to_string(), role.to_string()), None);
                 }
             }
-            Change::Delete(k) => remove_object(model, k),
+            Change::Delete(k) | Change::Hide(k) => remove_object(model, k),
         }
     }
     if assignments.is_empty() {
@@ -207,6 +248,7 @@ struct Tally {
     added: usize,
     updated: usize,
     unchanged: usize,
+    customized: usize,
 }
 
 impl Tally {
@@ -256,7 +298,18 @@ fn csv_refused(file: &str, problems: Vec<CsvProblem>) -> CoreError {
 
 impl Warden {
     pub fn new(store: Arc<dyn Store>, actor: impl Into<String>) -> Warden {
-        Warden { store, actor: actor.into() }
+        Warden { store, actor: actor.into(), origin: "cli".into() }
+    }
+
+    /// Names where the actor acts from (`cli`, `api 10.0.0.7`, `processor`).
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Warden {
+        self.origin = origin.into();
+        self
+    }
+
+    /// A commit by this actor from this origin.
+    fn commit(&self, action: &str) -> Commit {
+        Commit { origin: self.origin.clone(), ..Commit::new(self.actor.clone(), action) }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -278,6 +331,16 @@ impl Warden {
     async fn run<T>(
         &self,
         validation: Validation,
+        plan: impl FnMut(&Model) -> Result<Plan<T>, CoreError>,
+    ) -> Result<(T, Revision, Vec<ModelError>), CoreError> {
+        self.run_to(Target::default(), validation, plan).await
+    }
+
+    /// [`Warden::run`] into a given layer and with preconditions.
+    async fn run_to<T>(
+        &self,
+        target: Target,
+        validation: Validation,
         mut plan: impl FnMut(&Model) -> Result<Plan<T>, CoreError>,
     ) -> Result<(T, Revision, Vec<ModelError>), CoreError> {
         let mut attempt = 0;
@@ -286,7 +349,14 @@ impl Warden {
             let (mut model, revision) = self.store.load().await?;
             let Plan { action, summary, changes, outcome } = plan(&model)?;
             let before = model.validate();
-            apply(&mut model, &changes);
+            if target.layer == Layer::Code {
+                // Code under a database customization does not change the effective model.
+                let customized = self.customized_keys().await?;
+                let effective: Vec<Change> = changes.iter().filter(|c| !customized.contains(&c.key())).cloned().collect();
+                apply(&mut model, &effective);
+            } else {
+                apply(&mut model, &changes);
+            }
             let introduced = new_problems(&before, model.validate());
             let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
             if !errors.is_empty() {
@@ -295,7 +365,14 @@ impl Warden {
             if validation == Validation::Strict && !dangling.is_empty() {
                 return Err(CoreError::Dangling(dangling));
             }
-            let commit = Commit { actor: self.actor.clone(), action: action.to_string(), summary, changes, expected_revision: Some(revision) };
+            let commit = Commit {
+                summary,
+                changes,
+                layer: target.layer,
+                expected_revision: Some(revision),
+                preconditions: target.preconditions.clone(),
+                ..self.commit(action)
+            };
             match self.store.commit(commit).await {
                 Ok(rev) => {
                     tracing::info!(action, revision = rev, "committed");
@@ -320,8 +397,9 @@ impl Warden {
         let counts: BTreeMap<String, usize> = import.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         let paths_text: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let validation = if strict { Validation::Strict } else { Validation::AllowDangling };
+        let customized = self.customized_keys().await?;
         let (tally, revision, dangling) = self
-            .run(validation, |model| {
+            .run_to(Target { layer: Layer::Code, ..Target::default() }, validation, |model| {
                 let mut tally = Tally::default();
                 let mut changes = Vec::new();
                 for object in &objects {
@@ -332,13 +410,18 @@ impl Warden {
                             continue;
                         }
                     }
-                    if tally.count(model, object) {
+                    if customized.contains(&object.key()) {
+                        // The code form is stored beneath the customization, which stays effective.
+                        tally.customized += 1;
+                        changes.push(Change::Put(object.clone()));
+                    } else if tally.count(model, object) {
                         changes.push(Change::Put(object.clone()));
                     }
                 }
                 let summary = json!({
                     "paths": paths_text, "files": import.files, "strict": strict,
                     "added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged,
+                    "customized": tally.customized,
                 });
                 Ok(Plan { action: "import aot", summary, changes, outcome: tally })
             })
@@ -349,6 +432,7 @@ impl Warden {
             added: tally.added,
             updated: tally.updated,
             unchanged: tally.unchanged,
+            customized: tally.customized,
             warnings: import.warnings,
             unresolved: dangling.len(),
             revision,
@@ -554,6 +638,115 @@ impl Warden {
         })
     }
 
+    /// Keys of security objects that the database layer overrides or hides.
+    pub async fn customized_keys(&self) -> Result<HashSet<ObjectRef>, CoreError> {
+        let mut keys = HashSet::new();
+        for kind in ObjectKind::ALL.into_iter().filter(|k| k.is_deployable()) {
+            for k in self.store.layer_keys(Layer::Database, kind).await? {
+                keys.insert(ObjectRef::new(kind, k.key));
+            }
+        }
+        Ok(keys)
+    }
+
+    /// Creates one object in the database layer; refused if it exists.
+    pub async fn create(&self, object: Object) -> Result<WriteOutcome, CoreError> {
+        let key = object.key();
+        check_id(key.kind, &key.name).map_err(CoreError::InvalidInput)?;
+        let target = Target { preconditions: vec![Precondition { object: key.clone(), version: None }], ..Target::default() };
+        let action = action_name(key.kind, "create");
+        let (_, revision, _) = self
+            .run_to(target, Validation::AllowDangling, |model| {
+                if get_object(model, &key).is_some() {
+                    return Err(CoreError::AlreadyExists { kind: key.kind, name: key.name.clone() });
+                }
+                let summary = json!({ "object": key });
+                Ok(Plan { action, summary, changes: vec![Change::Put(object.clone())], outcome: () })
+            })
+            .await?;
+        Ok(WriteOutcome { revision })
+    }
+
+    /// Replaces one object with a database-layer form; with `if_version`, only
+    /// if the object is still at that version (else [`StoreError::Stale`]).
+    pub async fn replace(&self, object: Object, if_version: Option<Revision>) -> Result<WriteOutcome, CoreError> {
+        let key = object.key();
+        let target = Target {
+            preconditions: if_version.map(|v| Precondition { object: key.clone(), version: Some(v) }).into_iter().collect(),
+            ..Target::default()
+        };
+        let action = action_name(key.kind, "replace");
+        let (_, revision, _) = self
+            .run_to(target, Validation::AllowDangling, |model| {
+                if get_object(model, &key).is_none() {
+                    return Err(CoreError::Unknown { kind: key.kind, name: key.name.clone(), hint: String::new() });
+                }
+                let summary = json!({ "object": key });
+                Ok(Plan { action, summary, changes: vec![Change::Put(object.clone())], outcome: () })
+            })
+            .await?;
+        Ok(WriteOutcome { revision })
+    }
+
+    /// Deletes one object: a database-only object goes, a code object is hidden
+    /// by a database tombstone (so re-importing code does not bring it back).
+    /// Refused while other objects still refer to it. Deleting a user also
+    /// removes its assignments and credentials; its audit history stays.
+    pub async fn delete(&self, key: &ObjectRef, if_version: Option<Revision>) -> Result<WriteOutcome, CoreError> {
+        let has_code = self.store.layers(key).await?.iter().any(|l| l.layer == Layer::Code);
+        let target = Target {
+            preconditions: if_version.map(|v| Precondition { object: key.clone(), version: Some(v) }).into_iter().collect(),
+            ..Target::default()
+        };
+        let action = action_name(key.kind, "delete");
+        let (_, revision, _) = self
+            .run_to(target, Validation::Strict, |model| {
+                if get_object(model, key).is_none() {
+                    return Err(CoreError::Unknown { kind: key.kind, name: key.name.clone(), hint: String::new() });
+                }
+                let mut changes = vec![if has_code { Change::Hide(key.clone()) } else { Change::Delete(key.clone()) }];
+                let mut cascaded = Vec::new();
+                if key.kind == ObjectKind::User {
+                    for a in model.assignments_of(&key.name) {
+                        cascaded.push(Object::Assignment(a.clone()).key());
+                    }
+                    for c in model.credentials.values().filter(|c| c.user == key.name) {
+                        cascaded.push(ObjectRef::new(ObjectKind::Credential, c.id.clone()));
+                    }
+                }
+                let summary = json!({ "object": key, "hidden_code_object": has_code, "cascaded": cascaded });
+                changes.extend(cascaded.into_iter().map(Change::Delete));
+                Ok(Plan { action, summary, changes, outcome: () })
+            })
+            .await?;
+        Ok(WriteOutcome { revision })
+    }
+
+    /// Drops database customizations of security objects, so that their code
+    /// form (if any) is effective again; all of them when `keys` is empty.
+    pub async fn remove_customizations(&self, keys: &[ObjectRef]) -> Result<CustomizationsRemoved, CoreError> {
+        let customized = self.customized_keys().await?;
+        let chosen: Vec<ObjectRef> = if keys.is_empty() {
+            let mut all: Vec<ObjectRef> = customized.iter().cloned().collect();
+            all.sort();
+            all
+        } else {
+            for k in keys {
+                if !customized.contains(k) {
+                    return Err(CoreError::InvalidInput(format!("{k} has no database customization")));
+                }
+            }
+            keys.to_vec()
+        };
+        let (_, revision, _) = self
+            .run(Validation::Strict, |_| {
+                let summary = json!({ "objects": chosen });
+                Ok(Plan { action: "customizations remove", summary, changes: chosen.iter().cloned().map(Change::Delete).collect(), outcome: () })
+            })
+            .await?;
+        Ok(CustomizationsRemoved { removed: chosen, revision })
+    }
+
     /// `demo`: loads the built-in demo dataset (see [`crate::demo`]) into an
     /// empty store in one commit. A store that already holds the demo is left
     /// alone ([`DemoOutcome::AlreadyLoaded`]), so running it twice is harmless.
@@ -570,8 +763,24 @@ impl Warden {
         }
         let demo_objects: Vec<Object> = demo.objects().collect();
         let counts = crate::demo::counts(&demo);
+        if reset {
+            // Customizations and business data go first (one audited commit), so
+            // that what follows sees the code layer alone.
+            let mut changes = Vec::new();
+            for kind in ObjectKind::ALL {
+                for k in self.store.layer_keys(Layer::Database, kind).await? {
+                    changes.push(Change::Delete(ObjectRef::new(kind, k.key)));
+                }
+            }
+            if !changes.is_empty() {
+                let mut c = self.commit("demo reset");
+                c.summary = json!({ "removed_database_rows": changes.len() });
+                c.changes = changes;
+                self.store.commit(c).await?;
+            }
+        }
         let (replaced_objects, revision, _) = self
-            .run(Validation::AllowDangling, |model| {
+            .run_to(Target { layer: Layer::Code, ..Target::default() }, Validation::AllowDangling, |model| {
                 let stored = model.objects().count();
                 if stored > 0 && !reset {
                     return Err(CoreError::NotEmpty { summary: crate::demo::describe(model) });

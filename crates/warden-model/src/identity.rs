@@ -95,3 +95,52 @@ impl Assignment {
         }
     }
 }
+
+/// How a credential proves who a user is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    /// A local account's password, as an argon2id PHC string.
+    Password,
+    /// A bearer token for a service account or a script, as the SHA-256 of its
+    /// secret: the secret is 256 random bits, so a fast hash is enough and keeps
+    /// every API call cheap.
+    ApiToken,
+    /// A signed-in browser session (the cookie's secret), hashed like a token.
+    Session,
+}
+
+impl CredentialKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Password => "password",
+            CredentialKind::ApiToken => "api_token",
+            CredentialKind::Session => "session",
+        }
+    }
+}
+
+/// A way for a user to sign in to Warden itself. Stored like every other object,
+/// so that creating, rotating and revoking one is audited and reaches every
+/// replica; only a hash of the secret is ever kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// `password:USER` for a password; the public part of the token for tokens and sessions.
+    pub id: String,
+    pub user: String,
+    pub kind: CredentialKind,
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub created: Timestamp,
+    /// Not valid at or after this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Timestamp>,
+}
+
+impl Credential {
+    /// Whether the credential may be used at `now`.
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.expires.is_none_or(|e| now < e)
+    }
+}

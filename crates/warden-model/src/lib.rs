@@ -13,7 +13,7 @@ mod security;
 mod time;
 
 pub use access::{Access, AccessSet, Grant, Permission};
-pub use identity::{Assignment, Organization, User, UserKind};
+pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind};
 pub use model::{Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use object::{assignment_key, Object};
 pub use security::{

@@ -1,6 +1,6 @@
 //! The whole security configuration plus users and assignments, and its validation.
 
-use crate::identity::{Assignment, Organization, User};
+use crate::identity::{Assignment, Credential, Organization, User};
 use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,10 +20,11 @@ pub enum ObjectKind {
     Organization,
     User,
     Assignment,
+    Credential,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 10] = [
+    pub const ALL: [ObjectKind; 11] = [
         ObjectKind::EntryPoint,
         ObjectKind::Privilege,
         ObjectKind::Duty,
@@ -34,6 +35,7 @@ impl ObjectKind {
         ObjectKind::Organization,
         ObjectKind::User,
         ObjectKind::Assignment,
+        ObjectKind::Credential,
     ];
 
     /// The stable identifier used in storage, JSON and URLs (`entry_point`, `role`, ...).
@@ -49,7 +51,23 @@ impl ObjectKind {
             ObjectKind::Organization => "organization",
             ObjectKind::User => "user",
             ObjectKind::Assignment => "assignment",
+            ObjectKind::Credential => "credential",
         }
+    }
+
+    /// Deployable security objects, which the code layer (an AOT import) holds;
+    /// the other kinds are business data and live in the database layer only.
+    pub const fn is_deployable(self) -> bool {
+        matches!(
+            self,
+            ObjectKind::EntryPoint
+                | ObjectKind::Privilege
+                | ObjectKind::Duty
+                | ObjectKind::Role
+                | ObjectKind::RoleExtension
+                | ObjectKind::DutyExtension
+                | ObjectKind::Policy
+        )
     }
 
     pub fn from_code(code: &str) -> Option<ObjectKind> {
@@ -68,6 +86,7 @@ impl ObjectKind {
             ObjectKind::Organization => "organization",
             ObjectKind::User => "user",
             ObjectKind::Assignment => "assignment",
+            ObjectKind::Credential => "credential",
         }
     }
 }
@@ -163,6 +182,10 @@ pub struct Model {
     /// Ordered by user, then role.
     #[serde(default)]
     pub assignments: Vec<Assignment>,
+    /// Passwords, API tokens and sign-in sessions of Warden's own users, by id.
+    /// Only hashes: the secrets are shown once and never stored.
+    #[serde(default)]
+    pub credentials: BTreeMap<String, Credential>,
 }
 
 impl Model {
@@ -220,6 +243,7 @@ impl Model {
         self.check_references(&mut errors);
         self.check_sub_role_cycles(&mut errors);
         self.check_assignments(&mut errors);
+        self.check_credentials(&mut errors);
         if self.roles.len() > MAX_ROLES {
             errors.push(ModelError::TooManyRoles { count: self.roles.len(), limit: MAX_ROLES });
         }
@@ -369,6 +393,17 @@ impl Model {
         let mut stack = Vec::new();
         for name in self.roles.keys() {
             visit(self, name, &mut marks, &mut stack, errors);
+        }
+    }
+
+    fn check_credentials(&self, errors: &mut Vec<ModelError>) {
+        for c in self.credentials.values() {
+            if !self.users.contains_key(&c.user) {
+                errors.push(ModelError::UnknownReference {
+                    from: ObjectRef::new(ObjectKind::Credential, &c.id),
+                    to: ObjectRef::new(ObjectKind::User, &c.user),
+                });
+            }
         }
     }
 

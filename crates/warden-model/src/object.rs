@@ -1,6 +1,6 @@
 //! Any one stored object, with the key the store and the audit trail know it by.
 
-use crate::identity::{Assignment, Organization, User};
+use crate::identity::{Assignment, Credential, Organization, User};
 use crate::model::{Model, ObjectKind, ObjectRef};
 use crate::security::{Duty, DutyExtension, EntryPoint, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,7 @@ pub enum Object {
     Organization(Organization),
     User(User),
     Assignment(Assignment),
+    Credential(Credential),
 }
 
 impl Object {
@@ -34,6 +35,7 @@ impl Object {
             Object::Organization(_) => ObjectKind::Organization,
             Object::User(_) => ObjectKind::User,
             Object::Assignment(_) => ObjectKind::Assignment,
+            Object::Credential(_) => ObjectKind::Credential,
         }
     }
 
@@ -51,6 +53,7 @@ impl Object {
             Object::Organization(o) => o.id.clone(),
             Object::User(u) => u.id.clone(),
             Object::Assignment(a) => assignment_key(&a.user, &a.role),
+            Object::Credential(c) => c.id.clone(),
         };
         ObjectRef::new(self.kind(), name)
     }
@@ -68,6 +71,7 @@ impl Object {
             Object::Organization(x) => serde_json::to_value(x),
             Object::User(x) => serde_json::to_value(x),
             Object::Assignment(x) => serde_json::to_value(x),
+            Object::Credential(x) => serde_json::to_value(x),
         }
         .expect("model types serialize to JSON infallibly")
     }
@@ -85,6 +89,7 @@ impl Object {
             ObjectKind::Organization => Object::Organization(serde_json::from_value(body)?),
             ObjectKind::User => Object::User(serde_json::from_value(body)?),
             ObjectKind::Assignment => Object::Assignment(serde_json::from_value(body)?),
+            ObjectKind::Credential => Object::Credential(serde_json::from_value(body)?),
         })
     }
 }
@@ -131,6 +136,53 @@ impl Model {
                     Err(i) => self.assignments.insert(i, x),
                 }
             }
+            Object::Credential(x) => {
+                self.credentials.insert(x.id.clone(), x);
+            }
+        }
+    }
+
+    /// Removes one object; false if there was none.
+    pub fn remove(&mut self, key: &ObjectRef) -> bool {
+        let name = key.name.as_str();
+        match key.kind {
+            ObjectKind::EntryPoint => name.parse().ok().is_some_and(|k| self.entry_points.remove(&k).is_some()),
+            ObjectKind::Privilege => self.privileges.remove(name).is_some(),
+            ObjectKind::Duty => self.duties.remove(name).is_some(),
+            ObjectKind::Role => self.roles.remove(name).is_some(),
+            ObjectKind::RoleExtension => self.role_extensions.remove(name).is_some(),
+            ObjectKind::DutyExtension => self.duty_extensions.remove(name).is_some(),
+            ObjectKind::Policy => self.policies.remove(name).is_some(),
+            ObjectKind::Organization => self.organizations.remove(name).is_some(),
+            ObjectKind::User => self.users.remove(name).is_some(),
+            ObjectKind::Credential => self.credentials.remove(name).is_some(),
+            ObjectKind::Assignment => {
+                let Some((user, role)) = name.rsplit_once('/') else { return false };
+                match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user, role))) {
+                    Ok(i) => {
+                        self.assignments.remove(i);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+        }
+    }
+
+    /// The objects of one kind, in the model's order.
+    pub fn objects_of(&self, kind: ObjectKind) -> Box<dyn Iterator<Item = Object> + '_> {
+        match kind {
+            ObjectKind::EntryPoint => Box::new(self.entry_points.values().cloned().map(Object::EntryPoint)),
+            ObjectKind::Privilege => Box::new(self.privileges.values().cloned().map(Object::Privilege)),
+            ObjectKind::Duty => Box::new(self.duties.values().cloned().map(Object::Duty)),
+            ObjectKind::Role => Box::new(self.roles.values().cloned().map(Object::Role)),
+            ObjectKind::RoleExtension => Box::new(self.role_extensions.values().cloned().map(Object::RoleExtension)),
+            ObjectKind::DutyExtension => Box::new(self.duty_extensions.values().cloned().map(Object::DutyExtension)),
+            ObjectKind::Policy => Box::new(self.policies.values().cloned().map(Object::Policy)),
+            ObjectKind::Organization => Box::new(self.organizations.values().cloned().map(Object::Organization)),
+            ObjectKind::User => Box::new(self.users.values().cloned().map(Object::User)),
+            ObjectKind::Assignment => Box::new(self.assignments.iter().cloned().map(Object::Assignment)),
+            ObjectKind::Credential => Box::new(self.credentials.values().cloned().map(Object::Credential)),
         }
     }
 
@@ -149,5 +201,6 @@ impl Model {
             .chain(self.organizations.values().cloned().map(Object::Organization))
             .chain(self.users.values().cloned().map(Object::User))
             .chain(self.assignments.iter().cloned().map(Object::Assignment))
+            .chain(self.credentials.values().cloned().map(Object::Credential))
     }
 }

@@ -9,6 +9,12 @@
 //! byte and a field. Length prefixes make the encoding unambiguous: no two
 //! different events produce the same bytes. Text is hashed exactly as stored, so
 //! verification never depends on re-serializing JSON the same way.
+//!
+//! Version 2 (every event written since layers and origins exist) uses the domain
+//! `warden.audit.v2`, hashes `field(origin)` after the summary and `field(layer)`
+//! after each change's key. Events with an empty origin are version 1, written
+//! before that, and are verified as they were hashed; a version-1 event whose
+//! change claims the code layer does not match its hash.
 
 use crate::{AuditAnchor, AuditVerification};
 use sha2::{Digest, Sha256};
@@ -16,8 +22,10 @@ use sha2::{Digest, Sha256};
 /// The `prev_hash` of the first event.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Versions the encoding, so that a future change of it cannot collide with this one.
-const DOMAIN: &[u8] = b"warden.audit.v1\0";
+/// Versions the encoding, so that a change of it cannot collide with an earlier one.
+const DOMAIN_V1: &[u8] = b"warden.audit.v1\0";
+const DOMAIN_V2: &[u8] = b"warden.audit.v2\0";
+const DATABASE_LAYER: &str = "database";
 
 /// The store's own record of where it is: its revision and the head of the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,18 +43,24 @@ pub(crate) struct EventHeader<'a> {
     pub at: i64,
     pub actor: &'a str,
     pub action: &'a str,
+    /// Empty only for version-1 events.
+    pub origin: &'a str,
     pub summary: &'a str,
     pub change_count: u64,
 }
 
 /// Hashes one event incrementally, so that an event with a hundred thousand
 /// changes is hashed as its rows stream by.
-pub(crate) struct EventHasher(Sha256);
+pub(crate) struct EventHasher {
+    h: Sha256,
+    v2: bool,
+}
 
 impl EventHasher {
     pub fn new(prev_hash: &str, event: &EventHeader<'_>) -> EventHasher {
+        let v2 = !event.origin.is_empty();
         let mut h = Sha256::new();
-        h.update(DOMAIN);
+        h.update(if v2 { DOMAIN_V2 } else { DOMAIN_V1 });
         field(&mut h, prev_hash.as_bytes());
         h.update(event.seq.to_be_bytes());
         h.update(event.revision.to_be_bytes());
@@ -54,19 +68,33 @@ impl EventHasher {
         field(&mut h, event.actor.as_bytes());
         field(&mut h, event.action.as_bytes());
         field(&mut h, event.summary.as_bytes());
+        if v2 {
+            field(&mut h, event.origin.as_bytes());
+        }
         h.update(event.change_count.to_be_bytes());
-        EventHasher(h)
+        EventHasher { h, v2 }
     }
 
-    pub fn change(&mut self, kind: &str, key: &str, before: Option<&str>, after: Option<&str>) {
-        field(&mut self.0, kind.as_bytes());
-        field(&mut self.0, key.as_bytes());
-        optional(&mut self.0, before);
-        optional(&mut self.0, after);
+    pub fn change(
+        &mut self,
+        kind: &str,
+        key: &str,
+        layer: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) {
+        field(&mut self.h, kind.as_bytes());
+        field(&mut self.h, key.as_bytes());
+        // Version 1 knew only the database layer: any other layer must break its hash.
+        if self.v2 || layer != DATABASE_LAYER {
+            field(&mut self.h, layer.as_bytes());
+        }
+        optional(&mut self.h, before);
+        optional(&mut self.h, after);
     }
 
     pub fn finish(self) -> String {
-        hex::encode(self.0.finalize())
+        hex::encode(self.h.finalize())
     }
 }
 
@@ -180,6 +208,7 @@ impl Verifier {
         idx: u64,
         kind: &str,
         key: &str,
+        layer: &str,
         before: Option<&str>,
         after: Option<&str>,
     ) -> Result<(), Broken> {
@@ -204,7 +233,7 @@ impl Verifier {
                 ),
             );
         }
-        open.hasher.change(kind, key, before, after);
+        open.hasher.change(kind, key, layer, before, after);
         open.seen += 1;
         Ok(())
     }
@@ -333,6 +362,7 @@ mod tests {
             at: 1_700_000_000_000,
             actor,
             action: "test",
+            origin: "cli",
             summary: "{}",
             change_count: 1,
         }
@@ -340,7 +370,7 @@ mod tests {
 
     fn hash(prev: &str, seq: u64, actor: &str, after: &str) -> String {
         let mut h = EventHasher::new(prev, &header(seq, actor));
-        h.change("user", "u1", None, Some(after));
+        h.change("user", "u1", "database", None, Some(after));
         h.finish()
     }
 
@@ -348,9 +378,9 @@ mod tests {
     fn encoding_is_unambiguous() {
         // Moving a byte between adjacent fields changes the hash.
         let mut a = EventHasher::new(GENESIS_HASH, &header(1, "ab"));
-        a.change("user", "u1", Some(""), None);
+        a.change("user", "u1", "database", Some(""), None);
         let mut b = EventHasher::new(GENESIS_HASH, &header(1, "ab"));
-        b.change("user", "u1", None, Some(""));
+        b.change("user", "u1", "database", None, Some(""));
         assert_ne!(a.finish(), b.finish());
         let x = EventHeader {
             actor: "ab",
@@ -380,9 +410,9 @@ mod tests {
         let walk = |actor2: &str, anchor: Option<&AuditAnchor>| {
             let mut v = Verifier::new(anchor);
             v.event(&header(1, "alice"), GENESIS_HASH, &h1)?;
-            v.change(0, "user", "u1", None, Some("{}"))?;
+            v.change(0, "user", "u1", "database", None, Some("{}"))?;
             v.event(&header(2, actor2), &h1, &h2)?;
-            v.change(0, "user", "u1", None, Some("{}"))?;
+            v.change(0, "user", "u1", "database", None, Some("{}"))?;
             v.finish(&head, None)
         };
         assert_eq!(

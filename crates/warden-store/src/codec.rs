@@ -7,6 +7,10 @@
 use crate::StoreError;
 use warden_model::{Object, ObjectKind};
 
+/// The body of a database-layer row that hides the key's code object. No
+/// object's JSON is this text: every kind has required fields.
+pub(crate) const TOMBSTONE: &str = r#"{"hidden":true}"#;
+
 /// The stored body of an object: its inner struct as JSON (the kind is in the key).
 pub(crate) fn encode(object: &Object) -> String {
     match object {
@@ -20,6 +24,7 @@ pub(crate) fn encode(object: &Object) -> String {
         Object::Organization(x) => serde_json::to_string(x),
         Object::User(x) => serde_json::to_string(x),
         Object::Assignment(x) => serde_json::to_string(x),
+        Object::Credential(x) => serde_json::to_string(x),
     }
     .expect("model types serialize to JSON infallibly")
 }
@@ -36,6 +41,7 @@ pub(crate) fn decode(kind: ObjectKind, body: &str) -> Result<Object, serde_json:
         ObjectKind::Organization => Object::Organization(serde_json::from_str(body)?),
         ObjectKind::User => Object::User(serde_json::from_str(body)?),
         ObjectKind::Assignment => Object::Assignment(serde_json::from_str(body)?),
+        ObjectKind::Credential => Object::Credential(serde_json::from_str(body)?),
     })
 }
 

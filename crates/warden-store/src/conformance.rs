@@ -10,8 +10,8 @@
 //! Cases panic on failure, as tests do.
 
 use crate::{
-    AuditAnchor, AuditChange, AuditFilter, AuditVerification, Change, Commit, GENESIS_HASH, Store,
-    StoreError,
+    ActivityEvent, ActivityFilter, AuditAnchor, AuditChange, AuditFilter, AuditVerification,
+    Change, Commit, GENESIS_HASH, Layer, Precondition, Store, StoreError,
 };
 use std::sync::Arc;
 use warden_model::{
@@ -62,6 +62,13 @@ macro_rules! conformance_tests {
             verify_detects_reordered_changes,
             verify_detects_truncation,
             verify_detects_covered_truncation_with_anchor,
+            verify_detects_edited_origin_and_layer,
+            database_layer_overrides_and_hides_code,
+            reimporting_code_keeps_customizations,
+            preconditions_refuse_stale_versions,
+            activity_is_recorded_and_filtered,
+            audit_pages_and_records_origin,
+            wait_for_change_sees_another_handle,
         );
     };
     (@cases $fixture:expr; $($case:ident),* $(,)?) => {
@@ -243,6 +250,15 @@ pub fn sample_model() -> Model {
         "svc-batch",
         "AccountsReceivableClerk",
     )));
+    m.put(Object::Credential(warden_model::Credential {
+        id: "tok_0123456789ab".into(),
+        user: "svc-batch".into(),
+        kind: warden_model::CredentialKind::ApiToken,
+        hash: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".into(),
+        label: Some("nightly batch".into()),
+        created: Timestamp(1_700_000_000_000),
+        expires: Some(Timestamp(1_900_000_000_000)),
+    }));
     m
 }
 
@@ -538,16 +554,19 @@ pub async fn audit_records_before_and_after(f: &dyn Fixture) {
         vec![
             vec![AuditChange {
                 object: alice.clone(),
+                layer: Layer::Database,
                 before: None,
                 after: Some(body(v1.clone()))
             }],
             vec![AuditChange {
                 object: alice.clone(),
+                layer: Layer::Database,
                 before: Some(body(v1)),
                 after: Some(body(v2.clone()))
             }],
             vec![AuditChange {
                 object: alice.clone(),
+                layer: Layer::Database,
                 before: Some(body(v2)),
                 after: None
             }],
@@ -1079,4 +1098,295 @@ pub async fn verify_detects_covered_truncation_with_anchor(f: &dyn Fixture) {
         hash: GENESIS_HASH.into(),
     };
     assert_broken_at(&*store, Some(&forged), 2).await;
+}
+
+// ---------------------------------------------------------------- layers, versions, activity
+
+fn code_commit(action: &str, changes: Vec<Change>) -> Commit {
+    Commit {
+        layer: Layer::Code,
+        origin: "cli".into(),
+        ..commit(action, changes)
+    }
+}
+
+fn role(name: &str, label: &str) -> Role {
+    let mut r = Role::new(name);
+    r.label = Some(label.into());
+    r
+}
+
+pub async fn verify_detects_edited_origin_and_layer(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(code_commit("import aot", vec![put(role("Clerk", "code"))]))
+        .await
+        .unwrap();
+    store
+        .commit(Commit {
+            origin: "api 10.0.0.7".into(),
+            ..commit("role replace", vec![put(role("Clerk", "db"))])
+        })
+        .await
+        .unwrap();
+    assert_intact(&*store, 2).await;
+    f.tamper("UPDATE audit_events SET origin = 'cli' WHERE seq = 2").await;
+    assert_broken_at(&*store, None, 2).await;
+    f.tamper("UPDATE audit_events SET origin = 'api 10.0.0.7' WHERE seq = 2; UPDATE audit_changes SET layer = 'database' WHERE seq = 1").await;
+    assert_broken_at(&*store, None, 1).await;
+}
+
+pub async fn database_layer_overrides_and_hides_code(f: &dyn Fixture) {
+    let store = f.store();
+    let clerk = key(ObjectKind::Role, "Clerk");
+    let buyer = key(ObjectKind::Role, "Buyer");
+    store
+        .commit(code_commit(
+            "import aot",
+            vec![put(role("Clerk", "code")), put(role("Buyer", "code"))],
+        ))
+        .await
+        .unwrap();
+    let v = store.get_versioned(&clerk).await.unwrap().unwrap();
+    assert_eq!((v.layer, v.version), (Layer::Code, 1));
+    store
+        .commit(commit("role replace", vec![put(role("Clerk", "db"))]))
+        .await
+        .unwrap();
+    store
+        .commit(commit("role delete", vec![Change::Hide(buyer.clone())]))
+        .await
+        .unwrap();
+    let v = store.get_versioned(&clerk).await.unwrap().unwrap();
+    assert_eq!((v.layer, v.version), (Layer::Database, 2));
+    assert_eq!(v.object, role("Clerk", "db").into_object());
+    assert!(store.get(&buyer).await.unwrap().is_none());
+    let (model, _) = store.load().await.unwrap();
+    assert_eq!(model.roles.keys().collect::<Vec<_>>(), vec!["Clerk"]);
+    assert_eq!(model.roles["Clerk"].label.as_deref(), Some("db"));
+    assert_eq!(store.list(ObjectKind::Role).await.unwrap(), vec![role("Clerk", "db").into_object()]);
+    let layers = store.layers(&buyer).await.unwrap();
+    assert_eq!(
+        layers.iter().map(|l| (l.layer, l.object.is_some())).collect::<Vec<_>>(),
+        vec![(Layer::Code, true), (Layer::Database, false)]
+    );
+    let custom = store.layer_keys(Layer::Database, ObjectKind::Role).await.unwrap();
+    assert_eq!(
+        custom.iter().map(|k| (k.key.as_str(), k.hidden)).collect::<Vec<_>>(),
+        vec![("Buyer", true), ("Clerk", false)]
+    );
+    // Dropping the customizations brings the code objects back.
+    store
+        .commit(commit(
+            "customizations remove",
+            vec![Change::Delete(buyer.clone()), Change::Delete(clerk.clone())],
+        ))
+        .await
+        .unwrap();
+    let (model, _) = store.load().await.unwrap();
+    assert_eq!(model.roles.len(), 2);
+    assert_eq!(model.roles["Clerk"].label.as_deref(), Some("code"));
+    // The code layer cannot hide, and business data has no code layer.
+    for bad in [
+        code_commit("x", vec![Change::Hide(clerk.clone())]),
+        commit("x", vec![Change::Hide(key(ObjectKind::User, "alice"))]),
+    ] {
+        assert!(matches!(store.commit(bad).await, Err(StoreError::Unsupported(_))));
+    }
+    // Business data in a code-layer commit lands in the database layer.
+    store
+        .commit(code_commit("demo load", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    let alice = store.get_versioned(&key(ObjectKind::User, "alice")).await.unwrap().unwrap();
+    assert_eq!(alice.layer, Layer::Database);
+    let events = store
+        .audit_events(&AuditFilter { after_seq: Some(4), include_changes: true, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(events[0].changes[0].layer, Layer::Database);
+    assert_intact(&*store, 5).await;
+}
+
+pub async fn reimporting_code_keeps_customizations(f: &dyn Fixture) {
+    let store = f.store();
+    store
+        .commit(code_commit("import aot", vec![put(role("Clerk", "code 1"))]))
+        .await
+        .unwrap();
+    store
+        .commit(commit("role replace", vec![put(role("Clerk", "db"))]))
+        .await
+        .unwrap();
+    store
+        .commit(code_commit("import aot", vec![put(role("Clerk", "code 2"))]))
+        .await
+        .unwrap();
+    let clerk = key(ObjectKind::Role, "Clerk");
+    let v = store.get_versioned(&clerk).await.unwrap().unwrap();
+    assert_eq!(v.object, role("Clerk", "db").into_object());
+    // The new code form is stored, under the customization; any row's change is a new version.
+    assert_eq!(v.version, 3);
+    let layers = store.layers(&clerk).await.unwrap();
+    assert_eq!(layers[0].object, Some(role("Clerk", "code 2").into_object()));
+}
+
+pub async fn preconditions_refuse_stale_versions(f: &dyn Fixture) {
+    let store = f.store();
+    let alice = key(ObjectKind::User, "alice");
+    store
+        .commit(commit("user create", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    let at = |version| Commit {
+        preconditions: vec![Precondition {
+            object: alice.clone(),
+            version,
+        }],
+        ..commit("user update", vec![put(User { enabled: false, ..user("alice") })])
+    };
+    // Two administrators read version 1; the first write wins, the second is stale.
+    assert_eq!(store.commit(at(Some(1))).await.unwrap(), 2);
+    match store.commit(at(Some(1))).await {
+        Err(StoreError::Stale {
+            object,
+            expected: Some(1),
+            actual: Some(2),
+        }) => assert_eq!(object, alice),
+        other => panic!("expected Stale, got {other:?}"),
+    }
+    // "Must not exist" fails for an existing object and holds for a new one.
+    assert!(matches!(
+        store.commit(at(None)).await,
+        Err(StoreError::Stale { actual: Some(2), .. })
+    ));
+    let create_bob = Commit {
+        preconditions: vec![Precondition {
+            object: key(ObjectKind::User, "bob"),
+            version: None,
+        }],
+        ..commit("user create", vec![put(user("bob"))])
+    };
+    assert_eq!(store.commit(create_bob).await.unwrap(), 3);
+    assert_eq!(store.revision().await.unwrap(), 3);
+    assert_intact(&*store, 3).await;
+}
+
+pub async fn activity_is_recorded_and_filtered(f: &dyn Fixture) {
+    let store = f.store();
+    let event = |user: &str, kind: &str, at: i64| ActivityEvent {
+        id: 0,
+        at: Timestamp(at),
+        user: user.into(),
+        kind: kind.into(),
+        source: Some("erp".into()),
+        detail: serde_json::json!({ "ip": "10.0.0.1" }),
+    };
+    let mut ids = Vec::new();
+    for (user, kind, at) in [
+        ("alice", "sign_in", 1_000),
+        ("bob", "sign_in_failed", 2_000),
+        ("alice", "sign_out", 3_000),
+        ("alice", "sign_in", 4_000),
+    ] {
+        ids.push(store.append_activity(&event(user, kind, at)).await.unwrap());
+    }
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    let all = store.activity(&ActivityFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0], ActivityEvent { id: ids[0], ..event("alice", "sign_in", 1_000) });
+    let alice_in = store
+        .activity(&ActivityFilter {
+            user: Some("alice".into()),
+            kinds: vec!["sign_in".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alice_in.iter().map(|e| e.at.0).collect::<Vec<_>>(), vec![1_000, 4_000]);
+    let window = store
+        .activity(&ActivityFilter {
+            since: Some(Timestamp(2_000)),
+            until: Some(Timestamp(4_000)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 2);
+    let page = store
+        .activity(&ActivityFilter {
+            after_id: Some(ids[1]),
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2]]);
+    // Activity is not an administrative change: no revision, no audit event.
+    assert_eq!(store.revision().await.unwrap(), 0);
+}
+
+pub async fn audit_pages_and_records_origin(f: &dyn Fixture) {
+    let store = f.store();
+    for i in 0..5 {
+        store
+            .commit(Commit {
+                origin: format!("api 10.0.0.{i}"),
+                ..commit("user create", vec![put(user(&format!("u{i}")))])
+            })
+            .await
+            .unwrap();
+    }
+    store.commit(commit("no origin", vec![])).await.unwrap();
+    let page = store
+        .audit_events(&AuditFilter {
+            after_seq: Some(2),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert_eq!(page[0].origin, "api 10.0.0.2");
+    let last = store
+        .audit_events(&AuditFilter {
+            after_seq: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(last[0].origin, crate::DEFAULT_ORIGIN);
+    assert_intact(&*store, 6).await;
+}
+
+pub async fn wait_for_change_sees_another_handle(f: &dyn Fixture) {
+    let store = f.store();
+    let other = f.reopen().await;
+    let start = std::time::Instant::now();
+    // Nothing happens: the wait ends at its timeout with the same revision.
+    let r = store
+        .wait_for_change(0, std::time::Duration::from_millis(150))
+        .await
+        .unwrap();
+    assert_eq!(r, 0);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(140));
+    let waiter = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .wait_for_change(0, std::time::Duration::from_secs(10))
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    other
+        .commit(commit("user create", vec![put(user("alice"))]))
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+        .await
+        .expect("woken within a second or two")
+        .unwrap();
+    assert_eq!(seen, 1);
 }

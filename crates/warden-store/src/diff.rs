@@ -39,6 +39,8 @@ pub(crate) enum Found {
 struct Slot {
     key: ObjectRef,
     after: Option<Object>,
+    /// The final state is a database tombstone (then `after` is `None`).
+    hide: bool,
     text: Option<String>,
     /// The key's first change is a delete, so the store must hold it.
     must_exist: bool,
@@ -57,43 +59,49 @@ impl Plan {
     /// encodes the new bodies. Fails on a delete of a key an earlier change in the
     /// same commit deleted.
     pub fn new(changes: Vec<Change>) -> Result<Plan, StoreError> {
-        let entries: Vec<(ObjectRef, Option<Object>)> = changes
+        let entries: Vec<(ObjectRef, Option<Object>, bool)> = changes
             .into_iter()
             .map(|change| match change {
-                Change::Put(object) => (object.key(), Some(object)),
-                Change::Delete(key) => (key, None),
+                Change::Put(object) => (object.key(), Some(object), false),
+                Change::Delete(key) => (key, None, false),
+                Change::Hide(key) => (key, None, true),
             })
             .collect();
         let distinct = entries
             .iter()
-            .map(|(key, _)| key)
+            .map(|(key, _, _)| key)
             .collect::<HashSet<_>>()
             .len();
         let mut slots = Vec::with_capacity(distinct);
         if distinct == entries.len() {
             // The usual case, an import or an edit: every key once, nothing to merge.
-            slots.extend(entries.into_iter().map(|(key, after)| Slot {
-                must_exist: after.is_none(),
+            slots.extend(entries.into_iter().map(|(key, after, hide)| Slot {
+                must_exist: after.is_none() && !hide,
                 key,
                 after,
+                hide,
                 text: None,
             }));
         } else {
             let mut index: HashMap<ObjectRef, usize> = HashMap::with_capacity(distinct);
-            for (key, after) in entries {
+            for (key, after, hide) in entries {
                 match index.get(&key) {
                     Some(&i) => {
-                        if after.is_none() && slots[i].after.is_none() {
+                        let slot = &mut slots[i];
+                        let deleted = slot.after.is_none() && !slot.hide;
+                        if after.is_none() && !hide && deleted {
                             return Err(StoreError::NotFound(key));
                         }
-                        slots[i].after = after;
+                        slot.after = after;
+                        slot.hide = hide;
                     }
                     None => {
                         index.insert(key.clone(), slots.len());
                         slots.push(Slot {
-                            must_exist: after.is_none(),
+                            must_exist: after.is_none() && !hide,
                             key,
                             after,
+                            hide,
                             text: None,
                         });
                     }
@@ -158,6 +166,7 @@ impl Plan {
                 after,
                 text,
                 must_exist,
+                hide: _,
             } = slot;
             let effect = match (found, text) {
                 (None, _) if must_exist => return Err(StoreError::NotFound(key)),
@@ -200,7 +209,11 @@ impl Plan {
 fn encode_all(slots: &mut [Slot]) {
     let encode = |slots: &mut [Slot]| {
         for slot in slots {
-            slot.text = slot.after.as_ref().map(codec::encode);
+            slot.text = match &slot.after {
+                Some(object) => Some(codec::encode(object)),
+                None if slot.hide => Some(codec::TOMBSTONE.to_string()),
+                None => None,
+            };
         }
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -13,6 +13,14 @@ pub enum StoreError {
         actual: Revision,
     },
 
+    /// A [`crate::Precondition`] failed: someone else changed the object first.
+    #[error("{object} changed meanwhile: expected {}, found {}; reload it and apply your change again", version_text(*expected), version_text(*actual))]
+    Stale {
+        object: ObjectRef,
+        expected: Option<Revision>,
+        actual: Option<Revision>,
+    },
+
     #[error("{0} does not exist")]
     NotFound(ObjectRef),
 
@@ -33,5 +41,12 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn corrupt(what: impl std::fmt::Display) -> StoreError {
         StoreError::Corrupt(what.to_string())
+    }
+}
+
+fn version_text(v: Option<Revision>) -> String {
+    match v {
+        Some(v) => format!("version {v}"),
+        None => "no object".to_string(),
     }
 }

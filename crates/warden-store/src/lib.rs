@@ -23,6 +23,7 @@ mod codec;
 pub mod conformance;
 mod diff;
 mod error;
+mod layers;
 mod sqlite;
 
 pub use chain::GENESIS_HASH;
@@ -32,6 +33,7 @@ pub use sqlite::SqliteStore;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 
 /// The number of commits applied to a store. Every commit adds exactly one, so a
@@ -44,13 +46,49 @@ pub trait Store: Send + Sync {
     /// Latest committed revision; 0 for a new store.
     async fn revision(&self) -> Result<Revision, StoreError>;
 
-    /// Every object, consistent at one revision (read in one transaction).
+    /// Every effective object (see [`Layer`]), consistent at one revision (read in
+    /// one transaction).
     async fn load(&self) -> Result<(Model, Revision), StoreError>;
 
-    async fn get(&self, key: &ObjectRef) -> Result<Option<Object>, StoreError>;
+    /// One effective object.
+    async fn get(&self, key: &ObjectRef) -> Result<Option<Object>, StoreError> {
+        Ok(self.get_versioned(key).await?.map(|v| v.object))
+    }
 
-    /// Objects of one kind, ordered by key (byte order), for listings.
+    /// One effective object with its version, for optimistic concurrency.
+    async fn get_versioned(&self, key: &ObjectRef) -> Result<Option<Versioned>, StoreError>;
+
+    /// Every layer's row of one key, code layer first: what the code shipped, what
+    /// the database changed, and so why the effective form is what it is.
+    async fn layers(&self, key: &ObjectRef) -> Result<Vec<LayerEntry>, StoreError>;
+
+    /// The keys one layer holds for one kind, in key order, without their bodies.
+    async fn layer_keys(&self, layer: Layer, kind: ObjectKind) -> Result<Vec<LayerKey>, StoreError>;
+
+    /// Effective objects of one kind, ordered by key (byte order), for listings.
     async fn list(&self, kind: ObjectKind) -> Result<Vec<Object>, StoreError>;
+
+    /// Appends a sign-in, sign-out, failed sign-in or application activity event;
+    /// returns its id (ascending). Not part of the hash chain: these are reports
+    /// from applications at a rate no administrator action reaches.
+    async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError>;
+
+    /// Activity events in id order; see [`ActivityFilter`].
+    async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError>;
+
+    /// Waits until the store is past revision `seen` or `timeout` passes; returns
+    /// the revision then. Replicas follow each other with it. The default polls;
+    /// a backend with change notifications (PostgreSQL's LISTEN) wakes at once.
+    async fn wait_for_change(&self, seen: Revision, timeout: Duration) -> Result<Revision, StoreError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let now = self.revision().await?;
+            if now > seen || tokio::time::Instant::now() >= deadline {
+                return Ok(now);
+            }
+            tokio::time::sleep(POLL_INTERVAL.min(deadline - tokio::time::Instant::now())).await;
+        }
+    }
 
     /// Applies all changes and appends one audit event in one transaction; returns
     /// the new revision (previous + 1).
@@ -87,31 +125,119 @@ pub trait Store: Send + Sync {
     ) -> Result<AuditVerification, StoreError>;
 }
 
+/// How often the polling [`Store::wait_for_change`] looks at the revision.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Where an object row comes from, as in D365: the code layer holds the
+/// deployable objects that `import aot` loads; the database layer holds what
+/// administrators change through the API or the command line. For each key the
+/// database row, when there is one, wins: it replaces the code object, or hides
+/// it (a tombstone) when an administrator deleted it. Re-importing code rewrites
+/// only the code layer, so customizations survive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Code,
+    #[default]
+    Database,
+}
+
+impl Layer {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Layer::Code => "code",
+            Layer::Database => "database",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Layer> {
+        match code {
+            "code" => Some(Layer::Code),
+            "database" => Some(Layer::Database),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// An effective object and its version: the revision of the last commit that
+/// wrote any layer's row of its key. Versions only grow, so an `If-Match` that
+/// names an old one can never match again (no ABA).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned {
+    pub object: Object,
+    pub version: Revision,
+    /// The layer the effective form comes from.
+    pub layer: Layer,
+}
+
+/// One layer's row of a key; `object` is `None` for a database tombstone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerEntry {
+    pub layer: Layer,
+    pub object: Option<Object>,
+    pub revision: Revision,
+}
+
+/// One key of a layer, for listings of customizations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerKey {
+    pub key: String,
+    /// A tombstone: the database layer hides the code object of this key.
+    pub hidden: bool,
+    pub revision: Revision,
+}
+
+/// A condition on one object's version, checked inside the commit's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Precondition {
+    pub object: ObjectRef,
+    /// `Some(v)`: the object exists (effectively) at version `v`. `None`: it does not exist.
+    pub version: Option<Revision>,
+}
+
 /// One administrative action: what it changes and how the audit trail names it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Commit {
     pub actor: String,
     /// What was done, e.g. `import aot`, `user assign`.
     pub action: String,
+    /// Where the action came from (`cli`, `api 127.0.0.1`, `processor`), for auditors.
+    pub origin: String,
     /// Free-form details for the audit trail (arguments, counts, reasons).
     pub summary: serde_json::Value,
+    /// The layer every change of this commit applies to.
+    pub layer: Layer,
     pub changes: Vec<Change>,
     /// The revision the change set was computed against, for optimistic concurrency.
     pub expected_revision: Option<Revision>,
+    /// Per-object versions that must still hold; else [`StoreError::Stale`].
+    pub preconditions: Vec<Precondition>,
 }
 
 impl Commit {
-    /// A commit with an empty summary, no changes and no expected revision.
+    /// A database-layer commit from `local` with an empty summary, no changes and no expectations.
     pub fn new(actor: impl Into<String>, action: impl Into<String>) -> Commit {
         Commit {
             actor: actor.into(),
             action: action.into(),
+            origin: String::new(),
             summary: serde_json::Value::Null,
+            layer: Layer::Database,
             changes: Vec::new(),
             expected_revision: None,
+            preconditions: Vec::new(),
         }
     }
 }
+
+/// What an origin-less commit is recorded as coming from.
+pub const DEFAULT_ORIGIN: &str = "local";
 
 #[derive(Debug, Clone, PartialEq)]
 #[expect(
@@ -120,7 +246,12 @@ impl Commit {
 )]
 pub enum Change {
     Put(Object),
+    /// Removes the key's row from the commit's layer (in the database layer: drops
+    /// a customization, so that the code object, if any, shows again).
     Delete(ObjectRef),
+    /// Writes a database-layer tombstone: the key's code object stays stored but
+    /// is no longer effective. Only in database-layer commits.
+    Hide(ObjectRef),
 }
 
 impl Change {
@@ -128,7 +259,7 @@ impl Change {
     pub fn key(&self) -> ObjectRef {
         match self {
             Change::Put(o) => o.key(),
-            Change::Delete(k) => k.clone(),
+            Change::Delete(k) | Change::Hide(k) => k.clone(),
         }
     }
 }
@@ -142,6 +273,7 @@ pub struct AuditEvent {
     pub at: Timestamp,
     pub actor: String,
     pub action: String,
+    pub origin: String,
     pub summary: serde_json::Value,
     /// Empty unless [`AuditFilter::include_changes`] was asked for.
     pub changes: Vec<AuditChange>,
@@ -153,6 +285,7 @@ pub struct AuditEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditChange {
     pub object: ObjectRef,
+    pub layer: Layer,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }
@@ -167,11 +300,41 @@ pub struct AuditFilter {
     /// Events that changed this object. With `include_changes`, only this object's
     /// change is returned, since that is the history being asked for.
     pub object: Option<ObjectRef>,
+    /// Events after this sequence number, for paging.
+    pub after_seq: Option<u64>,
     /// At most this many events, the oldest first.
     pub limit: Option<usize>,
     /// Also return each event's before/after changes; off by default because one
     /// import event can carry a hundred thousand of them.
     pub include_changes: bool,
+}
+
+/// A session or activity report from an application, or a failed sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActivityEvent {
+    /// Assigned by the store; ignored on append.
+    pub id: u64,
+    pub at: Timestamp,
+    pub user: String,
+    /// `sign_in`, `sign_out`, `sign_in_failed`, `activity`, ...
+    pub kind: String,
+    /// Where it came from (application name, address).
+    pub source: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// Which activity events to return; every criterion narrows the result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityFilter {
+    pub user: Option<String>,
+    /// Any of these kinds; empty for all.
+    pub kinds: Vec<String>,
+    /// At or after this instant.
+    pub since: Option<Timestamp>,
+    /// Before this instant.
+    pub until: Option<Timestamp>,
+    pub after_id: Option<u64>,
+    pub limit: Option<usize>,
 }
 
 /// A trusted copy of the audit trail's head, kept outside the store.

@@ -9,7 +9,9 @@ use crate::chain::{EventHasher, EventHeader, Head};
 use crate::codec;
 use crate::diff::{Effect, Plan};
 use crate::{
-    AuditAnchor, AuditEvent, AuditFilter, AuditVerification, Commit, Revision, Store, StoreError,
+    ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification,
+    Commit, DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, Precondition, Revision, Store,
+    StoreError, Versioned,
 };
 use futures_util::future::BoxFuture;
 use rows::{fetch_found, scan_kind, stored_kinds};
@@ -30,11 +32,18 @@ use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 /// The schema, embedded so that the binary carries it. Written out here rather than
 /// with `sqlx::migrate!`, which needs sqlx's proc-macro crate; a test checks that
 /// every file in the directory is listed.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "layers_activity",
+        include_str!("../../migrations/sqlite/0002_layers_activity.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct EmbeddedMigrations;
@@ -61,8 +70,8 @@ impl MigrationSource<'static> for EmbeddedMigrations {
 /// SQLite allows 32,766 bound parameters per statement; these keep each bulk
 /// statement under that.
 const KEYS_PER_DELETE: usize = 10_000;
-const ROWS_PER_UPSERT: usize = 32_766 / 5;
-const ROWS_PER_AUDIT_INSERT: usize = 32_766 / 6;
+const ROWS_PER_UPSERT: usize = 32_766 / 6;
+const ROWS_PER_AUDIT_INSERT: usize = 32_766 / 7;
 
 /// Change sets at least this large are planned on a blocking thread.
 const OFFLOAD_MIN_CHANGES: usize = 5_000;
@@ -211,6 +220,7 @@ pub(super) async fn read_head(conn: &mut SqliteConnection) -> Result<Head, Store
 async fn write_objects(
     conn: &mut SqliteConnection,
     effects: &[Effect],
+    layer: Layer,
     revision: i64,
 ) -> Result<(), StoreError> {
     // Upserts in key order touch the primary-key index sequentially.
@@ -221,17 +231,18 @@ async fn write_objects(
     puts.sort_unstable_by(|a, b| a.0.object.cmp(&b.0.object));
     for chunk in puts.chunks(ROWS_PER_UPSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO objects (kind, key, body, version, revision) ",
+            "INSERT INTO objects (kind, layer, key, body, version, revision) ",
         );
         q.push_values(chunk, |mut row, (effect, body)| {
             row.push_bind(effect.object.kind.code())
+                .push_bind(crate::layers::layer_for(layer, effect.object.kind).code())
                 .push_bind(effect.object.name.as_str())
                 .push_bind(*body)
                 .push_bind(effect.version)
                 .push_bind(revision);
         });
         q.push(
-            " ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body, version = excluded.version, revision = excluded.revision",
+            " ON CONFLICT (kind, layer, key) DO UPDATE SET body = excluded.body, version = excluded.version, revision = excluded.revision",
         );
         q.build().execute(&mut *conn).await?;
     }
@@ -246,7 +257,10 @@ async fn write_objects(
     for (kind, keys) in deletes {
         for chunk in keys.chunks(KEYS_PER_DELETE) {
             let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM objects WHERE kind = ");
-            q.push_bind(kind.code()).push(" AND key IN (");
+            q.push_bind(kind.code())
+                .push(" AND layer = ")
+                .push_bind(crate::layers::layer_for(layer, kind).code())
+                .push(" AND key IN (");
             let mut list = q.separated(", ");
             for key in chunk {
                 list.push_bind(*key);
@@ -262,21 +276,57 @@ async fn write_audit_changes(
     conn: &mut SqliteConnection,
     seq: i64,
     effects: &[Effect],
+    layer: Layer,
 ) -> Result<(), StoreError> {
     let indexed: Vec<(i64, &Effect)> = (0..).zip(effects).collect();
     for chunk in indexed.chunks(ROWS_PER_AUDIT_INSERT) {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_changes (seq, idx, kind, key, before, after) ",
+            "INSERT INTO audit_changes (seq, idx, kind, key, layer, before, after) ",
         );
         q.push_values(chunk, |mut row, (idx, effect)| {
             row.push_bind(seq)
                 .push_bind(*idx)
                 .push_bind(effect.object.kind.code())
                 .push_bind(effect.object.name.as_str())
+                .push_bind(crate::layers::layer_for(layer, effect.object.kind).code())
                 .push_bind(effect.before.as_deref())
                 .push_bind(effect.after.as_deref());
         });
         q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Both layers' rows of one key.
+async fn key_rows(
+    conn: &mut SqliteConnection,
+    key: &ObjectRef,
+) -> Result<Vec<crate::layers::Row>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT layer, body, revision FROM objects WHERE kind = ? AND layer IN ('code', 'database') AND key = ?",
+    )
+    .bind(key.kind.code())
+    .bind(key.name.as_str())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(crate::layers::Row {
+                layer: row.try_get("layer")?,
+                body: row.try_get("body")?,
+                revision: to_u64(row.try_get("revision")?, "an object's revision")?,
+            })
+        })
+        .collect()
+}
+
+async fn check_preconditions(
+    conn: &mut SqliteConnection,
+    preconditions: &[Precondition],
+) -> Result<(), StoreError> {
+    for p in preconditions {
+        let rows = key_rows(conn, &p.object).await?;
+        crate::layers::check(p, &rows)?;
     }
     Ok(())
 }
@@ -291,55 +341,149 @@ impl Store for SqliteStore {
     async fn load(&self) -> Result<(Model, Revision), StoreError> {
         let mut tx = self.reader.begin().await?;
         let head = read_head(&mut tx).await?;
-        let mut model = Model::default();
-        let mut assignments = Vec::new();
+        let mut overlay = crate::layers::Overlay::default();
         for kind in stored_kinds(&mut tx).await? {
-            scan_kind(&mut tx, kind, |row| {
-                match codec::decode_row(kind, row.key, row.body)? {
-                    // Collected and sorted once: inserting each in place would be quadratic.
-                    Object::Assignment(a) => assignments.push(a),
-                    object => model.put(object),
+            for layer in [Layer::Code, Layer::Database] {
+                scan_kind(&mut tx, kind, layer, |row| {
+                    overlay.row(kind, layer, row.key, row.body)
+                })
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok((overlay.finish(), head.revision))
+    }
+
+    async fn get_versioned(&self, key: &ObjectRef) -> Result<Option<Versioned>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let rows = key_rows(&mut conn, key).await?;
+        crate::layers::effective(key, &rows)
+    }
+
+    async fn layers(&self, key: &ObjectRef) -> Result<Vec<LayerEntry>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let rows = key_rows(&mut conn, key).await?;
+        crate::layers::entries(key, &rows)
+    }
+
+    async fn layer_keys(&self, layer: Layer, kind: ObjectKind) -> Result<Vec<LayerKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT key, body = ? AS hidden, revision FROM objects WHERE kind = ? AND layer = ? ORDER BY key",
+        )
+        .bind(codec::TOMBSTONE)
+        .bind(kind.code())
+        .bind(layer.code())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LayerKey {
+                    key: row.try_get("key")?,
+                    hidden: row.try_get("hidden")?,
+                    revision: to_u64(row.try_get("revision")?, "an object's revision")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list(&self, kind: ObjectKind) -> Result<Vec<Object>, StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let mut objects = std::collections::BTreeMap::new();
+        for layer in [Layer::Code, Layer::Database] {
+            scan_kind(&mut tx, kind, layer, |row| {
+                if row.body == codec::TOMBSTONE {
+                    objects.remove(row.key);
+                } else {
+                    objects.insert(
+                        row.key.to_string(),
+                        codec::decode_row(kind, row.key, row.body)?,
+                    );
                 }
                 Ok(())
             })
             .await?;
         }
         tx.commit().await?;
-        model.assignments = assignments;
-        model.sort_assignments();
-        Ok((model, head.revision))
+        Ok(objects.into_values().collect())
     }
 
-    async fn get(&self, key: &ObjectRef) -> Result<Option<Object>, StoreError> {
-        let row = sqlx::query("SELECT key, body FROM objects WHERE kind = ? AND key = ?")
-            .bind(key.kind.code())
-            .bind(key.name.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(|row| codec::decode_row(key.kind, &key.name, row.try_get("body")?))
-            .transpose()
-    }
-
-    async fn list(&self, kind: ObjectKind) -> Result<Vec<Object>, StoreError> {
-        let mut tx = self.reader.begin().await?;
-        let mut objects = Vec::new();
-        scan_kind(&mut tx, kind, |row| {
-            objects.push(codec::decode_row(kind, row.key, row.body)?);
-            Ok(())
-        })
+    async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO activity (at, user, kind, source, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(event.at.0)
+        .bind(&event.user)
+        .bind(&event.kind)
+        .bind(event.source.as_deref())
+        .bind(event.detail.to_string())
+        .fetch_one(&self.writer)
         .await?;
-        tx.commit().await?;
-        Ok(objects)
+        to_u64(id, "an activity id")
+    }
+
+    async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT id, at, user, kind, source, detail FROM activity WHERE 1 = 1",
+        );
+        if let Some(user) = &filter.user {
+            q.push(" AND user = ").push_bind(user.as_str());
+        }
+        if !filter.kinds.is_empty() {
+            q.push(" AND kind IN (");
+            let mut list = q.separated(", ");
+            for kind in &filter.kinds {
+                list.push_bind(kind.as_str());
+            }
+            q.push(")");
+        }
+        if let Some(since) = filter.since {
+            q.push(" AND at >= ").push_bind(since.0);
+        }
+        if let Some(until) = filter.until {
+            q.push(" AND at < ").push_bind(until.0);
+        }
+        if let Some(after) = filter.after_id {
+            q.push(" AND id > ").push_bind(to_i64(after)?);
+        }
+        q.push(" ORDER BY id");
+        if let Some(limit) = filter.limit {
+            q.push(" LIMIT ")
+                .push_bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        let rows = q.build().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| {
+                let id = to_u64(row.try_get("id")?, "an activity id")?;
+                let detail: &str = row.try_get("detail")?;
+                Ok(ActivityEvent {
+                    id,
+                    at: Timestamp(row.try_get("at")?),
+                    user: row.try_get("user")?,
+                    kind: row.try_get("kind")?,
+                    source: row.try_get("source")?,
+                    detail: codec::json(detail, || format!("the detail of activity {id}"))?,
+                })
+            })
+            .collect()
     }
 
     async fn commit(&self, commit: Commit) -> Result<Revision, StoreError> {
         let Commit {
             actor,
             action,
+            origin,
             summary,
+            layer,
             changes,
             expected_revision,
+            preconditions,
         } = commit;
+        crate::layers::check_changes(layer, &changes)?;
+        let origin = if origin.is_empty() {
+            DEFAULT_ORIGIN.to_string()
+        } else {
+            origin
+        };
         let summary = summary.to_string();
         // The CPU-heavy steps run before the write lock is taken and, for a bulk
         // change, off the async runtime's worker threads.
@@ -356,7 +500,8 @@ impl Store for SqliteStore {
                 actual: head.revision,
             });
         }
-        let found = fetch_found(&mut tx, &plan).await?;
+        check_preconditions(&mut tx, &preconditions).await?;
+        let found = fetch_found(&mut tx, &plan, layer).await?;
         let effects = off_runtime(large, move || plan.finish(found)).await??;
 
         let revision = head.revision + 1;
@@ -367,6 +512,7 @@ impl Store for SqliteStore {
             at: Timestamp::now().0,
             actor: &actor,
             action: &action,
+            origin: &origin,
             summary: &summary,
             change_count: effects.len() as u64,
         };
@@ -375,6 +521,7 @@ impl Store for SqliteStore {
             hasher.change(
                 e.object.kind.code(),
                 &e.object.name,
+                crate::layers::layer_for(layer, e.object.kind).code(),
                 e.before.as_deref(),
                 e.after.as_deref(),
             );
@@ -382,17 +529,18 @@ impl Store for SqliteStore {
         let hash = hasher.finish();
 
         let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
-        write_objects(&mut tx, &effects, db_revision).await?;
-        write_audit_changes(&mut tx, db_seq, &effects).await?;
+        write_objects(&mut tx, &effects, layer, db_revision).await?;
+        write_audit_changes(&mut tx, db_seq, &effects, layer).await?;
         sqlx::query(
-            "INSERT INTO audit_events (seq, revision, at, actor, action, summary, change_count, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit_events (seq, revision, at, actor, action, origin, summary, change_count, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(db_seq)
         .bind(db_revision)
         .bind(header.at)
         .bind(&actor)
         .bind(&action)
+        .bind(&origin)
         .bind(&summary)
         .bind(to_i64(header.change_count)?)
         .bind(&head.audit_hash)

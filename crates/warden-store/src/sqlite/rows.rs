@@ -1,8 +1,8 @@
 //! Reading object rows in bulk: every row of a kind, or the rows of many keys.
 
 use super::packed::{self, Col, Values};
-use crate::StoreError;
 use crate::diff::{Found, Plan};
+use crate::{Layer, StoreError};
 use sqlx::sqlite::SqliteConnection;
 use sqlx::{QueryBuilder, Sqlite};
 use warden_model::ObjectKind;
@@ -19,16 +19,18 @@ const SCAN_RATIO: usize = 8;
 /// Below this many keys, lookups are cheap whatever the share.
 const SCAN_MIN_KEYS: usize = 1_000;
 
-/// What the store holds for every key the plan touches, by slot.
+/// What the commit's layers hold for every key the plan touches, by slot.
 pub(super) async fn fetch_found(
     conn: &mut SqliteConnection,
     plan: &Plan,
+    commit_layer: Layer,
 ) -> Result<Vec<Option<Found>>, StoreError> {
     let mut found = vec![None; plan.len()];
     for (kind, count) in plan.kinds() {
+        let layer = crate::layers::layer_for(commit_layer, kind);
         // Counting stops where a scan would stop paying off: a commit touching at
         // least 1/SCAN_RATIO of a kind reads the whole kind, others look keys up.
-        let rows = count_rows(conn, kind, count.saturating_mul(SCAN_RATIO)).await?;
+        let rows = count_rows(conn, kind, layer, count.saturating_mul(SCAN_RATIO)).await?;
         if rows == 0 {
             continue;
         }
@@ -40,11 +42,20 @@ pub(super) async fn fetch_found(
             Ok(())
         };
         if count >= SCAN_MIN_KEYS && rows <= count.saturating_mul(SCAN_RATIO) {
-            scan_kind(conn, kind, &mut observe).await?;
+            scan_kind(conn, kind, layer, &mut observe).await?;
         } else {
             let names: Vec<&str> = keys.keys().copied().collect();
             for chunk in names.chunks(KEYS_PER_SELECT) {
-                read_rows(conn, &Rows::Keys { kind, keys: chunk }, &mut observe).await?;
+                read_rows(
+                    conn,
+                    &Rows::Keys {
+                        kind,
+                        layer,
+                        keys: chunk,
+                    },
+                    &mut observe,
+                )
+                .await?;
             }
         }
     }
@@ -55,22 +66,26 @@ pub(super) async fn fetch_found(
 async fn count_rows(
     conn: &mut SqliteConnection,
     kind: ObjectKind,
+    layer: Layer,
     limit: usize,
 ) -> Result<usize, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX - 1);
-    let count: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind = ? LIMIT ?)")
-            .bind(kind.code())
-            .bind(limit.saturating_add(1))
+    let count: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT 1 FROM objects WHERE kind = ? AND layer = ? LIMIT ?)",
+    )
+    .bind(kind.code())
+    .bind(layer.code())
+    .bind(limit.saturating_add(1))
             .fetch_one(&mut *conn)
             .await?;
     Ok(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
-/// Visits every row of one kind, in key order, a page at a time.
+/// Visits every row of one kind in one layer, in key order, a page at a time.
 pub(super) async fn scan_kind(
     conn: &mut SqliteConnection,
     kind: ObjectKind,
+    layer: Layer,
     mut visit: impl FnMut(RowRef<'_>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let mut after: Option<String> = None;
@@ -80,6 +95,7 @@ pub(super) async fn scan_kind(
             conn,
             &Rows::Page {
                 kind,
+                layer,
                 after: after.as_deref(),
                 limit,
             },
@@ -128,10 +144,12 @@ pub(super) struct RowRef<'a> {
 enum Rows<'a> {
     Keys {
         kind: ObjectKind,
+        layer: Layer,
         keys: &'a [&'a str],
     },
     Page {
         kind: ObjectKind,
+        layer: Layer,
         after: Option<&'a str>,
         limit: usize,
     },
@@ -141,9 +159,11 @@ impl Rows<'_> {
     /// Pushes a subquery yielding `key, version, body` of these rows.
     fn push_source<'q>(&'q self, q: &mut QueryBuilder<'q, Sqlite>) {
         match self {
-            Rows::Keys { kind, keys } => {
+            Rows::Keys { kind, layer, keys } => {
                 q.push("(SELECT key, version, body FROM objects WHERE kind = ")
                     .push_bind(kind.code())
+                    .push(" AND layer = ")
+                    .push_bind(layer.code())
                     .push(" AND key IN (");
                 let mut list = q.separated(", ");
                 for key in *keys {
@@ -151,7 +171,12 @@ impl Rows<'_> {
                 }
                 q.push("))");
             }
-            Rows::Page { kind, after, limit } => {
+            Rows::Page {
+                kind,
+                layer,
+                after,
+                limit,
+            } => {
                 // Every text is >= '', so the first page needs no query of its own.
                 let (op, from) = match after {
                     Some(key) => (" AND key > ", *key),
@@ -159,6 +184,8 @@ impl Rows<'_> {
                 };
                 q.push("(SELECT key, version, body FROM objects WHERE kind = ")
                     .push_bind(kind.code())
+                    .push(" AND layer = ")
+                    .push_bind(layer.code())
                     .push(op)
                     .push_bind(from)
                     .push(" ORDER BY key LIMIT ")

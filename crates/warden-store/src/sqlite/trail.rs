@@ -4,7 +4,8 @@ use super::packed::{self, Col, Values};
 use super::{read_head, to_i64, to_u64};
 use crate::chain::{Broken, EventHeader, Verifier};
 use crate::{
-    AuditAnchor, AuditChange, AuditEvent, AuditFilter, AuditVerification, StoreError, codec,
+    AuditAnchor, AuditChange, AuditEvent, AuditFilter, AuditVerification, Layer, StoreError,
+    codec,
 };
 use futures_util::TryStreamExt;
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
@@ -24,8 +25,11 @@ pub(super) async fn events(
     filter: &AuditFilter,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let mut q = QueryBuilder::<Sqlite>::new(
-        "SELECT seq, revision, at, actor, action, summary, prev_hash, hash FROM audit_events WHERE 1 = 1",
+        "SELECT seq, revision, at, actor, action, origin, summary, prev_hash, hash FROM audit_events WHERE 1 = 1",
     );
+    if let Some(after) = filter.after_seq {
+        q.push(" AND seq > ").push_bind(to_i64(after)?);
+    }
     if let Some(since) = filter.since {
         q.push(" AND at >= ").push_bind(since.0);
     }
@@ -56,6 +60,7 @@ pub(super) async fn events(
                 at: Timestamp(row.try_get("at")?),
                 actor: row.try_get("actor")?,
                 action: row.try_get("action")?,
+                origin: row.try_get("origin")?,
                 summary: codec::json(summary, || format!("the summary of audit event {seq}"))?,
                 changes: Vec::new(),
                 prev_hash: row.try_get("prev_hash")?,
@@ -72,7 +77,7 @@ pub(super) async fn events(
             .collect::<Result<_, _>>()?;
         for chunk in seqs.chunks(SEQS_PER_SELECT) {
             let mut q = QueryBuilder::<Sqlite>::new(
-                "SELECT seq, idx, kind, key, before, after FROM audit_changes WHERE seq IN (",
+                "SELECT seq, idx, kind, key, layer, before, after FROM audit_changes WHERE seq IN (",
             );
             let mut list = q.separated(", ");
             for seq in chunk {
@@ -103,6 +108,12 @@ fn change_from_row(row: &SqliteRow) -> Result<(u64, AuditChange), StoreError> {
     let code: &str = row.try_get("kind")?;
     let key: &str = row.try_get("key")?;
     let kind = codec::kind(code, key)?;
+    let layer_code: &str = row.try_get("layer")?;
+    let layer = Layer::from_code(layer_code).ok_or_else(|| {
+        StoreError::corrupt(format!(
+            "audit event {seq} names unknown layer {layer_code:?}"
+        ))
+    })?;
     let side = |column: &str| -> Result<Option<serde_json::Value>, StoreError> {
         let text: Option<&str> = row.try_get(column)?;
         text.map(|t| {
@@ -114,6 +125,7 @@ fn change_from_row(row: &SqliteRow) -> Result<(u64, AuditChange), StoreError> {
     };
     let change = AuditChange {
         object: ObjectRef::new(kind, key),
+        layer,
         before: side("before")?,
         after: side("after")?,
     };
@@ -127,6 +139,7 @@ struct EventRow {
     at: i64,
     actor: String,
     action: String,
+    origin: String,
     summary: String,
     change_count: u64,
     prev_hash: String,
@@ -141,6 +154,7 @@ impl EventRow {
             at: self.at,
             actor: &self.actor,
             action: &self.action,
+            origin: &self.origin,
             summary: &self.summary,
             change_count: self.change_count,
         };
@@ -160,7 +174,7 @@ impl Events {
     async fn next(&mut self, conn: &mut SqliteConnection) -> Result<Option<EventRow>, StoreError> {
         if self.buffered.is_empty() && !self.exhausted {
             let rows = sqlx::query(
-                "SELECT seq, revision, at, actor, action, summary, change_count, prev_hash, hash \
+                "SELECT seq, revision, at, actor, action, summary, change_count, prev_hash, hash, origin \
                  FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?",
             )
             .bind(self.after)
@@ -181,6 +195,7 @@ impl Events {
                     change_count: to_u64(row.try_get(6)?, "an audit event's change count")?,
                     prev_hash: row.try_get(7)?,
                     hash: row.try_get(8)?,
+                    origin: row.try_get(9)?,
                 });
             }
         }
@@ -188,11 +203,12 @@ impl Events {
     }
 }
 
-const CHANGE_COLUMNS: [Col; 6] = [
+const CHANGE_COLUMNS: [Col; 7] = [
     Col::Int("seq"),
     Col::Int("idx"),
     Col::Text("kind"),
     Col::Text("key"),
+    Col::Text("layer"),
     Col::Text("before"),
     Col::Text("after"),
 ];
@@ -216,7 +232,7 @@ pub(super) async fn verify(
     'pages: loop {
         let mut q = packed::select(&CHANGE_COLUMNS);
         q.push(
-            "(SELECT seq, idx, kind, key, before, after FROM audit_changes WHERE (seq, idx) > (",
+            "(SELECT seq, idx, kind, key, layer, before, after FROM audit_changes WHERE (seq, idx) > (",
         )
         .push_bind(cursor.0)
         .push(", ")
@@ -231,6 +247,7 @@ pub(super) async fn verify(
             Values::Int(idxs),
             Values::Text(kinds),
             Values::Text(keys),
+            Values::Text(layers),
             Values::Text(befores),
             Values::Text(afters),
         ] = values.as_slice()
@@ -261,7 +278,7 @@ pub(super) async fn verify(
                 }
                 .into());
             }
-            let (Some(kind), Some(key)) = (kinds[i], keys[i]) else {
+            let (Some(kind), Some(key), Some(layer)) = (kinds[i], keys[i], layers[i]) else {
                 return Ok(Broken {
                     seq,
                     reason: format!("a change of event {seq} names no object"),
@@ -271,7 +288,7 @@ pub(super) async fn verify(
             let idx = to_u64(idxs[i], "an audit change's index")?;
             let (before, after) = (befores[i], afters[i]);
             bytes += before.map_or(0, str::len) + after.map_or(0, str::len);
-            if let Err(broken) = verifier.change(idx, kind, key, before, after) {
+            if let Err(broken) = verifier.change(idx, kind, key, layer, before, after) {
                 return Ok(broken.into());
             }
         }

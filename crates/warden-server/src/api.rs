@@ -1,0 +1,772 @@
+//! The handlers: thin, each one reading the request, calling the snapshot, the
+//! store or the core services, and shaping the answer.
+
+use crate::auth::{self, Principal, Via};
+use crate::dto::*;
+use crate::endpoints::Collection;
+use crate::problem::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::{builtin, Caller};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use warden_engine::{Decision, EntryPointId, Index};
+use warden_model::{
+    Access, Credential, CredentialKind, EntryPointKey, EntryPointType, Model, Object, ObjectKind, ObjectRef, Timestamp,
+};
+use warden_store::{AuditFilter, AuditVerification, Change, Commit};
+
+/// Most checks in one batch request.
+const MAX_BATCH: usize = 100_000;
+const MAX_PAGE: usize = 1000;
+
+fn access_name(a: Access) -> AccessName {
+    match a {
+        Access::Read => AccessName::Read,
+        Access::Update => AccessName::Update,
+        Access::Create => AccessName::Create,
+        Access::Correct => AccessName::Correct,
+        Access::Delete => AccessName::Delete,
+        Access::Invoke => AccessName::Invoke,
+    }
+}
+
+fn decision_name(d: Decision) -> DecisionName {
+    if d.is_allowed() { DecisionName::Allow } else { DecisionName::Deny }
+}
+
+fn parse_at(text: Option<&str>, now: Timestamp) -> ApiResult<Timestamp> {
+    match text {
+        None => Ok(now),
+        Some(t) => warden_core::parse_time(t, now).map_err(|e| ApiError::unprocessable(format!("at: {e}"))),
+    }
+}
+
+// ---------------------------------------------------------------- operations
+
+pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
+    Json(Health { status: "ok".into(), revision: state.snapshot().revision })
+}
+
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let revision = state.snapshot().revision;
+    if state.is_ready() {
+        Json(Health { status: "ok".into(), revision }).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable".into(), revision })).into_response()
+    }
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+// ---------------------------------------------------------------- access checks
+
+/// Resolves an entry point to its index id without scanning: `TYPE/NAME`
+/// directly, a bare `NAME` by trying each of the five types. Returns the type
+/// too, for the canonical `TYPE/NAME` in answers.
+fn entry_point_id(index: &Index, text: &str) -> Result<(EntryPointId, EntryPointType), String> {
+    let text = text.trim();
+    if let Some((kind, name)) = text.split_once('/') {
+        let kind: EntryPointType = kind.parse().map_err(|e: warden_model::ParseEnumError| e.to_string())?;
+        return match index.entry_point(&EntryPointKey::new(kind, name)) {
+            Some(id) => Ok((id, kind)),
+            None => Err(format!("unknown entry point '{text}'")),
+        };
+    }
+    let mut found = None;
+    for kind in EntryPointType::ALL {
+        if let Some(id) = index.entry_point(&EntryPointKey::new(*kind, text)) {
+            if found.is_some() {
+                return Err(format!("entry point name '{text}' is ambiguous; use TYPE/NAME"));
+            }
+            found = Some((id, *kind));
+        }
+    }
+    found.ok_or_else(|| format!("unknown entry point '{text}'"))
+}
+
+pub async fn check(Extension(caller): Extension<Caller>, body: Result<Json<CheckRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<CheckResponse>> {
+    let Json(req) = body?;
+    let snap = &caller.snapshot;
+    let at = parse_at(req.at.as_deref(), caller.now)?;
+    let index = &snap.index;
+    // The common case goes straight to the index: exact names, no explanation.
+    if !req.explain
+        && let Some(user) = index.user(&req.user)
+        && let Ok((ep, kind)) = entry_point_id(index, &req.entry_point)
+        && let Some(org) = match &req.org {
+            None => Some(None),
+            Some(o) => index.org(o).map(Some),
+        }
+    {
+        let decision = index.check(user, ep, req.access.into(), org, at);
+        let name = req.entry_point.trim().rsplit_once('/').map_or(req.entry_point.trim(), |(_, n)| n);
+        return Ok(Json(CheckResponse {
+            decision: decision_name(decision),
+            entry_point: format!("{kind}/{name}"),
+            user: req.user,
+            access: req.access,
+            org: req.org,
+            at: at.to_string(),
+            explanation: None,
+        }));
+    }
+    // Explanations, and names that need folding or suggestions: the thorough path.
+    let outcome = snap
+        .check(&warden_core::CheckRequest {
+            user: req.user,
+            entry_point: req.entry_point,
+            access: req.access.into(),
+            org: req.org,
+            at,
+            explain: req.explain,
+        })
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    Ok(Json(CheckResponse {
+        decision: decision_name(outcome.decision),
+        user: outcome.user,
+        entry_point: outcome.entry_point,
+        access: access_name(outcome.access),
+        org: outcome.org,
+        at: outcome.at.to_string(),
+        explanation: outcome.explanation.map(|e| serde_json::to_value(e).unwrap_or_default()),
+    }))
+}
+
+pub async fn check_batch(
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<BatchCheckRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<BatchCheckResponse>> {
+    let Json(req) = body?;
+    if req.checks.len() > MAX_BATCH {
+        return Err(ApiError::unprocessable(format!("a batch holds at most {MAX_BATCH} checks, not {}", req.checks.len())));
+    }
+    let at = parse_at(req.at.as_deref(), caller.now)?;
+    let index = &caller.snapshot.index;
+    let (mut allowed, mut denied, mut errors) = (0, 0, 0);
+    let results = req
+        .checks
+        .iter()
+        .map(|c| {
+            let answer = (|| {
+                let user = index.user(&c.user).ok_or_else(|| format!("unknown user '{}'", c.user))?;
+                let (ep, _) = entry_point_id(index, &c.entry_point)?;
+                let org = match &c.org {
+                    None => None,
+                    Some(o) => Some(index.org(o).ok_or_else(|| format!("unknown organization '{o}'"))?),
+                };
+                Ok::<_, String>(index.check(user, ep, c.access.into(), org, at))
+            })();
+            match answer {
+                Ok(d) => {
+                    if d.is_allowed() { allowed += 1 } else { denied += 1 }
+                    BatchItemResponse { decision: Some(decision_name(d)), error: None }
+                }
+                Err(e) => {
+                    errors += 1;
+                    BatchItemResponse { decision: None, error: Some(e) }
+                }
+            }
+        })
+        .collect();
+    Ok(Json(BatchCheckResponse { at: at.to_string(), results, allowed, denied, errors }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExplainQuery {
+    user: String,
+    entry_point: String,
+    access: AccessName,
+    org: Option<String>,
+    at: Option<String>,
+}
+
+pub async fn explain(Extension(caller): Extension<Caller>, q: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Response> {
+    let Query(q) = q?;
+    let at = parse_at(q.at.as_deref(), caller.now)?;
+    let outcome = caller
+        .snapshot
+        .check(&warden_core::CheckRequest { user: q.user, entry_point: q.entry_point, access: q.access.into(), org: q.org, at, explain: true })
+        .map_err(ApiError::from)?;
+    Ok(Json(outcome.explanation).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PermissionsQuery {
+    org: Option<String>,
+    at: Option<String>,
+}
+
+pub async fn permissions(
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    q: Result<Query<PermissionsQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<PermissionsResponse>> {
+    let Query(q) = q?;
+    let at = parse_at(q.at.as_deref(), caller.now)?;
+    let snap = &caller.snapshot;
+    let user = snap.user(&id)?.id.clone();
+    let org = q.org.as_deref().map(|o| snap.org(o).map(|o| o.id.clone())).transpose()?;
+    let rows = warden_engine::effective_permissions(&snap.model, &user, org.as_deref(), at);
+    let set = |s: warden_model::AccessSet| s.iter().map(access_name).collect();
+    Ok(Json(PermissionsResponse {
+        user,
+        org,
+        at: at.to_string(),
+        permissions: rows
+            .into_iter()
+            .map(|p| PermissionRow { entry_point: p.entry_point.to_string(), allow: set(p.allow), deny: set(p.deny), effective: set(p.effective()) })
+            .collect(),
+    }))
+}
+
+// ---------------------------------------------------------------- authentication
+
+fn client_key(origin: &str) -> String {
+    // "api 1.2.3.4:5678" → the address without the port.
+    let addr = origin.trim_start_matches("api ");
+    addr.rsplit_once(':').map_or(addr, |(host, _)| host).to_string()
+}
+
+fn cookie_header(state: &AppState, name: &str, value: &str, http_only: bool, max_age: Option<u64>) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; SameSite=Strict");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if state.secure_cookies {
+        c.push_str("; Secure");
+    }
+    match max_age {
+        Some(s) => c.push_str(&format!("; Max-Age={s}")),
+        None => c.push_str("; Max-Age=0"),
+    }
+    HeaderValue::from_str(&c).unwrap_or(HeaderValue::from_static(""))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(req) = body?;
+    let by_client = format!("client {}", client_key(&caller.origin));
+    let by_user = format!("user {}", req.user.to_lowercase());
+    for key in [&by_client, &by_user] {
+        if let Some(wait) = state.limiter.locked(key) {
+            return Err(ApiError { retry_after: Some(wait), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", format!("too many failed sign-ins; try again in {wait} s")) });
+        }
+    }
+    let snap = &caller.snapshot;
+    let stored = snap
+        .model
+        .credentials
+        .get(&auth::password_credential_id(&req.user))
+        .filter(|c| c.kind == CredentialKind::Password && c.is_live(caller.now))
+        .map(|c| c.hash.clone());
+    let enabled = snap.model.users.get(&req.user).is_some_and(|u| u.enabled);
+    // Verify even for unknown users, so that timing does not reveal which names exist.
+    let phc = stored.clone().unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
+    let password = req.password.clone();
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc)).await.unwrap_or(false) && stored.is_some() && enabled;
+    if !ok {
+        state.limiter.fail(&by_client);
+        state.limiter.fail(&by_user);
+        record_activity(&state, &req.user, "sign_in_failed", &caller.origin, json!({"via": "warden"})).await;
+        return Err(ApiError::unauthorized("wrong user name or password, or the user is disabled"));
+    }
+    state.limiter.succeed(&by_user);
+    let (id, secret) = auth::new_secret();
+    let expires = Timestamp(caller.now.0 + auth::SESSION_LIFETIME.as_millis() as i64);
+    let credential = Credential {
+        id: auth::session_credential_id(&id),
+        user: req.user.clone(),
+        kind: CredentialKind::Session,
+        hash: auth::sha256_hex(&secret),
+        label: None,
+        created: caller.now,
+        expires: Some(expires),
+    };
+    commit(&state, &req.user, &caller.origin, "sign in", json!({"session": id}), vec![Change::Put(Object::Credential(credential))]).await?;
+    record_activity(&state, &req.user, "sign_in", &caller.origin, json!({"via": "warden"})).await;
+    let csrf = auth::csrf_token(&secret);
+    let max_age = Some(auth::SESSION_LIFETIME.as_secs());
+    let mut response = Json(SessionInfo { user: req.user, csrf_token: csrf.clone(), expires: expires.to_string() }).into_response();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, cookie_header(&state, auth::SESSION_COOKIE, &format!("{id}.{secret}"), true, max_age));
+    headers.append(header::SET_COOKIE, cookie_header(&state, auth::CSRF_COOKIE, &csrf, false, max_age));
+    Ok(response)
+}
+
+thread_local! {
+    /// A valid argon2id hash of a random password, verified against when the
+    /// user has no password, so that a failed sign-in takes the same time.
+    static DUMMY_HASH: String = auth::hash_password(&auth::new_secret().1).unwrap_or_default();
+}
+
+pub async fn logout(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Response> {
+    let p = caller.principal()?;
+    if let Via::Session { credential } = &p.via {
+        commit(&state, &p.actor(), &caller.origin, "sign out", json!({"session": credential}), vec![Change::Delete(ObjectRef::new(ObjectKind::Credential, credential))]).await?;
+        record_activity(&state, &p.user, "sign_out", &caller.origin, json!({"via": "warden"})).await;
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.append(header::SET_COOKIE, cookie_header(&state, auth::SESSION_COOKIE, "", true, None));
+    headers.append(header::SET_COOKIE, cookie_header(&state, auth::CSRF_COOKIE, "", false, None));
+    Ok(response)
+}
+
+pub async fn me(Extension(caller): Extension<Caller>) -> ApiResult<Json<Me>> {
+    let p = caller.principal()?;
+    let snap = &caller.snapshot;
+    let roles = snap
+        .model
+        .assignments_of(&p.user)
+        .iter()
+        .filter(|a| a.organizations.is_empty() && a.valid_from.is_none_or(|f| f <= caller.now) && a.valid_to.is_none_or(|t| caller.now < t))
+        .map(|a| a.role.clone())
+        .collect();
+    let mut actions = Vec::new();
+    for area in builtin::Area::ALL {
+        for access in Access::ALL {
+            let action = builtin::Action::new(area, access);
+            if auth::permits(snap, &p.user, action, caller.now) {
+                actions.push(action.to_string());
+            }
+        }
+    }
+    Ok(Json(Me {
+        user: p.user.clone(),
+        name: snap.model.users.get(&p.user).and_then(|u| u.name.clone()),
+        via: match p.via {
+            Via::Session { .. } => "session".into(),
+            Via::Token { .. } => "token".into(),
+        },
+        roles,
+        actions,
+    }))
+}
+
+// ---------------------------------------------------------------- writes
+
+/// Commits `changes` as `actor` and brings this process's snapshot to the new
+/// revision, so that the caller's next request sees its own write.
+pub async fn commit(state: &AppState, actor: &str, origin: &str, action: &str, summary: serde_json::Value, changes: Vec<Change>) -> ApiResult<u64> {
+    let mut c = Commit::new(actor, action);
+    c.origin = origin.to_string();
+    c.summary = summary;
+    c.changes = changes;
+    let revision = state.store.commit(c).await?;
+    state.refresh(Some(revision)).await?;
+    Ok(revision)
+}
+
+/// Sign-ins and failures go to the activity log; losing one must not fail the request.
+async fn record_activity(state: &AppState, user: &str, kind: &str, origin: &str, detail: serde_json::Value) {
+    let event = warden_store::ActivityEvent {
+        id: 0,
+        at: Timestamp::now(),
+        user: user.to_string(),
+        kind: kind.to_string(),
+        source: Some(origin.to_string()),
+        detail,
+    };
+    if let Err(e) = state.store.append_activity(&event).await {
+        tracing::warn!(error = %e, user, kind, "cannot record activity");
+    }
+}
+
+// ---------------------------------------------------------------- credentials
+
+fn token_info(c: &Credential) -> TokenInfo {
+    TokenInfo {
+        id: c.id.trim_start_matches("token:").to_string(),
+        user: c.user.clone(),
+        label: c.label.clone(),
+        created: c.created.to_string(),
+        expires: c.expires.map(|e| e.to_string()),
+    }
+}
+
+pub async fn list_tokens(Extension(caller): Extension<Caller>) -> Json<TokenList> {
+    let tokens = caller.snapshot.model.credentials.values().filter(|c| c.kind == CredentialKind::ApiToken).map(token_info).collect();
+    Json(TokenList { tokens })
+}
+
+fn days(d: Option<u32>) -> ApiResult<i64> {
+    match d.unwrap_or(90) {
+        d @ 1..=3650 => Ok(i64::from(d) * 86_400_000),
+        d => Err(ApiError::unprocessable(format!("expires_in_days: {d} is not between 1 and 3650"))),
+    }
+}
+
+fn issue(user: &str, label: Option<String>, now: Timestamp, lifetime_ms: i64) -> (Credential, IssuedToken) {
+    let (id, secret) = auth::new_secret();
+    let expires = Timestamp(now.0 + lifetime_ms);
+    let c = Credential {
+        id: auth::token_credential_id(&id),
+        user: user.to_string(),
+        kind: CredentialKind::ApiToken,
+        hash: auth::sha256_hex(&secret),
+        label,
+        created: now,
+        expires: Some(expires),
+    };
+    let shown = IssuedToken { id: id.clone(), user: user.to_string(), token: auth::token_text(&id, &secret), expires: Some(expires.to_string()) };
+    (c, shown)
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(req) = body?;
+    let p = caller.principal()?;
+    if !caller.snapshot.model.users.contains_key(&req.user) {
+        return Err(ApiError::unprocessable(format!("user: unknown user '{}'", req.user)));
+    }
+    let (c, shown) = issue(&req.user, req.label, caller.now, days(req.expires_in_days)?);
+    commit(&state, &p.actor(), &caller.origin, "token create", json!({"token": shown.id, "user": shown.user}), vec![Change::Put(Object::Credential(c))]).await?;
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(shown)).into_response())
+}
+
+fn stored_token<'a>(model: &'a Model, id: &str) -> ApiResult<&'a Credential> {
+    model
+        .credentials
+        .get(&auth::token_credential_id(id))
+        .filter(|c| c.kind == CredentialKind::ApiToken)
+        .ok_or_else(|| ApiError::not_found(format!("API token '{id}' does not exist")))
+}
+
+pub async fn rotate_token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Result<Json<RotateToken>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(req) = body?;
+    let p = caller.principal()?;
+    let old = stored_token(&caller.snapshot.model, &id)?.clone();
+    let grace = match req.grace_seconds.unwrap_or(86_400) {
+        g @ 0..=604_800 => i64::from(g) * 1000,
+        g => return Err(ApiError::unprocessable(format!("grace_seconds: {g} is more than a week (604800)"))),
+    };
+    let (new, shown) = issue(&old.user, old.label.clone(), caller.now, days(req.expires_in_days)?);
+    let mut old_after = old.clone();
+    let grace_end = Timestamp(caller.now.0 + grace);
+    old_after.expires = Some(old.expires.map_or(grace_end, |e| e.min(grace_end)));
+    commit(
+        &state,
+        &p.actor(),
+        &caller.origin,
+        "token rotate",
+        json!({"token": id, "replacement": shown.id, "old_expires": old_after.expires.map(|e| e.to_string())}),
+        vec![Change::Put(Object::Credential(old_after)), Change::Put(Object::Credential(new))],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(shown)).into_response())
+}
+
+pub async fn revoke_token(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let p = caller.principal()?;
+    let c = stored_token(&caller.snapshot.model, &id)?;
+    commit(&state, &p.actor(), &caller.origin, "token revoke", json!({"token": id, "user": c.user}), vec![Change::Delete(ObjectRef::new(ObjectKind::Credential, &c.id))]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn set_password(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(user): Path<String>,
+    body: Result<Json<SetPassword>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<StatusCode> {
+    let Json(req) = body?;
+    let p = caller.principal()?;
+    if !caller.snapshot.model.users.contains_key(&user) {
+        return Err(ApiError::not_found(format!("user '{user}' does not exist")));
+    }
+    if req.password.chars().count() < 12 {
+        return Err(ApiError::unprocessable("password: at least 12 characters"));
+    }
+    let c = password_credential(&user, &req.password, caller.now).await?;
+    commit(&state, &p.actor(), &caller.origin, "password set", json!({"user": user}), vec![Change::Put(Object::Credential(c))]).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn password_credential(user: &str, password: &str, now: Timestamp) -> ApiResult<Credential> {
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ApiError::internal)??;
+    Ok(Credential { id: auth::password_credential_id(user), user: user.to_string(), kind: CredentialKind::Password, hash, label: None, created: now, expires: None })
+}
+
+// ---------------------------------------------------------------- audit
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    since: Option<String>,
+    actor: Option<String>,
+    object: Option<String>,
+    after_seq: Option<u64>,
+    limit: Option<usize>,
+    changes: Option<bool>,
+}
+
+pub fn object_ref(text: &str) -> ApiResult<ObjectRef> {
+    let (kind, name) = text.split_once('/').ok_or_else(|| ApiError::unprocessable(format!("object: '{text}' is not KIND/KEY, e.g. role/Clerk")))?;
+    let kind = ObjectKind::from_code(kind).ok_or_else(|| ApiError::unprocessable(format!("object: unknown kind '{kind}'")))?;
+    Ok(ObjectRef::new(kind, name))
+}
+
+pub async fn audit(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<AuditPage>> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let filter = AuditFilter {
+        since: q.since.as_deref().map(|s| parse_at(Some(s), caller.now)).transpose()?,
+        actor: q.actor,
+        object: q.object.as_deref().map(object_ref).transpose()?,
+        limit: Some(limit),
+        include_changes: q.changes.unwrap_or(false),
+        after_seq: q.after_seq,
+    };
+    let events = state.store.audit_events(&filter).await?;
+    let next_after_seq = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
+    Ok(Json(AuditPage { events: events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), next_after_seq }))
+}
+
+pub async fn audit_head(State(state): State<AppState>) -> ApiResult<Json<AuditAnchorBody>> {
+    let a = state.store.audit_head().await?;
+    Ok(Json(AuditAnchorBody { seq: a.seq, hash: a.hash }))
+}
+
+pub async fn audit_verify(State(state): State<AppState>, body: Option<Json<VerifyRequest>>) -> ApiResult<Json<VerifyResponse>> {
+    let req = body.map(|Json(b)| b).unwrap_or_default();
+    let anchor = req.anchor.map(|a| warden_store::AuditAnchor { seq: a.seq, hash: a.hash });
+    Ok(Json(match state.store.verify_audit(anchor.as_ref()).await? {
+        AuditVerification::Intact { events, head } => VerifyResponse { status: "intact".into(), events: Some(events), head: Some(head), seq: None, reason: None },
+        AuditVerification::Broken { seq, reason } => VerifyResponse { status: "broken".into(), events: None, head: None, seq: Some(seq), reason: Some(reason) },
+    }))
+}
+
+// ---------------------------------------------------------------- events
+
+pub async fn session_event(
+    kind: &'static str,
+    state: AppState,
+    caller: Caller,
+    body: Result<Json<SessionEvent>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(req) = body?;
+    let p = caller.principal()?;
+    if !caller.snapshot.model.users.contains_key(&req.user) {
+        return Err(ApiError::unprocessable(format!("user: unknown user '{}'", req.user)));
+    }
+    let at = parse_at(req.at.as_deref(), caller.now)?;
+    if at.0 > caller.now.0 + 300_000 {
+        return Err(ApiError::unprocessable("at: more than five minutes in the future"));
+    }
+    let event = warden_store::ActivityEvent {
+        id: 0,
+        at,
+        user: req.user,
+        kind: kind.to_string(),
+        source: req.source.or_else(|| Some(caller.origin.clone())),
+        detail: json!({"reported_by": p.user, "detail": req.detail}),
+    };
+    let id = state.store.append_activity(&event).await?;
+    Ok((StatusCode::ACCEPTED, Json(EventAccepted { id })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventQuery {
+    user: Option<String>,
+    kind: Option<String>,
+    since: Option<String>,
+    after_id: Option<u64>,
+    limit: Option<usize>,
+}
+
+pub async fn events(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<EventPage>> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let filter = warden_store::ActivityFilter {
+        user: q.user,
+        kinds: q.kind.into_iter().collect(),
+        since: q.since.as_deref().map(|s| parse_at(Some(s), caller.now)).transpose()?,
+        until: None,
+        after_id: q.after_id,
+        limit: Some(limit),
+    };
+    let events = state.store.activity(&filter).await?;
+    let next_after_id = (events.len() == limit).then(|| events.last().map(|e| e.id)).flatten();
+    Ok(Json(EventPage { events: events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), next_after_id }))
+}
+
+// ---------------------------------------------------------------- objects
+
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+    q: Option<String>,
+}
+
+/// The key an item path names, in the store's form.
+pub fn key_from_path(c: &Collection, params: &HashMap<String, String>) -> ApiResult<ObjectRef> {
+    let part = |p: &str| params.get(p).cloned().ok_or_else(|| ApiError::bad_request(format!("missing path parameter {p}")));
+    let name = match c.kind {
+        ObjectKind::EntryPoint => {
+            let kind: EntryPointType = part("type")?.parse().map_err(|e: warden_model::ParseEnumError| ApiError::not_found(e.to_string()))?;
+            EntryPointKey::new(kind, part("name")?).to_string()
+        }
+        ObjectKind::Assignment => warden_model::assignment_key(&part("user")?, &part("role")?),
+        _ => part(c.key_params[0])?,
+    };
+    Ok(ObjectRef::new(c.kind, name))
+}
+
+fn label_of(o: &Object) -> Option<&str> {
+    match o {
+        Object::EntryPoint(x) => x.label.as_deref(),
+        Object::Privilege(x) => x.label.as_deref(),
+        Object::Duty(x) => x.label.as_deref(),
+        Object::Role(x) => x.label.as_deref(),
+        Object::Policy(x) => x.label.as_deref(),
+        Object::Organization(x) => x.name.as_deref(),
+        Object::User(x) => x.name.as_deref(),
+        _ => None,
+    }
+}
+
+pub async fn list_objects(c: &'static Collection, caller: Caller, q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<ObjectPage>> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::unprocessable(format!("limit: {limit} is not between 1 and {MAX_PAGE}")));
+    }
+    let needle = q.q.as_deref().map(str::to_lowercase);
+    let model = &caller.snapshot.model;
+    // Keys in byte order, the order the store lists them in and the cursor compares by.
+    let mut matching: Vec<(String, Object)> = model
+        .objects_of(c.kind)
+        .map(|o| (o.key().name, o))
+        .filter(|(key, o)| {
+            needle.as_deref().is_none_or(|n| key.to_lowercase().contains(n) || label_of(o).is_some_and(|l| l.to_lowercase().contains(n)))
+        })
+        .collect();
+    matching.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = matching.len();
+    let start = match &q.after {
+        Some(after) => matching.partition_point(|(k, _)| k.as_str() <= after.as_str()),
+        None => 0,
+    };
+    let page: Vec<StoredObject> = matching[start..]
+        .iter()
+        .take(limit)
+        .map(|(key, o)| StoredObject { kind: c.kind.code().into(), key: key.clone(), version: None, layer: None, object: o.to_body() })
+        .collect();
+    let next = (start + page.len() < total).then(|| page.last().map(|o| o.key.clone())).flatten();
+    Ok(Json(ObjectPage { items: page, next, total }))
+}
+
+fn stored(v: warden_store::Versioned) -> StoredObject {
+    StoredObject {
+        kind: v.object.kind().code().into(),
+        key: v.object.key().name,
+        version: Some(v.version),
+        layer: Some(v.layer.code().to_string()),
+        object: v.object.to_body(),
+    }
+}
+
+fn with_etag(status: StatusCode, body: StoredObject) -> Response {
+    let etag = body.version.map(|v| format!("\"{v}\""));
+    let mut r = (status, Json(body)).into_response();
+    if let Some(e) = etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        r.headers_mut().insert(header::ETAG, e);
+    }
+    r
+}
+
+pub async fn get_object(state: AppState, c: &'static Collection, params: HashMap<String, String>) -> ApiResult<Response> {
+    let key = key_from_path(c, &params)?;
+    let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} does not exist")))?;
+    Ok(with_etag(StatusCode::OK, stored(found)))
+}
+
+/// `If-Match: "7"` (or `7`, or `W/"7"`) → 7. Required for updates and deletes:
+/// without it an administrator could overwrite a change they never saw.
+fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
+    let value = headers
+        .get(header::IF_MATCH)
+        .ok_or_else(|| ApiError::new(StatusCode::PRECONDITION_REQUIRED, "if-match-required", "send If-Match with the object's version (its ETag from GET)"))?;
+    let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+    text.parse().map_err(|_| ApiError::bad_request(format!("If-Match: '{text}' is not a version")))
+}
+
+fn parse_body(c: &Collection, body: serde_json::Value) -> ApiResult<Object> {
+    Object::from_body(c.kind, body).map_err(|e| ApiError::unprocessable(format!("{}: {e}", c.kind)))
+}
+
+pub async fn create_object(state: AppState, c: &'static Collection, caller: Caller, body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>) -> ApiResult<Response> {
+    let Json(body) = body?;
+    let p = caller.principal()?;
+    let object = parse_body(c, body)?;
+    let key = object.key();
+    let outcome = state.warden(&p.actor(), &caller.origin).create(object).await?;
+    state.refresh(Some(outcome.revision)).await?;
+    let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its creation")))?;
+    let mut r = with_etag(StatusCode::CREATED, stored(found));
+    if let Ok(loc) = HeaderValue::from_str(&location(c, &key)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+fn location(c: &Collection, key: &ObjectRef) -> String {
+    format!("/api/v1/{}/{}", c.segment, key.name)
+}
+
+pub async fn replace_object(
+    state: AppState,
+    c: &'static Collection,
+    caller: Caller,
+    params: HashMap<String, String>,
+    headers: HeaderMap,
+    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    let Json(body) = body?;
+    let p = caller.principal()?;
+    let key = key_from_path(c, &params)?;
+    let version = if_match(&headers)?;
+    let object = parse_body(c, body)?;
+    if object.key() != key {
+        return Err(ApiError::unprocessable(format!("the body names {}, the path {key}; renaming is not supported", object.key())));
+    }
+    let outcome = state.warden(&p.actor(), &caller.origin).replace(object, Some(version)).await?;
+    state.refresh(Some(outcome.revision)).await?;
+    let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its update")))?;
+    Ok(with_etag(StatusCode::OK, stored(found)))
+}
+
+pub async fn delete_object(state: AppState, c: &'static Collection, caller: Caller, params: HashMap<String, String>, headers: HeaderMap) -> ApiResult<StatusCode> {
+    let p = caller.principal()?;
+    let key = key_from_path(c, &params)?;
+    let version = if_match(&headers)?;
+    let outcome = state.warden(&p.actor(), &caller.origin).delete(&key, Some(version)).await?;
+    state.refresh(Some(outcome.revision)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+impl Caller {
+    pub fn principal(&self) -> ApiResult<&Principal> {
+        self.principal.as_ref().ok_or_else(|| ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>`"))
+    }
+}

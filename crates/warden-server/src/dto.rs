@@ -1,0 +1,306 @@
+//! The JSON bodies of the API, with their OpenAPI schemas.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `starting` / `unavailable` for readiness.
+    pub status: String,
+    /// The store revision this process serves.
+    pub revision: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionInfo {
+    pub user: String,
+    /// Send this in the `X-CSRF-Token` header with every state-changing request
+    /// authenticated by the session cookie.
+    pub csrf_token: String,
+    /// RFC 3339.
+    pub expires: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user: String,
+    pub name: Option<String>,
+    /// `session` or `token`.
+    pub via: String,
+    /// Roles in force now, global assignments.
+    pub roles: Vec<String>,
+    /// The built-in actions this user holds, as `ENTRY_POINT access`.
+    pub actions: Vec<String>,
+}
+
+/// The six access levels of a grant.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessName {
+    Read,
+    Update,
+    Create,
+    Correct,
+    Delete,
+    Invoke,
+}
+
+impl From<AccessName> for warden_model::Access {
+    fn from(a: AccessName) -> Self {
+        use warden_model::Access::*;
+        match a {
+            AccessName::Read => Read,
+            AccessName::Update => Update,
+            AccessName::Create => Create,
+            AccessName::Correct => Correct,
+            AccessName::Delete => Delete,
+            AccessName::Invoke => Invoke,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionName {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    pub user: String,
+    /// `TYPE/NAME` (fastest), or a `NAME` that only one entry point type has.
+    pub entry_point: String,
+    pub access: AccessName,
+    /// Organization: counts assignments scoped to it as well as global ones.
+    #[serde(default)]
+    pub org: Option<String>,
+    /// RFC 3339; default now.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Include every path that grants or denies.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResponse {
+    pub decision: DecisionName,
+    pub user: String,
+    /// `TYPE/NAME`.
+    pub entry_point: String,
+    pub access: AccessName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    pub at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub explanation: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItemRequest {
+    pub user: String,
+    pub entry_point: String,
+    pub access: AccessName,
+    #[serde(default)]
+    pub org: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchCheckRequest {
+    /// RFC 3339, for every check of the batch; default now.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// At most 100,000 checks.
+    pub checks: Vec<BatchItemRequest>,
+}
+
+/// One answer of a batch, in request order: a decision, or why the check could
+/// not be answered (an unknown user, entry point or organization).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchItemResponse {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchCheckResponse {
+    pub at: String,
+    pub results: Vec<BatchItemResponse>,
+    pub allowed: usize,
+    pub denied: usize,
+    pub errors: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionRow {
+    pub entry_point: String,
+    pub allow: Vec<AccessName>,
+    pub deny: Vec<AccessName>,
+    pub effective: Vec<AccessName>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionsResponse {
+    pub user: String,
+    pub org: Option<String>,
+    pub at: String,
+    pub permissions: Vec<PermissionRow>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+    /// Pass as `after_seq` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after_seq: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditAnchorBody {
+    pub seq: u64,
+    pub hash: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    /// A head recorded earlier (`GET /audit/head`, `warden audit checkpoint`):
+    /// proves the trail still reaches it unchanged, which detects truncation.
+    #[serde(default)]
+    pub anchor: Option<AuditAnchorBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyResponse {
+    /// `intact` or `broken`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// The first broken event.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionEvent {
+    pub user: String,
+    /// RFC 3339; default now. At most five minutes in the future.
+    #[serde(default)]
+    pub at: Option<String>,
+    /// Where from: the application, a client address.
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventAccepted {
+    pub id: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after_id: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub user: String,
+    pub label: Option<String>,
+    pub created: String,
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// The user the token acts as (usually a service account).
+    pub user: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// 1 to 3650 days; default 90.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RotateToken {
+    /// How long the old token stays valid, 0 to 604,800 seconds (a week); default 86,400.
+    #[serde(default)]
+    pub grace_seconds: Option<u32>,
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    pub id: String,
+    pub user: String,
+    /// The secret, shown this once: Warden keeps only its hash.
+    pub token: String,
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    /// At least 12 characters.
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredObject {
+    /// `role`, `user`, ...
+    pub kind: String,
+    pub key: String,
+    /// Changes with every change of the object; send it back in `If-Match`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// `code` (imported) or `database` (changed through the API or CLI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    #[schema(value_type = Object)]
+    pub object: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectPage {
+    pub items: Vec<StoredObject>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+    /// Items matching the filter, on all pages.
+    pub total: usize,
+}

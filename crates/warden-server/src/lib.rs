@@ -1,0 +1,308 @@
+//! `warden serve`: the REST API under `/api/v1`, its OpenAPI document, health
+//! probes and metrics, with every call authenticated and then authorized by
+//! Warden's own engine against the built-in `Warden` model.
+//!
+//! Handlers are thin; the request path is: [`authorize`] (find the endpoint in
+//! the [`endpoints`] table, authenticate, check its action) → handler (read
+//! the snapshot, or write through the core services and refresh) → errors
+//! mapped once to RFC 9457 problem details ([`problem`]).
+
+mod api;
+pub mod auth;
+pub mod builtin;
+mod dto;
+pub mod endpoints;
+mod openapi;
+mod problem;
+mod state;
+
+pub use state::AppState;
+
+use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Extension, Router};
+use endpoints::{Endpoint, Guard, COLLECTIONS};
+use problem::ApiError;
+use rand::Rng;
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::time::Instant;
+use warden_core::Snapshot;
+use warden_model::{Assignment, Object, ObjectRef, Timestamp, User};
+use warden_store::{Change, Commit, Layer, Store};
+
+/// Who is calling and the snapshot their request was authorized against; put
+/// into the request by [`authorize`] for the handlers.
+#[derive(Clone)]
+pub struct Caller {
+    pub principal: Option<auth::Principal>,
+    pub snapshot: Arc<Snapshot>,
+    pub now: Timestamp,
+    /// `api ADDRESS:PORT`, for the audit trail.
+    pub origin: String,
+}
+
+static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Core(#[from] warden_core::CoreError),
+    #[error(transparent)]
+    Store(#[from] warden_store::StoreError),
+    #[error("{0}")]
+    Api(String),
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<ApiError> for ServerError {
+    fn from(e: ApiError) -> Self {
+        ServerError::Api(e.detail)
+    }
+}
+
+/// Authenticates the caller and checks the matched endpoint's guard. A route
+/// missing from the table is refused (fail closed).
+async fn authorize(State(state): State<AppState>, matched: Option<MatchedPath>, mut req: Request, next: Next) -> Response {
+    let Some(path) = matched.map(|m| m.as_str().to_string()) else {
+        return ApiError::not_found("no such endpoint").into_response();
+    };
+    let Some(endpoint) = endpoints::find(&ENDPOINTS, req.method(), &path) else {
+        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", format!("{} is not allowed on {path}", req.method())).into_response();
+    };
+    let snapshot = state.snapshot();
+    let now = Timestamp::now();
+    let origin = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => format!("api {addr}"),
+        None => "api".to_string(),
+    };
+    let principal = match endpoint.guard {
+        // Public endpoints ignore credentials: a stale cookie must not lock anyone out of signing in.
+        Guard::Public => None,
+        _ => match auth::authenticate(req.headers(), req.method(), &snapshot, now) {
+            Ok(p) => p,
+            Err(e) => return e.into_response(),
+        },
+    };
+    let verdict = match endpoint.guard {
+        Guard::Public => Ok(()),
+        Guard::Authenticated => principal.as_ref().map(|_| ()).ok_or_else(|| ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>`")),
+        Guard::Requires(action) => auth::require(principal.as_ref(), &snapshot, action, now),
+    };
+    if let Err(e) = verdict {
+        metrics::counter!("warden_http_denied_total", "path" => path).increment(1);
+        return e.into_response();
+    }
+    req.extensions_mut().insert(Caller { principal, snapshot, now, origin });
+    next.run(req).await
+}
+
+/// Request counts and latencies per route, for `/metrics`.
+async fn record_metrics(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().to_string();
+    let path = matched.map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("warden_http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status).increment(1);
+    metrics::histogram!("warden_http_request_duration_seconds", "method" => method, "path" => path).record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "this method is not allowed on this endpoint; see /api/v1/openapi.json")
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let mut r = Router::new()
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz))
+        .route("/metrics", get(api::metrics))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/auth/login", post(api::login))
+        .route("/api/v1/auth/logout", post(api::logout))
+        .route("/api/v1/auth/me", get(api::me))
+        .route("/api/v1/check", post(api::check))
+        .route("/api/v1/check/batch", post(api::check_batch))
+        .route("/api/v1/explain", get(api::explain))
+        .route("/api/v1/users/{id}/permissions", get(api::permissions))
+        .route("/api/v1/audit", get(api::audit))
+        .route("/api/v1/audit/head", get(api::audit_head))
+        .route("/api/v1/audit/verify", post(api::audit_verify))
+        .route("/api/v1/events/sign-in", post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| api::session_event("sign_in", s, c, b)))
+        .route("/api/v1/events/sign-out", post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| api::session_event("sign_out", s, c, b)))
+        .route(
+            "/api/v1/events/sign-in-failed",
+            post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| api::session_event("sign_in_failed", s, c, b)),
+        )
+        .route("/api/v1/events", get(api::events))
+        .route("/api/v1/tokens", get(api::list_tokens).post(api::create_token))
+        .route("/api/v1/tokens/{id}/rotate", post(api::rotate_token))
+        .route("/api/v1/tokens/{id}", delete(api::revoke_token))
+        .route("/api/v1/users/{id}/password", put(api::set_password));
+    for c in COLLECTIONS {
+        r = r
+            .route(
+                &c.list_path(),
+                get(move |Extension(caller): Extension<Caller>, q| api::list_objects(c, caller, q))
+                    .post(move |State(s): State<AppState>, Extension(caller): Extension<Caller>, body| api::create_object(s, c, caller, body)),
+            )
+            .route(
+                &c.item_path(),
+                get(move |State(s): State<AppState>, Path(p): Path<HashMap<String, String>>| api::get_object(s, c, p))
+                    .put(move |State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(p): Path<HashMap<String, String>>, h, body| {
+                        api::replace_object(s, c, caller, p, h, body)
+                    })
+                    .delete(move |State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(p): Path<HashMap<String, String>>, h| {
+                        api::delete_object(s, c, caller, p, h)
+                    }),
+            );
+    }
+    r.route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .route_layer(middleware::from_fn(record_metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// One Prometheus recorder per process (tests start several servers in one).
+fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics are off");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Writes the built-in `Warden` model into the code layer when the store's
+/// copy differs (first start, or a new Warden version).
+pub async fn install_builtin(store: &dyn Store) -> Result<(), ServerError> {
+    let (model, _) = store.load().await?;
+    let wanted = builtin::objects(&model);
+    let changes: Vec<Change> = wanted
+        .into_iter()
+        .filter(|o| stored_object(&model, &o.key()).as_ref() != Some(o))
+        .map(Change::Put)
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut c = Commit::new("warden", "install built-in model");
+    c.layer = Layer::Code;
+    c.origin = "server".into();
+    c.summary = json!({"model": builtin::MODEL, "objects": changes.len()});
+    c.changes = changes;
+    store.commit(c).await?;
+    Ok(())
+}
+
+fn stored_object(model: &warden_model::Model, key: &ObjectRef) -> Option<Object> {
+    model.objects_of(key.kind).find(|o| o.key() == *key)
+}
+
+/// What bootstrapping did, for the operator's console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Sign-in credentials exist already.
+    NotNeeded,
+    /// The administrator's password came from `WARDEN_ADMIN_PASSWORD`.
+    FromEnvironment { user: String },
+    /// A generated password, to print once.
+    Generated { user: String, password: String },
+}
+
+pub const BOOTSTRAP_USER: &str = "admin";
+
+/// On a store where nobody can sign in yet, creates the `admin` user with the
+/// System administrator role and a password: `password` if given, else a
+/// generated one that is returned to be shown once.
+pub async fn bootstrap_admin(store: &dyn Store, password: Option<&str>) -> Result<Bootstrap, ServerError> {
+    let (model, _) = store.load().await?;
+    let can_sign_in = model.credentials.values().any(|c| matches!(c.kind, warden_model::CredentialKind::Password | warden_model::CredentialKind::ApiToken));
+    if can_sign_in {
+        return Ok(Bootstrap::NotNeeded);
+    }
+    let (secret, outcome) = match password {
+        Some(p) if p.chars().count() >= 12 => (p.to_string(), Bootstrap::FromEnvironment { user: BOOTSTRAP_USER.into() }),
+        Some(_) => return Err(ServerError::Api("WARDEN_ADMIN_PASSWORD must have at least 12 characters".into())),
+        None => {
+            let p = generate_password();
+            (p.clone(), Bootstrap::Generated { user: BOOTSTRAP_USER.into(), password: p })
+        }
+    };
+    let now = Timestamp::now();
+    let mut changes = Vec::new();
+    let user = match model.users.get(BOOTSTRAP_USER) {
+        Some(u) => User { enabled: true, ..u.clone() },
+        None => User { name: Some("Bootstrap administrator".into()), ..User::new(BOOTSTRAP_USER) },
+    };
+    changes.push(Change::Put(Object::User(user)));
+    if !model.assignments_of(BOOTSTRAP_USER).iter().any(|a| a.role == builtin::SYSTEM_ADMINISTRATOR) {
+        changes.push(Change::Put(Object::Assignment(Assignment::global(BOOTSTRAP_USER, builtin::SYSTEM_ADMINISTRATOR))));
+    }
+    changes.push(Change::Put(Object::Credential(api::password_credential(BOOTSTRAP_USER, &secret, now).await?)));
+    let mut c = Commit::new("warden", "bootstrap administrator");
+    c.origin = "server".into();
+    c.summary = json!({"user": BOOTSTRAP_USER, "role": builtin::SYSTEM_ADMINISTRATOR});
+    c.changes = changes;
+    store.commit(c).await?;
+    Ok(outcome)
+}
+
+fn generate_password() -> String {
+    // No look-alikes (0/O, 1/l/I): people type it once from a console.
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    /// Set `Secure` on cookies (behind a TLS-terminating proxy).
+    pub secure_cookies: bool,
+}
+
+/// Prepares the store (built-in model) and the state, ready to serve.
+pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<AppState, ServerError> {
+    install_builtin(store.as_ref()).await?;
+    let snapshot = Snapshot::load(store.as_ref()).await?;
+    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies))
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(state.clone().follow(stop_rx));
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = follower.await;
+    Ok(())
+}

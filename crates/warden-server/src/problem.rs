@@ -1,0 +1,151 @@
+//! Errors, mapped once to HTTP responses as RFC 9457 problem details
+//! (`application/problem+json`), so that every endpoint fails the same way.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+use warden_core::CoreError;
+use warden_store::StoreError;
+
+/// An RFC 9457 problem details document.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong with this request, worded for the person who sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Every individual problem when there are several (validation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+/// An error a handler returns; becomes a [`Problem`] response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub detail: String,
+    pub errors: Vec<String>,
+    /// Seconds, for 429 and 503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> ApiError {
+        ApiError { status, kind, detail: detail.into(), errors: Vec::new(), retry_after: None }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+    pub fn conflict(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "conflict", detail)
+    }
+    pub fn unprocessable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail)
+    }
+    pub fn precondition_failed(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::PRECONDITION_FAILED, "stale-version", detail)
+    }
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; the server log has the details")
+    }
+    pub fn unavailable(detail: impl Into<String>) -> ApiError {
+        ApiError { retry_after: Some(1), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail) }
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("https://warden.dev/problems/{}", self.kind),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+            status: self.status.as_u16(),
+            detail: Some(self.detail.clone()),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"warden\""));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::Conflict { .. } => ApiError::conflict(e.to_string()),
+            StoreError::NotFound(_) => ApiError::not_found(e.to_string()),
+            StoreError::Unsupported(_) => ApiError::bad_request(e.to_string()),
+            StoreError::Stale { .. } => ApiError::new(StatusCode::PRECONDITION_FAILED, "stale-version", e.to_string()),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> ApiError {
+        match e {
+            CoreError::Store(s) => s.into(),
+            CoreError::Unknown { .. } | CoreError::EntryPoint(_) => ApiError::not_found(e.to_string()),
+            CoreError::AlreadyExists { .. } => ApiError::conflict(e.to_string()),
+            CoreError::NotAssigned { .. } => ApiError::not_found(e.to_string()),
+            CoreError::Invalid(ref list) | CoreError::Dangling(ref list) => {
+                let errors = list.iter().map(ToString::to_string).collect();
+                ApiError { errors, ..ApiError::unprocessable(e.to_string()) }
+            }
+            CoreError::EmptyWindow { .. } | CoreError::InvalidInput(_) | CoreError::Csv { .. } | CoreError::Aot(_) => {
+                ApiError::unprocessable(e.to_string())
+            }
+            CoreError::NotEmpty { .. } => ApiError::conflict(e.to_string()),
+            e => ApiError::internal(e),
+        }
+    }
+}
+
+/// Rejections of axum's extractors (malformed JSON, wrong content type, bad query)
+/// as problem details rather than plain text.
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> ApiError {
+        let status = r.status();
+        ApiError::new(status, if status == StatusCode::UNSUPPORTED_MEDIA_TYPE { "unsupported-media-type" } else { "invalid-json" }, r.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> ApiError {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> ApiError {
+        ApiError::bad_request(r.body_text())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

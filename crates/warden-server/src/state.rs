@@ -1,0 +1,121 @@
+//! The server's shared state: the store, and the compiled snapshot of its
+//! current revision that every request reads without taking a lock.
+//!
+//! A follower task keeps the snapshot at the store's revision: it wakes when the
+//! store reports a newer revision (PostgreSQL's LISTEN/NOTIFY, a poll on SQLite),
+//! loads and compiles the new state off to the side, and swaps it in atomically.
+//! A replica that writes also refreshes right after its own commit, so a client
+//! reads its own writes on the replica it wrote through.
+
+use crate::auth::RateLimiter;
+use crate::problem::ApiError;
+use arc_swap::ArcSwap;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use warden_core::{Snapshot, Warden};
+use warden_store::{Revision, Store};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    snapshot: ArcSwap<Snapshot>,
+    /// One reload at a time; a second caller waits and finds the work done.
+    reload: tokio::sync::Mutex<()>,
+    pub limiter: RateLimiter,
+    pub metrics: Option<PrometheusHandle>,
+    /// Set the `Secure` attribute on cookies (when serving TLS).
+    pub secure_cookies: bool,
+    ready: AtomicBool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, snapshot: Snapshot, metrics: Option<PrometheusHandle>, secure_cookies: bool) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            snapshot: ArcSwap::from_pointee(snapshot),
+            reload: tokio::sync::Mutex::new(()),
+            limiter: RateLimiter::new(Duration::from_secs(300), 10),
+            metrics,
+            secure_cookies,
+            ready: AtomicBool::new(true),
+        }))
+    }
+
+    /// The current snapshot; lock-free.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.0.snapshot.load_full()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.0.ready.load(Ordering::Relaxed)
+    }
+
+    /// The governance services acting as `actor`, from `origin`.
+    pub fn warden(&self, actor: &str, origin: &str) -> Warden {
+        Warden::new(self.store.clone(), actor).with_origin(origin)
+    }
+
+    /// Brings the snapshot up to at least `revision` (or to the store's latest
+    /// revision when `None`), reloading only when it is behind.
+    pub async fn refresh(&self, revision: Option<Revision>) -> Result<Arc<Snapshot>, ApiError> {
+        let current = self.snapshot();
+        if revision.is_some_and(|r| current.revision >= r) {
+            return Ok(current);
+        }
+        let _guard = self.0.reload.lock().await;
+        let current = self.snapshot();
+        let latest = self.store.revision().await?;
+        if current.revision >= latest {
+            return Ok(current);
+        }
+        let started = std::time::Instant::now();
+        let next = Arc::new(Snapshot::load(self.store.as_ref()).await?);
+        tracing::info!(from = current.revision, to = next.revision, ms = started.elapsed().as_millis() as u64, "snapshot reloaded");
+        metrics::counter!("warden_snapshot_reloads_total").increment(1);
+        metrics::gauge!("warden_snapshot_revision").set(next.revision as f64);
+        self.0.snapshot.store(next.clone());
+        Ok(next)
+    }
+
+    /// Follows the store until `stop` resolves: each change made elsewhere (another
+    /// replica, the command line) is in this process's snapshot within the store's
+    /// wake-up latency plus one reload.
+    pub async fn follow(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let seen = self.snapshot().revision;
+            tokio::select! {
+                _ = stop.changed() => return,
+                changed = self.store.wait_for_change(seen, Duration::from_secs(5)) => {
+                    match changed {
+                        Ok(latest) if latest > seen => {
+                            if let Err(e) = self.refresh(Some(latest)).await {
+                                tracing::warn!(detail = %e.detail, "cannot reload the snapshot; retrying");
+                                self.0.ready.store(false, Ordering::Relaxed);
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                            } else {
+                                self.0.ready.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Ok(_) => self.0.ready.store(true, Ordering::Relaxed),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot reach the store");
+                            self.0.ready.store(false, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

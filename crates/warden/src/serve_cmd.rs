@@ -1,0 +1,73 @@
+//! `warden serve`: the REST API and (later) the console and background
+//! processor, on the store the global options name.
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use warden_core::Warden;
+use warden_server::{Bootstrap, ServeOptions};
+use warden_store::Store;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on
+    #[arg(long, value_name = "ADDR", env = "WARDEN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Load the demo dataset first when the store is empty
+    #[arg(long)]
+    pub demo: bool,
+
+    /// Mark cookies Secure (set this when a TLS-terminating proxy is in front)
+    #[arg(long)]
+    pub secure_cookies: bool,
+}
+
+/// Runs until Ctrl-C or SIGTERM, then finishes the requests in flight.
+pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+    if args.demo && store.revision().await? == 0 {
+        let outcome = Warden::new(store.clone(), "warden").with_origin("server").load_demo(false, warden_model::Timestamp::now()).await?;
+        println!("Loaded the demo dataset (revision {}).", outcome.revision);
+    }
+    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies };
+    let state = warden_server::prepare(store.clone(), &options).await?;
+    let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    match warden_server::bootstrap_admin(store.as_ref(), password.as_deref()).await? {
+        Bootstrap::NotNeeded => {}
+        Bootstrap::FromEnvironment { user } => println!("Bootstrap administrator '{user}' created with the password from WARDEN_ADMIN_PASSWORD."),
+        Bootstrap::Generated { user, password } => {
+            println!("Bootstrap administrator created. Sign in once with it and keep the password safe; it is not shown again:");
+            println!("  user:     {user}");
+            println!("  password: {password}");
+        }
+    }
+    state.refresh(None).await.map_err(|e| anyhow::anyhow!(e.detail))?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!("Warden listening on http://{addr} (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/v1/openapi.json)");
+    tracing::info!(%addr, revision = state.snapshot().revision, "serving");
+    warden_server::serve(state, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
