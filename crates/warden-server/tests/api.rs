@@ -146,7 +146,11 @@ async fn tokens_rotate_with_grace_and_revoke() {
     // Every step is in the audit trail, by who did it.
     let (_, audit) = server.call(Some(&admin), Method::GET, "/api/v1/audit?actor=admin&limit=1000", None).await;
     let actions: Vec<&str> = audit["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert!(actions.is_empty(), "token calls are recorded with the token in the actor, not the bare user: {actions:?}");
+    // The admin signed in and made its token with a session; what it did with the token names the token.
+    assert!(
+        !actions.contains(&"token rotate") && !actions.contains(&"token revoke"),
+        "token calls are recorded with the token in the actor, not the bare user: {actions:?}"
+    );
     let (_, audit) = server.call(Some(&admin), Method::GET, "/api/v1/audit?limit=1000", None).await;
     let actions: Vec<&str> = audit["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for a in ["token create", "token rotate", "token revoke"] {
@@ -166,7 +170,7 @@ async fn checks_agree_with_the_engine() {
     for user in model.users.keys().take(10) {
         for ep in model.entry_points.keys().take(40) {
             for access in [warden_model::Access::Read, warden_model::Access::Delete] {
-                checks.push(json!({"user": user, "entry_point": ep.to_string(), "access": access.as_str()}));
+                checks.push(json!({"user": user, "entry_point": ep.to_string(), "access": access.as_str().to_lowercase()}));
                 expected.push(warden_engine::reference::check(model, user, ep, access, None, now).is_allowed());
             }
         }

@@ -87,6 +87,10 @@ global assignments count; with it, global ones and those scoped to that organiza
 `warden import` reads: AOT XML under OUT/aot/, and OUT/organizations.csv, OUT/users.csv and \
 OUT/assignments.csv. The same --scale and --seed always give byte-identical files.")]
     Gen(GenArgs),
+
+    /// Run the REST API on the configured store, with a bootstrap administrator on first start
+    #[command(long_about = "Run Warden's REST API (under /api/v1, OpenAPI document at /api/v1/openapi.json), /healthz, /readyz and Prometheus /metrics on the configured store.\n\nOn the first start with no accounts, creates the administrator `admin` with the password from WARDEN_ADMIN_PASSWORD, or a generated one printed once. With --demo, an empty store gets the demo dataset first. Stops on Ctrl-C or SIGTERM after finishing the requests in flight.")]
+    Serve(crate::serve_cmd::ServeArgs),
 }
 
 #[derive(Debug, Args)]

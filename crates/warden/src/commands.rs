@@ -112,6 +112,11 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::Role(cmd) => role(ctx, cmd).await,
         Command::Check(args) => check(ctx, args).await,
         Command::Gen(args) => gen_model(ctx, args),
+        Command::Serve(args) => {
+            let store = ctx.warden().await?.store().clone();
+            crate::serve_cmd::serve(store, args).await?;
+            Ok(Output::ok(String::new()))
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod cli;
 mod commands;
+mod serve_cmd;
 mod table;
 
 use clap::parser::ValueSource;
@@ -17,7 +18,8 @@ use std::process::ExitCode;
 /// Exit status of every error, so that `check`'s 1 always means "deny".
 const EXIT_ERROR: u8 = 2;
 
-#[tokio::main(flavor = "current_thread")]
+// Multi-threaded for `serve`; the one-shot commands barely notice the extra threads.
+#[tokio::main]
 async fn main() -> ExitCode {
     init_tracing();
     let matches = cli::Cli::command().get_matches();
@@ -48,7 +50,7 @@ async fn main() -> ExitCode {
 /// that stdout stays clean for JSON and pipes.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_log_filter()));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
 
@@ -60,4 +62,9 @@ fn emit(text: &str) {
     {
         eprintln!("error: cannot write to standard output: {e}");
     }
+}
+
+/// `serve` logs its requests and lifecycle at info; one-shot commands only warn.
+fn default_log_filter() -> &'static str {
+    if std::env::args().any(|a| a == "serve") { "info,sqlx=warn" } else { "warn" }
 }

@@ -28,7 +28,9 @@ pub struct ServeArgs {
 pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     if args.demo && store.revision().await? == 0 {
         let outcome = Warden::new(store.clone(), "warden").with_origin("server").load_demo(false, warden_model::Timestamp::now()).await?;
-        println!("Loaded the demo dataset (revision {}).", outcome.revision);
+        if let warden_core::DemoOutcome::Loaded { revision, .. } = outcome {
+            println!("Loaded the demo dataset (revision {revision}).");
+        }
     }
     let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies };
     let state = warden_server::prepare(store.clone(), &options).await?;
