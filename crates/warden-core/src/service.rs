@@ -120,7 +120,7 @@ pub struct CustomizationsRemoved {
 }
 
 /// `role create`, `user delete`, ...: the audit trail's name for a generic write.
-fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
+pub(crate) fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
     // A fixed table rather than format!: audit action names are a closed vocabulary.
     macro_rules! table {
         ($($k:ident => $n:literal),*) => {
@@ -138,32 +138,32 @@ fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
 }
 
 /// A planned write: what the audit trail will call it and what it changes.
-struct Plan<T> {
-    action: &'static str,
-    summary: serde_json::Value,
-    changes: Vec<Change>,
-    outcome: T,
+pub(crate) struct Plan<T> {
+    pub action: &'static str,
+    pub summary: serde_json::Value,
+    pub changes: Vec<Change>,
+    pub outcome: T,
 }
 
 /// How a planned write is committed beyond its changes.
 #[derive(Default)]
-struct Target {
+pub(crate) struct Target {
     /// Code for `import aot` (deployable objects), database for everything else.
-    layer: Layer,
+    pub layer: Layer,
     /// Object versions the caller saw (`If-Match`); a newer one refuses the write.
-    preconditions: Vec<Precondition>,
+    pub preconditions: Vec<Precondition>,
 }
 
 /// How strictly the model after a write is checked.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Validation {
+pub(crate) enum Validation {
     /// New errors refuse the write; new dangling references are reported back.
     AllowDangling,
     /// New dangling references refuse the write too.
     Strict,
 }
 
-fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
+pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
     let name = key.name.as_str();
     match key.kind {
         ObjectKind::EntryPoint => {
@@ -272,7 +272,7 @@ impl Tally {
 
 /// Ids are typed on command lines and in CSV files; refuse the ones that
 /// cannot be typed back or that would break a file format.
-fn check_id(kind: ObjectKind, id: &str) -> Result<(), String> {
+pub(crate) fn check_id(kind: ObjectKind, id: &str) -> Result<(), String> {
     if id.is_empty() {
         return Err(format!("a {kind} id cannot be empty"));
     }
@@ -328,7 +328,7 @@ impl Warden {
     /// Loads, plans, validates and commits; re-plans if another writer got in
     /// first. Returns the outcome, the new revision and the dangling references
     /// the write introduced (only with [`Validation::AllowDangling`]).
-    async fn run<T>(
+    pub(crate) async fn run<T>(
         &self,
         validation: Validation,
         plan: impl FnMut(&Model) -> Result<Plan<T>, CoreError>,
@@ -337,7 +337,7 @@ impl Warden {
     }
 
     /// [`Warden::run`] into a given layer and with preconditions.
-    async fn run_to<T>(
+    pub(crate) async fn run_to<T>(
         &self,
         target: Target,
         validation: Validation,
