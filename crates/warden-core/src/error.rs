@@ -34,6 +34,10 @@ pub enum CoreError {
     #[error("{}", dangling(.0))]
     Dangling(Vec<ModelError>),
 
+    /// A delete or customization removal would leave references pointing nowhere.
+    #[error("{}", list(&format!("cannot remove {object}: it is still referenced, and these references would point nowhere", object = .object), .references))]
+    StillReferenced { object: String, references: Vec<ModelError> },
+
     #[error("{}", csv_list(.file, .problems))]
     Csv { file: String, problems: Vec<CsvProblem> },
 

@@ -119,6 +119,15 @@ pub struct CustomizationsRemoved {
     pub revision: Revision,
 }
 
+/// A strict write's dangling references, worded for a removal rather than an import.
+fn still_referenced(object: String, e: CoreError) -> CoreError {
+    match e {
+        // A removal can only break references, whichever severity validation gives them.
+        CoreError::Dangling(references) | CoreError::Invalid(references) => CoreError::StillReferenced { object, references },
+        e => e,
+    }
+}
+
 /// `role create`, `user delete`, ...: the audit trail's name for a generic write.
 pub(crate) fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
     // A fixed table rather than format!: audit action names are a closed vocabulary.
@@ -152,6 +161,9 @@ pub(crate) struct Target {
     pub layer: Layer,
     /// Object versions the caller saw (`If-Match`); a newer one refuses the write.
     pub preconditions: Vec<Precondition>,
+    /// What the changes do to the effective model, when that differs from the
+    /// changes themselves (dropping a customization reveals the code form).
+    pub effective: Option<Vec<Change>>,
 }
 
 /// How strictly the model after a write is checked.
@@ -349,7 +361,9 @@ impl Warden {
             let (mut model, revision) = self.store.load().await?;
             let Plan { action, summary, changes, outcome } = plan(&model)?;
             let before = model.validate();
-            if target.layer == Layer::Code {
+            if let Some(effective) = &target.effective {
+                apply(&mut model, effective);
+            } else if target.layer == Layer::Code {
                 // Code under a database customization does not change the effective model.
                 let customized = self.customized_keys().await?;
                 let effective: Vec<Change> = changes.iter().filter(|c| !customized.contains(&c.key())).cloned().collect();
@@ -718,7 +732,8 @@ impl Warden {
                 changes.extend(cascaded.into_iter().map(Change::Delete));
                 Ok(Plan { action, summary, changes, outcome: () })
             })
-            .await?;
+            .await
+            .map_err(|e| still_referenced(key.to_string(), e))?;
         Ok(WriteOutcome { revision })
     }
 
@@ -738,12 +753,22 @@ impl Warden {
             }
             keys.to_vec()
         };
+        let mut effective = Vec::new();
+        for key in &chosen {
+            let code = self.store.layers(key).await?.into_iter().find(|l| l.layer == Layer::Code).and_then(|l| l.object);
+            effective.push(match code {
+                Some(object) => Change::Put(object),
+                None => Change::Delete(key.clone()),
+            });
+        }
+        let target = Target { effective: Some(effective), ..Target::default() };
         let (_, revision, _) = self
-            .run(Validation::Strict, |_| {
+            .run_to(target, Validation::Strict, |_| {
                 let summary = json!({ "objects": chosen });
                 Ok(Plan { action: "customizations remove", summary, changes: chosen.iter().cloned().map(Change::Delete).collect(), outcome: () })
             })
-            .await?;
+            .await
+            .map_err(|e| still_referenced("these customizations".to_string(), e))?;
         Ok(CustomizationsRemoved { removed: chosen, revision })
     }
 

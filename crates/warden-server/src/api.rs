@@ -18,7 +18,7 @@ use warden_engine::{Decision, EntryPointId, Index};
 use warden_model::{
     Access, Credential, CredentialKind, EntryPointKey, EntryPointType, Model, Object, ObjectKind, ObjectRef, Timestamp,
 };
-use warden_store::{AuditFilter, AuditVerification, Change, Commit};
+use warden_store::{AuditFilter, AuditVerification, Change, Commit, Layer};
 
 /// Most checks in one batch request.
 const MAX_BATCH: usize = 100_000;
@@ -763,6 +763,60 @@ pub async fn delete_object(state: AppState, c: &'static Collection, caller: Call
     let outcome = state.warden(&p.actor(), &caller.origin).delete(&key, Some(version)).await?;
     state.refresh(Some(outcome.revision)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---------------------------------------------------------------- layers
+
+pub async fn object_layers(state: AppState, c: &'static Collection, params: HashMap<String, String>) -> ApiResult<Json<ObjectLayers>> {
+    let key = key_from_path(c, &params)?;
+    let layers = state.store.layers(&key).await?;
+    if layers.is_empty() {
+        return Err(ApiError::not_found(format!("{key} does not exist in any layer")));
+    }
+    let form = |layer: Layer| layers.iter().find(|l| l.layer == layer);
+    let effective = state.store.get_versioned(&key).await?.map(stored);
+    Ok(Json(ObjectLayers {
+        kind: key.kind.code().into(),
+        key: key.name.clone(),
+        code: form(Layer::Code).and_then(|l| l.object.as_ref()).map(Object::to_body),
+        database: form(Layer::Database).and_then(|l| l.object.as_ref()).map(Object::to_body),
+        hidden: form(Layer::Database).is_some_and(|l| l.object.is_none()),
+        effective,
+    }))
+}
+
+pub async fn customizations(State(state): State<AppState>) -> ApiResult<Json<CustomizationList>> {
+    let mut items = Vec::new();
+    for kind in ObjectKind::ALL.into_iter().filter(|k| k.is_deployable()) {
+        let code: std::collections::HashSet<String> = state.store.layer_keys(Layer::Code, kind).await?.into_iter().map(|k| k.key).collect();
+        for k in state.store.layer_keys(Layer::Database, kind).await? {
+            items.push(Customization { kind: kind.code().into(), overrides_code: code.contains(&k.key), key: k.key, hidden: k.hidden, revision: k.revision });
+        }
+    }
+    Ok(Json(CustomizationList { items }))
+}
+
+pub async fn remove_customizations(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<RemoveCustomizations>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<CustomizationsRemoved>> {
+    let Json(req) = body?;
+    let p = caller.principal()?;
+    let keys = req
+        .objects
+        .iter()
+        .map(|o| {
+            let kind = ObjectKind::from_code(&o.kind)
+                .filter(|k| k.is_deployable())
+                .ok_or_else(|| ApiError::unprocessable(format!("objects: '{}' is not a kind of security object", o.kind)))?;
+            Ok(ObjectRef::new(kind, o.key.clone()))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let outcome = state.warden(&p.actor(), &caller.origin).remove_customizations(&keys).await?;
+    state.refresh(Some(outcome.revision)).await?;
+    let removed = outcome.removed.into_iter().map(|k| ObjectName { kind: k.kind.code().into(), key: k.name }).collect();
+    Ok(Json(CustomizationsRemoved { removed, revision: outcome.revision }))
 }
 
 impl Caller {

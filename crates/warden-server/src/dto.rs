@@ -304,3 +304,62 @@ pub struct ObjectPage {
     /// Items matching the filter, on all pages.
     pub total: usize,
 }
+
+/// An object's code form, database form and effective form.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ObjectLayers {
+    pub kind: String,
+    pub key: String,
+    /// As imported from AOT XML; absent if the object exists only in the database.
+    #[schema(value_type = Option<Object>)]
+    pub code: Option<serde_json::Value>,
+    /// The database customization; absent if none, or if it hides the code object.
+    #[schema(value_type = Option<Object>)]
+    pub database: Option<serde_json::Value>,
+    /// The database layer deletes (hides) the code object.
+    pub hidden: bool,
+    /// What checks use: the database form if any, else the code form; absent when hidden.
+    pub effective: Option<StoredObject>,
+}
+
+/// One database-layer row of a security object.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Customization {
+    pub kind: String,
+    pub key: String,
+    /// The customization deletes the code object rather than changing it.
+    pub hidden: bool,
+    /// A code object lies beneath (false: the object was created in the database).
+    pub overrides_code: bool,
+    /// The revision that last wrote the customization.
+    pub revision: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomizationList {
+    pub items: Vec<Customization>,
+}
+
+/// Names one stored object.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectName {
+    /// `role`, `duty`, `privilege`, `entry_point`, ...
+    pub kind: String,
+    /// As in the object's path: `Clerk`, or `MenuItemDisplay/CustTable` for an entry point.
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveCustomizations {
+    /// The customizations to drop; all of them when empty.
+    #[serde(default)]
+    pub objects: Vec<ObjectName>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomizationsRemoved {
+    pub removed: Vec<ObjectName>,
+    pub revision: u64,
+}

@@ -78,6 +78,9 @@ impl Collection {
         let params: Vec<String> = self.key_params.iter().map(|p| format!("{{{p}}}")).collect();
         format!("/api/v1/{}/{}", self.segment, params.join("/"))
     }
+    pub fn layers_path(&self) -> String {
+        format!("{}/layers", self.item_path())
+    }
     pub fn for_kind(kind: ObjectKind) -> Option<&'static Collection> {
         COLLECTIONS.iter().find(|c| c.kind == kind)
     }
@@ -184,7 +187,20 @@ pub fn all() -> Vec<Endpoint> {
         let mut del = ep(Method::DELETE, &c.item_path(), needs(c.area, Access::Delete), tag, &format!("Delete a {name}; If-Match: its version"), None, (204, None));
         del.if_match = true;
         v.push(del);
+        if c.kind.is_deployable() {
+            v.push(ep(Method::GET, &c.layers_path(), needs(c.area, Access::Read), "layers", &format!("A {name}'s code, database and effective form"), None, (200, Schema("ObjectLayers"))));
+        }
     }
+    v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList"))));
+    v.push(ep(
+        Method::POST,
+        "/api/v1/customizations/remove",
+        needs(Area::SecurityConfiguration, Access::Delete),
+        "layers",
+        "Drop customizations, so that the code form is effective again",
+        Schema("RemoveCustomizations"),
+        (200, Schema("CustomizationsRemoved")),
+    ));
     v
 }
 

@@ -170,7 +170,13 @@ pub fn router(state: AppState) -> Router {
                         api::delete_object(s, c, caller, p, h)
                     }),
             );
+        if c.kind.is_deployable() {
+            r = r.route(&c.layers_path(), get(move |State(s): State<AppState>, Path(p): Path<HashMap<String, String>>| api::object_layers(s, c, p)));
+        }
     }
+    r = r
+        .route("/api/v1/customizations", get(api::customizations))
+        .route("/api/v1/customizations/remove", post(api::remove_customizations));
     r.route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)

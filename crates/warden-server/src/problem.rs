@@ -118,6 +118,10 @@ impl From<CoreError> for ApiError {
                 let errors = list.iter().map(ToString::to_string).collect();
                 ApiError { errors, ..ApiError::unprocessable(e.to_string()) }
             }
+            CoreError::StillReferenced { ref references, .. } => {
+                let errors = references.iter().map(ToString::to_string).collect();
+                ApiError { errors, ..ApiError::conflict(e.to_string()) }
+            }
             CoreError::EmptyWindow { .. } | CoreError::InvalidInput(_) | CoreError::Csv { .. } | CoreError::Aot(_) => {
                 ApiError::unprocessable(e.to_string())
             }

@@ -260,3 +260,66 @@ async fn audit_verify_and_openapi() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(problem["status"], 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_customizations_override_code_and_can_be_dropped() {
+    let server = start().await;
+    let admin = server.admin_token().await;
+    let model = server.state.snapshot().model.clone();
+    // A demo duty (code layer) that no role holds, so that deleting it is allowed.
+    let unassigned = model
+        .duties
+        .keys()
+        .find(|d| model.roles.values().all(|r| !r.duties.contains(d)) && model.role_extensions.values().all(|x| !x.duties.contains(d)))
+        .expect("an unused demo duty")
+        .clone();
+    let assigned = model.assignments.iter().find(|a| a.user == "carlos").unwrap().role.clone();
+
+    // Edit a code role through the API: the database form wins, the code form stays visible.
+    let (_, role) = server.call(Some(&admin), Method::GET, &format!("/api/v1/roles/{assigned}"), None).await;
+    assert_eq!(role["layer"], "code");
+    let mut edited = role["object"].clone();
+    edited["label"] = json!("Customized label");
+    let r = Client::new()
+        .put(server.url(&format!("/api/v1/roles/{assigned}")))
+        .bearer_auth(&admin)
+        .header("if-match", role["version"].to_string())
+        .json(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (status, layers) = server.call(Some(&admin), Method::GET, &format!("/api/v1/roles/{assigned}/layers"), None).await;
+    assert_eq!(status, StatusCode::OK, "{layers}");
+    assert_eq!(layers["database"]["label"], "Customized label");
+    assert_ne!(layers["code"]["label"], "Customized label");
+    assert_eq!(layers["effective"]["layer"], "database");
+
+    // Delete an unused code duty: hidden, not gone from the code layer.
+    let (_, r2) = server.call(Some(&admin), Method::GET, &format!("/api/v1/duties/{unassigned}"), None).await;
+    let del = Client::new().delete(server.url(&format!("/api/v1/duties/{unassigned}"))).bearer_auth(&admin).header("if-match", r2["version"].to_string()).send().await.unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT, "{unassigned}: {}", del.text().await.unwrap());
+    assert_eq!(server.call(Some(&admin), Method::GET, &format!("/api/v1/duties/{unassigned}"), None).await.0, StatusCode::NOT_FOUND);
+    let (_, layers) = server.call(Some(&admin), Method::GET, &format!("/api/v1/duties/{unassigned}/layers"), None).await;
+    assert_eq!(layers["hidden"], true);
+    assert!(layers["effective"].is_null());
+
+    // Deleting a role users hold is refused, naming the problem; nothing changes.
+    let (_, r3) = server.call(Some(&admin), Method::GET, &format!("/api/v1/roles/{assigned}"), None).await;
+    let refused = Client::new().delete(server.url(&format!("/api/v1/roles/{assigned}"))).bearer_auth(&admin).header("if-match", r3["version"].to_string()).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    assert!(problem["detail"].as_str().unwrap().contains("still referenced"), "{problem}");
+
+    let (_, list) = server.call(Some(&admin), Method::GET, "/api/v1/customizations", None).await;
+    let keys: Vec<(String, bool)> = list["items"].as_array().unwrap().iter().map(|i| (i["key"].as_str().unwrap().to_string(), i["hidden"].as_bool().unwrap())).collect();
+    assert!(keys.contains(&(assigned.clone(), false)) && keys.contains(&(unassigned.clone(), true)), "{keys:?}");
+
+    // Dropping both brings the code forms back.
+    let body = json!({"objects": [{"kind": "role", "key": assigned}, {"kind": "duty", "key": unassigned}]});
+    let (status, removed) = server.call(Some(&admin), Method::POST, "/api/v1/customizations/remove", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{removed}");
+    let (_, back) = server.call(Some(&admin), Method::GET, &format!("/api/v1/roles/{assigned}"), None).await;
+    assert_eq!((back["layer"].as_str(), back["object"]["label"] == "Customized label"), (Some("code"), false));
+    assert_eq!(server.call(Some(&admin), Method::GET, &format!("/api/v1/duties/{unassigned}"), None).await.0, StatusCode::OK);
+}
