@@ -22,7 +22,7 @@ use warden_store::{AuditFilter, AuditVerification, Change, Commit, Layer};
 
 /// Most checks in one batch request.
 const MAX_BATCH: usize = 100_000;
-const MAX_PAGE: usize = 1000;
+pub(crate) const MAX_PAGE: usize = 1000;
 
 fn access_name(a: Access) -> AccessName {
     match a {
@@ -546,8 +546,14 @@ pub async fn audit_head(State(state): State<AppState>) -> ApiResult<Json<AuditAn
     Ok(Json(AuditAnchorBody { seq: a.seq, hash: a.hash }))
 }
 
-pub async fn audit_verify(State(state): State<AppState>, body: Option<Json<VerifyRequest>>) -> ApiResult<Json<VerifyResponse>> {
-    let req = body.map(|Json(b)| b).unwrap_or_default();
+/// The body is optional (no anchor), so it is read as bytes: an absent body
+/// is not an error, a malformed one is a problem document like everywhere else.
+pub async fn audit_verify(State(state): State<AppState>, body: axum::body::Bytes) -> ApiResult<Json<VerifyResponse>> {
+    let req: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        VerifyRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?
+    };
     let anchor = req.anchor.map(|a| warden_store::AuditAnchor { seq: a.seq, hash: a.hash });
     Ok(Json(match state.store.verify_audit(anchor.as_ref()).await? {
         AuditVerification::Intact { events, head } => VerifyResponse { status: "intact".into(), events: Some(events), head: Some(head), seq: None, reason: None },

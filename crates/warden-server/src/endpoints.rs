@@ -45,6 +45,8 @@ pub struct Endpoint {
     pub query: Vec<(&'static str, &'static str, bool)>,
     /// Takes `If-Match` (updates and deletes of versioned objects).
     pub if_match: bool,
+    /// The request body may be left out.
+    pub body_optional: bool,
 }
 
 /// A collection of stored objects under `/api/v1/<segment>`.
@@ -97,6 +99,7 @@ fn ep(method: Method, path: &str, guard: Guard, tag: &'static str, summary: &str
         response,
         query: Vec::new(),
         if_match: false,
+        body_optional: false,
     }
 }
 
@@ -152,7 +155,11 @@ pub fn all() -> Vec<Endpoint> {
             e
         },
         ep(Method::GET, "/api/v1/audit/head", needs(Area::AuditTrail, Access::Read), "audit", "The audit trail's head, to keep as an external anchor", None, (200, Schema("AuditAnchorBody"))),
-        ep(Method::POST, "/api/v1/audit/verify", needs(Area::AuditTrail, Access::Invoke), "audit", "Recompute the hash chain, optionally up to an anchor", Schema("VerifyRequest"), (200, Schema("VerifyResponse"))),
+        {
+            let mut e = ep(Method::POST, "/api/v1/audit/verify", needs(Area::AuditTrail, Access::Invoke), "audit", "Recompute the hash chain, optionally up to an anchor", Schema("VerifyRequest"), (200, Schema("VerifyResponse")));
+            e.body_optional = true;
+            e
+        },
         ep(Method::POST, "/api/v1/events/sign-in", needs(Area::Activity, Access::Create), "events", "An application reports a sign-in", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
         ep(Method::POST, "/api/v1/events/sign-out", needs(Area::Activity, Access::Create), "events", "An application reports a sign-out", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
         ep(Method::POST, "/api/v1/events/sign-in-failed", needs(Area::Activity, Access::Create), "events", "An application reports a failed sign-in", Schema("SessionEvent"), (202, Schema("EventAccepted"))),

@@ -64,7 +64,14 @@ pub fn build() -> OpenApi {
         }
         for (name, description, required) in &e.query {
             let schema: RefOr<Schema> = match *name {
-                "limit" | "after_seq" | "after_id" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(0)).into(),
+                "limit" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(crate::api::MAX_PAGE as f64)).into(),
+                "after_seq" | "after_id" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(0)).into(),
+                "object" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some("^[a-z_]+/.+$")).into(),
+                "at" | "since" => ObjectBuilder::new()
+                    .schema_type(SchemaType::Type(Type::String))
+                    .description(Some("an RFC 3339 instant or a date (YYYY-MM-DD)"))
+                    .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"))
+                    .into(),
                 "changes" => bool::schema(),
                 "access" => Ref::from_schema_name("AccessName").into(),
                 _ => String::schema(),
@@ -85,12 +92,13 @@ pub fn build() -> OpenApi {
                     .parameter_in(ParameterIn::Header)
                     .description(Some("the object's version (ETag); a stale one answers 412"))
                     .required(Required::True)
-                    .schema(Some(String::schema())),
+                    .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(r#"^(W/)?"?[0-9]+"?$"#)))),
             );
         }
         if let Some((content_type, schema)) = body_content(e.request) {
+            let required = if e.body_optional { Required::False } else { Required::True };
             op = op.request_body(Some(
-                RequestBodyBuilder::new().content(content_type, ContentBuilder::new().schema(Some(schema)).build()).required(Some(Required::True)).build(),
+                RequestBodyBuilder::new().content(content_type, ContentBuilder::new().schema(Some(schema)).build()).required(Some(required)).build(),
             ));
         }
         let (status, body) = e.response;
