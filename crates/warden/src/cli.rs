@@ -91,6 +91,14 @@ OUT/assignments.csv. The same --scale and --seed always give byte-identical file
     /// Run the REST API on the configured store, with a bootstrap administrator on first start
     #[command(long_about = "Run Warden's REST API (under /api/v1, OpenAPI document at /api/v1/openapi.json), /healthz, /readyz and Prometheus /metrics on the configured store.\n\nOn the first start with no accounts, creates the administrator `admin` with the password from WARDEN_ADMIN_PASSWORD, or a generated one printed once. With --demo, an empty store gets the demo dataset first. Stops on Ctrl-C or SIGTERM after finishing the requests in flight.")]
     Serve(crate::serve_cmd::ServeArgs),
+
+    /// Verify the tamper-evident audit trail, take a checkpoint of it, or read it
+    #[command(subcommand)]
+    Audit(crate::audit_cmd::AuditCommand),
+
+    /// List or drop database customizations of imported (code-layer) security objects
+    #[command(subcommand)]
+    Customizations(crate::audit_cmd::CustomizationsCommand),
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +301,11 @@ pub struct GenArgs {
     /// Write into a folder that already has files (its aot/ folder is replaced)
     #[arg(long)]
     pub force: bool,
+}
+
+/// [`parse_time`] for other modules' arguments.
+pub fn parse_time_arg(text: &str) -> Result<Timestamp, String> {
+    parse_time(text)
 }
 
 /// `now`, a date or an RFC 3339 instant, for clap.

@@ -17,7 +17,7 @@ pub struct Output {
 }
 
 impl Output {
-    fn ok(stdout: String) -> Output {
+    pub fn ok(stdout: String) -> Output {
         Output { stdout, status: 0 }
     }
 }
@@ -27,7 +27,7 @@ pub struct Context {
     data_dir: PathBuf,
     database_url: Option<String>,
     actor: String,
-    json: bool,
+    pub(crate) json: bool,
     /// How to spell a follow-up command for this user: `warden`, or
     /// `cargo run --release --` when run from a cargo build, plus `--data-dir`
     /// when one was given on the command line.
@@ -49,7 +49,7 @@ impl Context {
         Context { data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone(), actor, json: cli.json, prefix }
     }
 
-    async fn warden(&self) -> anyhow::Result<Warden> {
+    pub async fn warden(&self) -> anyhow::Result<Warden> {
         let store = warden_store::open(self.database_url.as_deref(), &self.data_dir).await.with_context(|| {
             match &self.database_url {
                 Some(_) => "cannot open the store given by --database-url".to_string(),
@@ -59,7 +59,7 @@ impl Context {
         Ok(Warden::new(store, self.actor.clone()))
     }
 
-    fn json(&self, value: &impl Serialize) -> anyhow::Result<Output> {
+    pub fn json(&self, value: &impl Serialize) -> anyhow::Result<Output> {
         let mut text = serde_json::to_string_pretty(value).context("cannot render JSON")?;
         text.push('\n');
         Ok(Output::ok(text))
@@ -112,6 +112,8 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::Role(cmd) => role(ctx, cmd).await,
         Command::Check(args) => check(ctx, args).await,
         Command::Gen(args) => gen_model(ctx, args),
+        Command::Audit(cmd) => crate::audit_cmd::audit(ctx, cmd).await,
+        Command::Customizations(cmd) => crate::audit_cmd::customizations(ctx, cmd).await,
         Command::Serve(args) => {
             let store = ctx.warden().await?.store().clone();
             crate::serve_cmd::serve(store, args).await?;

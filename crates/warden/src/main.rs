@@ -5,6 +5,7 @@
 //! with exit status 2; `check` exits 0 on allow and 1 on deny, so scripts can
 //! branch on it.
 
+mod audit_cmd;
 mod cli;
 mod commands;
 mod serve_cmd;

@@ -463,3 +463,77 @@ fn demo_loads_once_and_tells_its_stories() {
     ok(other.path(), &["demo", "--reset"]);
     assert_eq!(ok(other.path(), &["role", "list"]), ok(d, &["role", "list"]));
 }
+
+/// Runs SQL on the store's file directly, bypassing Warden.
+fn tamper(data: &Path, sql: &str) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", data.join("warden.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the store file");
+        for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+            sqlx::query(statement).execute(&mut conn).await.expect("tamper");
+        }
+        conn.close().await.unwrap();
+    });
+}
+
+#[test]
+fn audit_verify_reports_tampering_done_in_sql() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path();
+    ok(data, &["demo"]);
+    ok(data, &["user", "add", "zed"]);
+    ok(data, &["user", "assign", "zed", "SystemUser"]);
+    ok(data, &["user", "revoke", "zed", "SystemUser"]);
+    let verdict = warden(data, &["audit", "verify"]);
+    assert_eq!(verdict.status.code(), Some(0), "{}", stdout(&verdict));
+    assert!(stdout(&verdict).starts_with("intact: 4 events"), "{}", stdout(&verdict));
+    let anchor = ok(data, &["audit", "checkpoint"]).trim().to_string();
+    assert!(anchor.starts_with("4:"), "{anchor}");
+    let log = json(data, &["audit", "log", "--object", "user/zed", "--changes"]);
+    assert_eq!(log.as_array().unwrap().len(), 1, "{log}");
+    let assignment = json(data, &["audit", "log", "--object", "assignment/zed/SystemUser"]);
+    let actions: Vec<&str> = assignment.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["user assign", "user revoke"]);
+    assert_eq!(log[0]["actor"], "tester");
+    assert_eq!(log[0]["origin"], "cli");
+
+    let broken_at = |sql: &str, undo: &str, seq: &str| {
+        tamper(data, sql);
+        let o = warden(data, &["audit", "verify"]);
+        assert_eq!(o.status.code(), Some(1), "{sql}: {}", stdout(&o));
+        assert!(stdout(&o).starts_with(&format!("BROKEN at event {seq}:")), "{sql}: {}", stdout(&o));
+        tamper(data, undo);
+        assert_eq!(warden(data, &["audit", "verify"]).status.code(), Some(0), "undoing {sql}");
+    };
+    // Edited event, edited change, reordered events.
+    broken_at("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2", "UPDATE audit_events SET actor = 'tester' WHERE seq = 2", "2");
+    broken_at(
+        "UPDATE audit_changes SET after = replace(after, '\"zed\"', '\"zee\"') WHERE seq = 2",
+        "UPDATE audit_changes SET after = replace(after, '\"zee\"', '\"zed\"') WHERE seq = 2",
+        "2",
+    );
+    let swap = "UPDATE audit_events SET seq = 100 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 100";
+    broken_at(swap, swap, "2");
+    // A deleted event in the middle.
+    tamper(data, "DELETE FROM audit_events WHERE seq = 3");
+    assert_eq!(warden(data, &["audit", "verify"]).status.code(), Some(1));
+    // Truncation covered up by rewriting the head: only the anchor catches it.
+    let dir2 = TempDir::new().unwrap();
+    let data2 = dir2.path();
+    ok(data2, &["demo"]);
+    ok(data2, &["user", "add", "zed"]);
+    let anchor = ok(data2, &["audit", "checkpoint"]).trim().to_string();
+    tamper(
+        data2,
+        "DELETE FROM audit_changes WHERE seq = 2; DELETE FROM audit_events WHERE seq = 2; \
+         UPDATE meta SET revision = 1, audit_seq = 1, audit_hash = (SELECT hash FROM audit_events WHERE seq = 1)",
+    );
+    assert_eq!(warden(data2, &["audit", "verify"]).status.code(), Some(0), "self-consistent without an anchor");
+    let o = warden(data2, &["audit", "verify", "--anchor", &anchor]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("removed from the end"), "{}", stdout(&o));
+    // A malformed anchor is an error (2), not a verdict.
+    assert_eq!(warden(data2, &["audit", "verify", "--anchor", "2:xyz"]).status.code(), Some(2));
+}
