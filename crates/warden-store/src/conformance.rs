@@ -36,8 +36,16 @@ pub trait Fixture: Send + Sync {
 /// expression evaluating to a future of a fresh [`Fixture`], run once per case.
 #[macro_export]
 macro_rules! conformance_tests {
+    // `$fixture` yields an `Option` of a fixture: `None` skips the case (the
+    // fixture says why), for backends that need a server that may be absent.
+    (optional $fixture:expr) => {
+        $crate::conformance_tests!(@list @optional $fixture);
+    };
     ($fixture:expr) => {
-        $crate::conformance_tests!(@cases $fixture;
+        $crate::conformance_tests!(@list @required $fixture);
+    };
+    (@list @$mode:ident $fixture:expr) => {
+        $crate::conformance_tests!(@cases $mode $fixture;
             new_store_is_empty,
             commits_bump_revision_by_one,
             load_round_trips_every_kind,
@@ -71,12 +79,22 @@ macro_rules! conformance_tests {
             wait_for_change_sees_another_handle,
         );
     };
-    (@cases $fixture:expr; $($case:ident),* $(,)?) => {
+    (@cases required $fixture:expr; $($case:ident),* $(,)?) => {
         $(
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let fixture = $fixture.await;
                 $crate::conformance::$case(&fixture).await;
+            }
+        )*
+    };
+    (@cases optional $fixture:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                if let Some(fixture) = $fixture.await {
+                    $crate::conformance::$case(&fixture).await;
+                }
             }
         )*
     };

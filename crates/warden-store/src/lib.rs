@@ -24,10 +24,13 @@ pub mod conformance;
 mod diff;
 mod error;
 mod layers;
+mod migrations;
+mod postgres;
 mod sqlite;
 
 pub use chain::GENESIS_HASH;
 pub use error::StoreError;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use serde::{Deserialize, Serialize};
@@ -374,9 +377,9 @@ pub async fn open(
             ))
         }
         Some(url) if url.starts_with("sqlite:") => Ok(Arc::new(SqliteStore::open_url(url).await?)),
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Err(
-            StoreError::Unsupported("PostgreSQL backend arrives with the server issue".into()),
-        ),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Arc::new(PgStore::connect(url).await?))
+        }
         Some(url) => Err(StoreError::Unsupported(format!(
             "store URL {:?}: expected sqlite://PATH (or sqlite::memory:), or postgres://...",
             redact(url)

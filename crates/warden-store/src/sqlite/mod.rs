@@ -13,26 +13,21 @@ use crate::{
     Commit, DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, Precondition, Revision, Store,
     StoreError, Versioned,
 };
-use futures_util::future::BoxFuture;
 use rows::{fetch_found, scan_kind, stored_kinds};
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 
-/// The schema, embedded so that the binary carries it. Written out here rather than
-/// with `sqlx::migrate!`, which needs sqlx's proc-macro crate; a test checks that
-/// every file in the directory is listed.
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// The schema, embedded so that the binary carries it.
+pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
     (
         1,
         "initial",
@@ -44,28 +39,6 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0002_layers_activity.sql"),
     ),
 ];
-
-#[derive(Debug)]
-struct EmbeddedMigrations;
-
-impl MigrationSource<'static> for EmbeddedMigrations {
-    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|(version, description, sql)| {
-                    Migration::new(
-                        *version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
-    }
-}
 
 /// SQLite allows 32,766 bound parameters per statement; these keep each bulk
 /// statement under that.
@@ -170,7 +143,10 @@ fn tune(options: SqliteConnectOptions) -> SqliteConnectOptions {
 }
 
 async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    Migrator::new(EmbeddedMigrations).await?.run(pool).await?;
+    Migrator::new(crate::migrations::Embedded(MIGRATIONS))
+        .await?
+        .run(pool)
+        .await?;
     Ok(())
 }
 
@@ -592,17 +568,8 @@ mod tests {
 
     #[test]
     fn every_migration_file_is_embedded() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let embedded: Vec<String> = MIGRATIONS
-            .iter()
-            .map(|(v, d, _)| format!("{v:04}_{d}.sql"))
-            .collect();
+        let (files, embedded) =
+            crate::migrations::listed_and_present("migrations/sqlite", MIGRATIONS);
         assert_eq!(files, embedded);
     }
 }
