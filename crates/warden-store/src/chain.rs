@@ -113,6 +113,36 @@ fn optional(h: &mut Sha256, text: Option<&str>) {
     }
 }
 
+/// An event as a backend stored it, owned, for verification.
+pub(crate) struct StoredEvent {
+    pub seq: u64,
+    pub revision: u64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub origin: String,
+    pub summary: String,
+    pub change_count: u64,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl StoredEvent {
+    pub fn feed(&self, verifier: &mut Verifier) -> Result<(), Broken> {
+        let header = EventHeader {
+            seq: self.seq,
+            revision: self.revision,
+            at: self.at,
+            actor: &self.actor,
+            action: &self.action,
+            origin: &self.origin,
+            summary: &self.summary,
+            change_count: self.change_count,
+        };
+        verifier.event(&header, &self.prev_hash, &self.hash)
+    }
+}
+
 /// The first problem found in a trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Broken {

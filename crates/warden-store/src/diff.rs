@@ -22,6 +22,26 @@ pub(crate) struct Effect {
     pub version: i64,
 }
 
+/// The hash of an event whose changes are `effects`, all written by a commit to `layer`.
+pub(crate) fn event_hash(
+    prev_hash: &str,
+    header: &crate::chain::EventHeader<'_>,
+    effects: &[Effect],
+    layer: crate::Layer,
+) -> String {
+    let mut hasher = crate::chain::EventHasher::new(prev_hash, header);
+    for e in effects {
+        hasher.change(
+            e.object.kind.code(),
+            &e.object.name,
+            crate::layers::layer_for(layer, e.object.kind).code(),
+            e.before.as_deref(),
+            e.after.as_deref(),
+        );
+    }
+    hasher.finish()
+}
+
 /// What the store holds for one planned key.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Found {

@@ -150,3 +150,23 @@ impl Overlay {
         self.model
     }
 }
+
+/// One kind's effective objects by key, built from its rows code layer first,
+/// for listings.
+#[derive(Default)]
+pub(crate) struct KindOverlay(std::collections::BTreeMap<String, Object>);
+
+impl KindOverlay {
+    pub fn row(&mut self, kind: ObjectKind, key: &str, body: &str) -> Result<(), StoreError> {
+        if body == codec::TOMBSTONE {
+            self.0.remove(key);
+        } else {
+            self.0.insert(key.to_string(), codec::decode_row(kind, key, body)?);
+        }
+        Ok(())
+    }
+
+    pub fn finish(self) -> Vec<Object> {
+        self.0.into_values().collect()
+    }
+}

@@ -10,7 +10,7 @@
 
 mod trail;
 
-use crate::chain::{EventHasher, EventHeader, Head};
+use crate::chain::{EventHeader, Head};
 use crate::diff::{Effect, Found, Plan};
 use crate::layers::{self, Overlay, Row as LayerRow};
 use crate::{
@@ -339,20 +339,12 @@ impl Store for PgStore {
 
     async fn list(&self, kind: ObjectKind) -> Result<Vec<Object>, StoreError> {
         let mut tx = snapshot(&self.pool).await?;
-        let mut objects = std::collections::BTreeMap::new();
+        let mut objects = layers::KindOverlay::default();
         for layer in [Layer::Code, Layer::Database] {
-            scan_kind(&mut tx, kind, layer, |key, body| {
-                if body == codec::TOMBSTONE {
-                    objects.remove(key);
-                } else {
-                    objects.insert(key.to_string(), codec::decode_row(kind, key, body)?);
-                }
-                Ok(())
-            })
-            .await?;
+            scan_kind(&mut tx, kind, layer, |key, body| objects.row(kind, key, body)).await?;
         }
         tx.commit().await?;
-        Ok(objects.into_values().collect())
+        Ok(objects.finish())
     }
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {
@@ -450,17 +442,7 @@ impl Store for PgStore {
             summary: &summary,
             change_count: effects.len() as u64,
         };
-        let mut hasher = EventHasher::new(&head.audit_hash, &header);
-        for e in &effects {
-            hasher.change(
-                e.object.kind.code(),
-                &e.object.name,
-                layers::layer_for(layer, e.object.kind).code(),
-                e.before.as_deref(),
-                e.after.as_deref(),
-            );
-        }
-        let hash = hasher.finish();
+        let hash = crate::diff::event_hash(&head.audit_hash, &header, &effects, layer);
         let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
         write_objects(&mut tx, &effects, layer, db_revision).await?;
         write_audit_changes(&mut tx, db_seq, &effects, layer).await?;

@@ -2,7 +2,7 @@
 //! the hash chain for verification in bounded memory.
 
 use super::{to_i64, to_u64};
-use crate::chain::{Broken, EventHeader, Head, Verifier};
+use crate::chain::{Broken, Head, Verifier};
 use crate::{
     AuditAnchor, AuditChange, AuditEvent, AuditFilter, AuditVerification, Layer, StoreError, codec,
 };
@@ -106,35 +106,7 @@ fn change_from_row(row: &PgRow) -> Result<(u64, AuditChange), StoreError> {
     Ok((seq, change))
 }
 
-/// An event as stored, for verification.
-struct EventRow {
-    seq: u64,
-    revision: u64,
-    at: i64,
-    actor: String,
-    action: String,
-    origin: String,
-    summary: String,
-    change_count: u64,
-    prev_hash: String,
-    hash: String,
-}
-
-impl EventRow {
-    fn feed(&self, verifier: &mut Verifier) -> Result<(), Broken> {
-        let header = EventHeader {
-            seq: self.seq,
-            revision: self.revision,
-            at: self.at,
-            actor: &self.actor,
-            action: &self.action,
-            origin: &self.origin,
-            summary: &self.summary,
-            change_count: self.change_count,
-        };
-        verifier.event(&header, &self.prev_hash, &self.hash)
-    }
-}
+use crate::chain::StoredEvent as EventRow;
 
 /// Events in sequence order, fetched a page at a time.
 #[derive(Default)]

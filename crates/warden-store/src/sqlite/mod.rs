@@ -5,7 +5,7 @@ mod packed;
 mod rows;
 mod trail;
 
-use crate::chain::{EventHasher, EventHeader, Head};
+use crate::chain::{EventHeader, Head};
 use crate::codec;
 use crate::diff::{Effect, Plan};
 use crate::{
@@ -364,23 +364,12 @@ impl Store for SqliteStore {
 
     async fn list(&self, kind: ObjectKind) -> Result<Vec<Object>, StoreError> {
         let mut tx = self.reader.begin().await?;
-        let mut objects = std::collections::BTreeMap::new();
+        let mut objects = crate::layers::KindOverlay::default();
         for layer in [Layer::Code, Layer::Database] {
-            scan_kind(&mut tx, kind, layer, |row| {
-                if row.body == codec::TOMBSTONE {
-                    objects.remove(row.key);
-                } else {
-                    objects.insert(
-                        row.key.to_string(),
-                        codec::decode_row(kind, row.key, row.body)?,
-                    );
-                }
-                Ok(())
-            })
-            .await?;
+            scan_kind(&mut tx, kind, layer, |row| objects.row(kind, row.key, row.body)).await?;
         }
         tx.commit().await?;
-        Ok(objects.into_values().collect())
+        Ok(objects.finish())
     }
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {
@@ -492,17 +481,7 @@ impl Store for SqliteStore {
             summary: &summary,
             change_count: effects.len() as u64,
         };
-        let mut hasher = EventHasher::new(&head.audit_hash, &header);
-        for e in &effects {
-            hasher.change(
-                e.object.kind.code(),
-                &e.object.name,
-                crate::layers::layer_for(layer, e.object.kind).code(),
-                e.before.as_deref(),
-                e.after.as_deref(),
-            );
-        }
-        let hash = hasher.finish();
+        let hash = crate::diff::event_hash(&head.audit_hash, &header, &effects, layer);
 
         let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
         write_objects(&mut tx, &effects, layer, db_revision).await?;
