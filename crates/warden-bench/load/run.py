@@ -102,10 +102,8 @@ def main():
         sh(WARDEN, "gen", "--out", gen, "--scale", args.scale, "--seed", "42", stdout=subprocess.DEVNULL)
         t = time.time()
         sh(WARDEN, "--data-dir", data, "import", "aot", os.path.join(gen, "aot"), stdout=subprocess.DEVNULL)
-        for kind in ("orgs", "users", "assignments"):
-            path = os.path.join(gen, f"{kind}.csv")
-            if os.path.exists(path):
-                sh(WARDEN, "--data-dir", data, "import", kind, path, stdout=subprocess.DEVNULL)
+        for kind, file in (("orgs", "organizations.csv"), ("users", "users.csv"), ("assignments", "assignments.csv")):
+            sh(WARDEN, "--data-dir", data, "import", kind, os.path.join(gen, file), stdout=subprocess.DEVNULL)
         import_s = time.time() - t
 
         port = free_port()
