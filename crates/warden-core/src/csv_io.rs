@@ -358,7 +358,7 @@ pub fn parse_assignments(file: &str, data: &[u8], model: &Model) -> Result<Vec<A
             continue;
         }
         organizations.sort();
-        out.push(Assignment { user, role, organizations, valid_from, valid_to });
+        out.push(Assignment { user, role, organizations, valid_from, valid_to, rule: None });
     }
     problems.finish(out)
 }

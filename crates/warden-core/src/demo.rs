@@ -14,7 +14,7 @@ use crate::error::CoreError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use warden_model::{Assignment, Duty, EntryPoint, EntryPointKey, Model, ObjectKind, Organization, Privilege, Role, Timestamp, User, UserKind};
+use warden_model::{Assignment, AssignmentRule, Condition, ConditionOp, Duty, EntryPoint, EntryPointKey, Model, ObjectKind, Organization, Privilege, Role, Timestamp, User, UserKind};
 
 include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 
@@ -24,25 +24,42 @@ const AX2012_JSON: &str = include_str!("../demo/ax2012/ax2012-demo-roles.json");
 pub const ATTRIBUTION: &str = "Demo data: xpptools AOT model © 2019 Denis Trunin (MIT licence); \
 Dynamics AX 2012 R3 role reference © Microsoft (CC-BY 4.0). See crates/warden-core/demo/.";
 
-/// The demo's users, as `(id, name, service account, enabled)`.
-const USERS: &[(&str, &str, bool, bool)] = &[
-    ("adam", "Adam Carter", false, true),
-    ("bella", "Bella Rossi", false, true),
-    ("carlos", "Carlos Mendes", false, true),
-    ("dana", "Dana Whitfield", false, true),
-    ("erik", "Erik Larsen", false, true),
-    ("fatima", "Fatima Khan", false, true),
-    ("george", "George Ito", false, true),
-    ("hanna", "Hanna Schmidt", false, false),
-    ("ivan", "Ivan Petrov", false, true),
-    ("julia", "Julia Novak", false, true),
-    ("kenji", "Kenji Sato", false, true),
-    ("lena", "Lena Berg", false, true),
-    ("mike", "Mike Olsen", false, true),
-    ("nora", "Nora Quinn", false, true),
-    ("svc-integration", "Integration service", true, true),
-    ("svc-docimport", "Document import batch", true, true),
+/// The demo's users, as `(id, name, service account, enabled, department, title)`.
+const USERS: &[(&str, &str, bool, bool, &str, &str)] = &[
+    ("adam", "Adam Carter", false, true, "IT", "Database developer"),
+    ("bella", "Bella Rossi", false, true, "Finance", "Accounts payable specialist"),
+    ("carlos", "Carlos Mendes", false, true, "IT", "Support analyst"),
+    ("dana", "Dana Whitfield", false, true, "IT", "Integration developer"),
+    ("erik", "Erik Larsen", false, true, "IT", "Data migration consultant"),
+    ("fatima", "Fatima Khan", false, true, "IT", "Contract developer"),
+    ("george", "George Ito", false, true, "IT", "Developer"),
+    ("hanna", "Hanna Schmidt", false, false, "IT", "Developer"),
+    ("ivan", "Ivan Petrov", false, true, "Finance", "Accountant"),
+    ("julia", "Julia Novak", false, true, "Finance", "Accounts payable clerk"),
+    ("kenji", "Kenji Sato", false, true, "IT", "Security administrator"),
+    ("lena", "Lena Berg", false, true, "Finance", "Chief financial officer"),
+    ("mike", "Mike Olsen", false, true, "IT", "IT manager"),
+    ("nora", "Nora Quinn", false, true, "IT", "Developer"),
+    ("svc-integration", "Integration service", true, true, "", ""),
+    ("svc-docimport", "Document import batch", true, true, "", ""),
 ];
+
+/// The demo's assignment rule: accounts payable staff in Finance get the
+/// clerk role in USMF (Julia's manual assignment of that role stands instead).
+fn ap_clerk_rule() -> AssignmentRule {
+    AssignmentRule {
+        name: "FinanceAccountsPayable".into(),
+        role: "VendInvoiceAccountsPayableClerk".into(),
+        description: Some("Accounts payable staff in Finance process vendor invoices in USMF".into()),
+        conditions: vec![
+            Condition { attribute: "department".into(), op: ConditionOp::Equals, values: vec!["Finance".into()] },
+            Condition { attribute: "title".into(), op: ConditionOp::Contains, values: vec!["payable".into()] },
+        ],
+        organizations: vec!["USMF".into()],
+        excluded_users: Vec::new(),
+        enabled: true,
+    }
+}
 
 const ORGANIZATIONS: &[(&str, &str)] = &[
     ("USMF", "Contoso Entertainment System USA"),
@@ -219,10 +236,15 @@ pub fn model(now: Timestamp) -> Result<Model, CoreError> {
     for (id, name) in ORGANIZATIONS {
         model.organizations.insert(id.to_string(), Organization { id: id.to_string(), name: Some(name.to_string()) });
     }
-    for (id, name, service, enabled) in USERS {
+    for (id, name, service, enabled, department, title) in USERS {
         let email = if *service { None } else { Some(format!("{id}@contoso.com")) };
         let kind = if *service { UserKind::ServiceAccount } else { UserKind::Person };
-        model.users.insert(id.to_string(), User { id: id.to_string(), name: Some(name.to_string()), kind, enabled: *enabled, email });
+        let mut attributes = BTreeMap::new();
+        for (k, v) in [("department", department), ("title", title)].into_iter().filter(|(_, v)| !v.is_empty()) {
+            attributes.insert(k.to_string(), v.to_string());
+        }
+        let user = User { id: id.to_string(), name: Some(name.to_string()), kind, enabled: *enabled, email, attributes };
+        model.users.insert(id.to_string(), user);
     }
     let today = Timestamp(now.0.div_euclid(DAY_MS) * DAY_MS);
     let days = |n: i64| Some(Timestamp(today.0 + n * DAY_MS));
@@ -234,12 +256,19 @@ pub fn model(now: Timestamp) -> Result<Model, CoreError> {
             Window::Temporary => (days(-2), days(12)),
         };
         let organizations = orgs.iter().map(|o| o.to_string()).collect();
-        model.assignments.push(Assignment { user: user.to_string(), role: role.to_string(), organizations, valid_from, valid_to });
+        model.assignments.push(Assignment { user: user.to_string(), role: role.to_string(), organizations, valid_from, valid_to, rule: None });
     }
     for (id, ..) in USERS {
         model.assignments.push(Assignment::global(*id, "SystemUser"));
     }
     model.sort_assignments();
+    let rule = ap_clerk_rule();
+    model.assignment_rules.insert(rule.name.clone(), rule);
+    for change in crate::rules::sync(&model) {
+        if let warden_store::Change::Put(object) = change {
+            model.put(object);
+        }
+    }
     let errors = model.validate_strict_errors();
     if let Some(e) = errors.first() {
         return Err(demo_error(e));
@@ -302,5 +331,9 @@ mod tests {
         assert!(check(&m, "mike", "DEVDevRecordInfo", Access::Read, None, now), "via duty extension");
         assert!(check(&m, "kenji", "DEVCustomFeatures", Access::Read, None, now), "SystemUser via duty extension");
         assert!(check(&m, "nora", "DEVSQLQueryExecute", Access::Update, Some("USMF"), now), "temporary, active");
+        let bella: Vec<_> = m.assignments_of("bella").iter().filter(|a| a.rule.is_some()).collect();
+        assert_eq!(bella.len(), 1, "the rule gives Bella the clerk role");
+        assert_eq!((bella[0].role.as_str(), bella[0].organizations.as_slice()), ("VendInvoiceAccountsPayableClerk", &["USMF".to_string()][..]));
+        assert!(m.assignments_of("julia").iter().all(|a| a.rule.is_none()), "Julia's manual assignment stands");
     }
 }

@@ -17,8 +17,10 @@
 
 mod csv_io;
 pub mod demo;
+mod edit;
 mod error;
 mod names;
+mod rules;
 mod service;
 mod snapshot;
 
@@ -26,6 +28,7 @@ pub use csv_io::{
     parse_assignments, parse_orgs, parse_users, write_assignments, write_orgs, write_users, CsvProblem, ASSIGNMENT_COLUMNS,
     ORG_COLUMNS, USER_COLUMNS,
 };
+pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
 pub use service::{
     write_dataset, AotImportOutcome, AssignOutcome, CsvImportOutcome, DatasetReport, DemoOutcome, ExportOutcome, RevokeOutcome,

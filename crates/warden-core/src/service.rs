@@ -143,7 +143,8 @@ pub(crate) fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
     }
     table!(EntryPoint => "entry-point", Privilege => "privilege", Duty => "duty", Role => "role",
         RoleExtension => "role-extension", DutyExtension => "duty-extension", Policy => "policy",
-        Organization => "org", User => "user", Assignment => "assignment", Credential => "credential")
+        Organization => "org", User => "user", Assignment => "assignment", Credential => "credential",
+        AssignmentRule => "assignment-rule")
 }
 
 /// A planned write: what the audit trail will call it and what it changes.
@@ -195,28 +196,7 @@ pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
             model.assignments_of(user).iter().find(|a| a.role == role).cloned().map(Object::Assignment)
         }
         ObjectKind::Credential => model.credentials.get(name).cloned().map(Object::Credential),
-    }
-}
-
-/// Removes one object other than an assignment ([`apply`] handles those in bulk).
-fn remove_object(model: &mut Model, key: &ObjectRef) {
-    let name = key.name.as_str();
-    match key.kind {
-        ObjectKind::EntryPoint => {
-            if let Ok(k) = name.parse() {
-                model.entry_points.remove(&k);
-            }
-        }
-        ObjectKind::Privilege => drop(model.privileges.remove(name)),
-        ObjectKind::Duty => drop(model.duties.remove(name)),
-        ObjectKind::Role => drop(model.roles.remove(name)),
-        ObjectKind::RoleExtension => drop(model.role_extensions.remove(name)),
-        ObjectKind::DutyExtension => drop(model.duty_extensions.remove(name)),
-        ObjectKind::Policy => drop(model.policies.remove(name)),
-        ObjectKind::Organization => drop(model.organizations.remove(name)),
-        ObjectKind::User => drop(model.users.remove(name)),
-        ObjectKind::Credential => drop(model.credentials.remove(name)),
-        ObjectKind::Assignment => {}
+        ObjectKind::AssignmentRule => model.assignment_rules.get(name).cloned().map(Object::AssignmentRule),
     }
 }
 
@@ -236,7 +216,7 @@ fn apply(model: &mut Model, changes: &[Change]) {
                     assignments.insert((user.to_string(), role.to_string()), None);
                 }
             }
-            Change::Delete(k) | Change::Hide(k) => remove_object(model, k),
+            Change::Delete(k) | Change::Hide(k) => drop(model.remove(k)),
         }
     }
     if assignments.is_empty() {
@@ -300,6 +280,30 @@ pub(crate) fn check_id(kind: ObjectKind, id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What the API may not say in an object's body: rule provenance is Warden's
+/// to record, and user attributes must be names a rule can select by.
+fn check_body(object: &Object) -> Result<(), CoreError> {
+    match object {
+        Object::Assignment(a) if a.rule.is_some() => Err(CoreError::InvalidInput(
+            "an assignment's 'rule' is set by Warden for the assignments that assignment rules make; leave it out".into(),
+        )),
+        Object::User(u) => u.attributes.keys().try_for_each(|k| crate::edit::check_attribute(k)),
+        Object::AssignmentRule(r) => {
+            r.conditions.iter().try_for_each(|c| {
+                let text = c.to_string();
+                match text.parse::<warden_model::Condition>() {
+                    Ok(back) if back == *c => Ok(()),
+                    _ => Err(CoreError::InvalidInput(format!(
+                        "assignment rule {}: condition '{text}' has an empty attribute or value, or one containing '|' or '='",
+                        r.name
+                    ))),
+                }
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>, CoreError> {
     std::fs::read(path).map_err(|source| CoreError::Read { path: path.to_path_buf(), source })
 }
@@ -359,7 +363,7 @@ impl Warden {
         loop {
             attempt += 1;
             let (mut model, revision) = self.store.load().await?;
-            let Plan { action, summary, changes, outcome } = plan(&model)?;
+            let Plan { action, mut summary, mut changes, outcome } = plan(&model)?;
             let before = model.validate();
             if let Some(effective) = &target.effective {
                 apply(&mut model, effective);
@@ -370,6 +374,15 @@ impl Warden {
                 apply(&mut model, &effective);
             } else {
                 apply(&mut model, &changes);
+            }
+            // Whatever changed users or rules, the rule-made assignments follow in the same commit.
+            let derived = crate::rules::sync(&model);
+            if !derived.is_empty() {
+                apply(&mut model, &derived);
+                if let Some(map) = summary.as_object_mut() {
+                    map.insert("rule_assignments".into(), crate::rules::describe(&derived));
+                }
+                changes.extend(derived);
             }
             let introduced = new_problems(&before, model.validate());
             let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
@@ -531,7 +544,7 @@ impl Warden {
                 }
                 organizations.sort();
                 let assignment =
-                    Assignment { user: u.id.clone(), role: r.name.clone(), organizations, valid_from: from, valid_to: to };
+                    Assignment { user: u.id.clone(), role: r.name.clone(), organizations, valid_from: from, valid_to: to, rule: None };
                 let replaced = model.assignments_of(&u.id).iter().find(|a| a.role == r.name).cloned();
                 let mut notes = Vec::new();
                 if !u.enabled {
@@ -573,8 +586,10 @@ impl Warden {
                     });
                 };
                 let key = Object::Assignment(a.clone()).key();
-                let summary = json!({ "user": a.user, "role": a.role, "organizations": a.organizations });
-                Ok(Plan { action: "user revoke", summary, changes: vec![Change::Delete(key)], outcome: a.clone() })
+                let mut changes = vec![Change::Delete(key)];
+                changes.extend(crate::rules::exclusion_on_revoke(model, a));
+                let summary = json!({ "user": a.user, "role": a.role, "organizations": a.organizations, "rule": a.rule });
+                Ok(Plan { action: "user revoke", summary, changes, outcome: a.clone() })
             })
             .await?;
         Ok(RevokeOutcome { revoked, revision })
@@ -667,6 +682,7 @@ impl Warden {
     pub async fn create(&self, object: Object) -> Result<WriteOutcome, CoreError> {
         let key = object.key();
         check_id(key.kind, &key.name).map_err(CoreError::InvalidInput)?;
+        check_body(&object)?;
         let target = Target { preconditions: vec![Precondition { object: key.clone(), version: None }], ..Target::default() };
         let action = action_name(key.kind, "create");
         let (_, revision, _) = self
@@ -685,6 +701,7 @@ impl Warden {
     /// if the object is still at that version (else [`StoreError::Stale`]).
     pub async fn replace(&self, object: Object, if_version: Option<Revision>) -> Result<WriteOutcome, CoreError> {
         let key = object.key();
+        check_body(&object)?;
         let target = Target {
             preconditions: if_version.map(|v| Precondition { object: key.clone(), version: Some(v) }).into_iter().collect(),
             ..Target::default()
@@ -728,8 +745,21 @@ impl Warden {
                         cascaded.push(ObjectRef::new(ObjectKind::Credential, c.id.clone()));
                     }
                 }
+                if let Some(Object::Assignment(a)) = get_object(model, key) {
+                    changes.extend(crate::rules::exclusion_on_revoke(model, &a));
+                }
+                // A deleted user has nothing left to be excluded from.
+                let mut unexcluded = Vec::new();
+                if key.kind == ObjectKind::User {
+                    for rule in model.assignment_rules.values().filter(|r| r.excluded_users.contains(&key.name)) {
+                        let mut rule = rule.clone();
+                        rule.excluded_users.retain(|u| u != &key.name);
+                        unexcluded.push(Change::Put(Object::AssignmentRule(rule)));
+                    }
+                }
                 let summary = json!({ "object": key, "hidden_code_object": has_code, "cascaded": cascaded });
                 changes.extend(cascaded.into_iter().map(Change::Delete));
+                changes.extend(unexcluded);
                 Ok(Plan { action, summary, changes, outcome: () })
             })
             .await

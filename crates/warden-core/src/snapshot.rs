@@ -168,6 +168,8 @@ pub struct AssignmentView {
     /// Whether it takes part in the effective permissions shown: active, and
     /// global or scoped to the organization asked about.
     pub counts: bool,
+    /// The assignment rule that made it; none for a manual assignment.
+    pub rule: Option<String>,
 }
 
 /// Effective access on one entry point.
@@ -394,6 +396,7 @@ impl Snapshot {
                     valid_to: a.valid_to,
                     state,
                     counts: user.enabled && state == TimeState::Active && a.applies_to(org.as_deref()),
+                    rule: a.rule.clone(),
                 }
             })
             .collect();

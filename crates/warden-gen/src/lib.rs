@@ -579,6 +579,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> Model {
                 kind: UserKind::ServiceAccount,
                 enabled,
                 email: None,
+                attributes: Default::default(),
             }
         } else {
             let (first, last) = (*pick(&mut rng, FIRST_NAMES), *pick(&mut rng, LAST_NAMES));
@@ -589,6 +590,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> Model {
                 name: Some(format!("{first} {last}")),
                 kind: UserKind::Person,
                 enabled,
+                attributes: Default::default(),
             }
         };
         for r in distinct(&mut rng, role_names.len(), shape.assignments_per_user) {

@@ -2,6 +2,7 @@
 
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A legal entity or operating unit that assignments can be scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,13 +51,33 @@ pub struct User {
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Free-form attributes (department, company, title, ...) that assignment
+    /// rules select users by. Names are matched case-insensitively.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
 
 impl User {
     pub fn new(id: impl Into<String>) -> User {
-        User { id: id.into(), name: None, kind: UserKind::Person, enabled: true, email: None }
+        User { id: id.into(), name: None, kind: UserKind::Person, enabled: true, email: None, attributes: BTreeMap::new() }
+    }
+
+    /// An attribute by name, as assignment rules see it: the user's own fields
+    /// (`id`, `name`, `email`, `type`, `enabled`) first, then [`User::attributes`].
+    pub fn attribute(&self, name: &str) -> Option<String> {
+        match name.to_ascii_lowercase().as_str() {
+            "id" => Some(self.id.clone()),
+            "name" => self.name.clone(),
+            "email" => self.email.clone(),
+            "type" => Some(self.kind.as_str().to_string()),
+            "enabled" => Some(self.enabled.to_string()),
+            _ => self.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()),
+        }
     }
 }
+
+/// Attribute names that are the user's own fields, not free-form attributes.
+pub const USER_FIELDS: [&str; 5] = ["id", "name", "email", "type", "enabled"];
 
 /// A role given to a user: everywhere (no organizations) or only in the listed
 /// organizations, and only inside `[valid_from, valid_to)` when those are set.
@@ -71,11 +92,16 @@ pub struct Assignment {
     pub valid_from: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_to: Option<Timestamp>,
+    /// The assignment rule that made this assignment; none for a manual one.
+    /// Warden keeps rule-made assignments in line with the rules, and never
+    /// touches manual ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 impl Assignment {
     pub fn global(user: impl Into<String>, role: impl Into<String>) -> Assignment {
-        Assignment { user: user.into(), role: role.into(), organizations: Vec::new(), valid_from: None, valid_to: None }
+        Assignment { user: user.into(), role: role.into(), organizations: Vec::new(), valid_from: None, valid_to: None, rule: None }
     }
 
     pub fn is_global(&self) -> bool {

@@ -9,13 +9,15 @@ mod access;
 mod identity;
 mod model;
 mod object;
+mod rules;
 mod security;
 mod time;
 
 pub use access::{Access, AccessSet, Grant, Permission};
-pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind};
+pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
 pub use model::{Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use object::{assignment_key, Object};
+pub use rules::{AssignmentRule, Condition, ConditionOp};
 pub use security::{
     Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Licence, Policy,
     PolicyContextType, Privilege, Role, RoleExtension, TableGrant,

@@ -1,6 +1,7 @@
 //! The whole security configuration plus users and assignments, and its validation.
 
 use crate::identity::{Assignment, Credential, Organization, User};
+use crate::rules::AssignmentRule;
 use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,11 +21,12 @@ pub enum ObjectKind {
     Organization,
     User,
     Assignment,
+    AssignmentRule,
     Credential,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 11] = [
+    pub const ALL: [ObjectKind; 12] = [
         ObjectKind::EntryPoint,
         ObjectKind::Privilege,
         ObjectKind::Duty,
@@ -35,6 +37,7 @@ impl ObjectKind {
         ObjectKind::Organization,
         ObjectKind::User,
         ObjectKind::Assignment,
+        ObjectKind::AssignmentRule,
         ObjectKind::Credential,
     ];
 
@@ -51,6 +54,7 @@ impl ObjectKind {
             ObjectKind::Organization => "organization",
             ObjectKind::User => "user",
             ObjectKind::Assignment => "assignment",
+            ObjectKind::AssignmentRule => "assignment_rule",
             ObjectKind::Credential => "credential",
         }
     }
@@ -86,6 +90,7 @@ impl ObjectKind {
             ObjectKind::Organization => "organization",
             ObjectKind::User => "user",
             ObjectKind::Assignment => "assignment",
+            ObjectKind::AssignmentRule => "assignment rule",
             ObjectKind::Credential => "credential",
         }
     }
@@ -132,6 +137,8 @@ pub enum ModelError {
     EmptyValidity { user: String, role: String, from: String, to: String },
     #[error("user {user} is assigned role {role} twice")]
     DuplicateAssignment { user: String, role: String },
+    #[error("assignment rule {rule} has no condition: a rule must say which users it selects (to select everyone, say so, e.g. id!=nobody)")]
+    RuleWithoutCondition { rule: String },
     #[error("{count} roles exceed the limit of {limit}: the access index packs role ids into 19 bits")]
     TooManyRoles { count: usize, limit: usize },
 }
@@ -186,6 +193,9 @@ pub struct Model {
     /// Only hashes: the secrets are shown once and never stored.
     #[serde(default)]
     pub credentials: BTreeMap<String, Credential>,
+    /// Rules that assign roles by user attributes, by name.
+    #[serde(default)]
+    pub assignment_rules: BTreeMap<String, AssignmentRule>,
 }
 
 impl Model {
@@ -244,6 +254,9 @@ impl Model {
         self.check_sub_role_cycles(&mut errors);
         self.check_assignments(&mut errors);
         self.check_credentials(&mut errors);
+        for r in self.assignment_rules.values().filter(|r| r.conditions.is_empty()) {
+            errors.push(ModelError::RuleWithoutCondition { rule: r.name.clone() });
+        }
         if self.roles.len() > MAX_ROLES {
             errors.push(ModelError::TooManyRoles { count: self.roles.len(), limit: MAX_ROLES });
         }
@@ -275,6 +288,7 @@ impl Model {
         scan(ObjectKind::Policy, self.policies.keys().map(String::as_str), errors);
         scan(ObjectKind::Organization, self.organizations.keys().map(String::as_str), errors);
         scan(ObjectKind::User, self.users.keys().map(String::as_str), errors);
+        scan(ObjectKind::AssignmentRule, self.assignment_rules.keys().map(String::as_str), errors);
         for kind in crate::EntryPointType::ALL {
             let names = self.entry_points.keys().filter(|k| k.kind == *kind).map(|k| k.name.as_str());
             scan(ObjectKind::EntryPoint, names, errors);
@@ -351,6 +365,16 @@ impl Model {
                 missing(from(), ObjectKind::Organization, o, self.organizations.contains_key(o));
             }
         }
+        for r in self.assignment_rules.values() {
+            let from = || ObjectRef::new(ObjectKind::AssignmentRule, &r.name);
+            missing(from(), ObjectKind::Role, &r.role, self.roles.contains_key(&r.role));
+            for o in &r.organizations {
+                missing(from(), ObjectKind::Organization, o, self.organizations.contains_key(o));
+            }
+            for u in &r.excluded_users {
+                missing(from(), ObjectKind::User, u, self.users.contains_key(u));
+            }
+        }
         errors.extend(dangling);
         errors.extend(missing_targets);
     }
@@ -422,6 +446,12 @@ impl Model {
             }
             if !seen.insert((&a.user, &a.role)) {
                 errors.push(ModelError::DuplicateAssignment { user: a.user.clone(), role: a.role.clone() });
+            }
+            if let Some(rule) = a.rule.as_deref().filter(|r| !self.assignment_rules.contains_key(*r)) {
+                errors.push(ModelError::UnknownReference {
+                    from: ObjectRef::new(ObjectKind::Assignment, format!("{} › {}", a.user, a.role)),
+                    to: ObjectRef::new(ObjectKind::AssignmentRule, rule),
+                });
             }
         }
     }

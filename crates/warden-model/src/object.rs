@@ -2,6 +2,7 @@
 
 use crate::identity::{Assignment, Credential, Organization, User};
 use crate::model::{Model, ObjectKind, ObjectRef};
+use crate::rules::AssignmentRule;
 use crate::security::{Duty, DutyExtension, EntryPoint, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,7 @@ pub enum Object {
     Organization(Organization),
     User(User),
     Assignment(Assignment),
+    AssignmentRule(AssignmentRule),
     Credential(Credential),
 }
 
@@ -35,6 +37,7 @@ impl Object {
             Object::Organization(_) => ObjectKind::Organization,
             Object::User(_) => ObjectKind::User,
             Object::Assignment(_) => ObjectKind::Assignment,
+            Object::AssignmentRule(_) => ObjectKind::AssignmentRule,
             Object::Credential(_) => ObjectKind::Credential,
         }
     }
@@ -53,6 +56,7 @@ impl Object {
             Object::Organization(o) => o.id.clone(),
             Object::User(u) => u.id.clone(),
             Object::Assignment(a) => assignment_key(&a.user, &a.role),
+            Object::AssignmentRule(r) => r.name.clone(),
             Object::Credential(c) => c.id.clone(),
         };
         ObjectRef::new(self.kind(), name)
@@ -71,6 +75,7 @@ impl Object {
             Object::Organization(x) => serde_json::to_value(x),
             Object::User(x) => serde_json::to_value(x),
             Object::Assignment(x) => serde_json::to_value(x),
+            Object::AssignmentRule(x) => serde_json::to_value(x),
             Object::Credential(x) => serde_json::to_value(x),
         }
         .expect("model types serialize to JSON infallibly")
@@ -89,6 +94,7 @@ impl Object {
             ObjectKind::Organization => Object::Organization(serde_json::from_value(body)?),
             ObjectKind::User => Object::User(serde_json::from_value(body)?),
             ObjectKind::Assignment => Object::Assignment(serde_json::from_value(body)?),
+            ObjectKind::AssignmentRule => Object::AssignmentRule(serde_json::from_value(body)?),
             ObjectKind::Credential => Object::Credential(serde_json::from_value(body)?),
         })
     }
@@ -139,6 +145,9 @@ impl Model {
             Object::Credential(x) => {
                 self.credentials.insert(x.id.clone(), x);
             }
+            Object::AssignmentRule(x) => {
+                self.assignment_rules.insert(x.name.clone(), x);
+            }
         }
     }
 
@@ -156,6 +165,7 @@ impl Model {
             ObjectKind::Organization => self.organizations.remove(name).is_some(),
             ObjectKind::User => self.users.remove(name).is_some(),
             ObjectKind::Credential => self.credentials.remove(name).is_some(),
+            ObjectKind::AssignmentRule => self.assignment_rules.remove(name).is_some(),
             ObjectKind::Assignment => {
                 let Some((user, role)) = name.rsplit_once('/') else { return false };
                 match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user, role))) {
@@ -183,6 +193,7 @@ impl Model {
             ObjectKind::User => Box::new(self.users.values().cloned().map(Object::User)),
             ObjectKind::Assignment => Box::new(self.assignments.iter().cloned().map(Object::Assignment)),
             ObjectKind::Credential => Box::new(self.credentials.values().cloned().map(Object::Credential)),
+            ObjectKind::AssignmentRule => Box::new(self.assignment_rules.values().cloned().map(Object::AssignmentRule)),
         }
     }
 
@@ -200,6 +211,7 @@ impl Model {
             .chain(self.policies.values().cloned().map(Object::Policy))
             .chain(self.organizations.values().cloned().map(Object::Organization))
             .chain(self.users.values().cloned().map(Object::User))
+            .chain(self.assignment_rules.values().cloned().map(Object::AssignmentRule))
             .chain(self.assignments.iter().cloned().map(Object::Assignment))
             .chain(self.credentials.values().cloned().map(Object::Credential))
     }

@@ -24,6 +24,7 @@ pub(crate) fn encode(object: &Object) -> String {
         Object::Organization(x) => serde_json::to_string(x),
         Object::User(x) => serde_json::to_string(x),
         Object::Assignment(x) => serde_json::to_string(x),
+        Object::AssignmentRule(x) => serde_json::to_string(x),
         Object::Credential(x) => serde_json::to_string(x),
     }
     .expect("model types serialize to JSON infallibly")
@@ -41,6 +42,7 @@ pub(crate) fn decode(kind: ObjectKind, body: &str) -> Result<Object, serde_json:
         ObjectKind::Organization => Object::Organization(serde_json::from_str(body)?),
         ObjectKind::User => Object::User(serde_json::from_str(body)?),
         ObjectKind::Assignment => Object::Assignment(serde_json::from_str(body)?),
+        ObjectKind::AssignmentRule => Object::AssignmentRule(serde_json::from_str(body)?),
         ObjectKind::Credential => Object::Credential(serde_json::from_str(body)?),
     })
 }

@@ -250,7 +250,17 @@ pub fn sample_model() -> Model {
     let mut alice = user("alice");
     alice.name = Some("Alice Ångström".into());
     alice.email = Some("alice@example.com".into());
+    alice.attributes.insert("department".into(), "Finance".into());
     m.put(Object::User(alice));
+    m.put(Object::AssignmentRule(warden_model::AssignmentRule {
+        name: "FinanceClerks".into(),
+        role: "AccountsReceivableClerk".into(),
+        description: Some("Finance staff process receivables".into()),
+        conditions: vec!["department=Finance|Accounting".parse().expect("a valid condition")],
+        organizations: vec!["USMF".into()],
+        excluded_users: vec!["svc-batch".into()],
+        enabled: true,
+    }));
     let mut svc = user("svc-batch");
     svc.kind = UserKind::ServiceAccount;
     svc.enabled = false;

@@ -69,9 +69,25 @@ Runs only on an empty store. If the store already holds the demo, says so and do
     #[command(subcommand)]
     User(UserCommand),
 
-    /// List roles and show what a role contains and grants
+    /// Add, edit, remove, list and show roles
     #[command(subcommand)]
     Role(RoleCommand),
+
+    /// Add, edit, remove, list and show duties
+    #[command(subcommand)]
+    Duty(crate::edit_cmd::DutyCommand),
+
+    /// Add, edit, remove, list and show privileges and their entry-point grants
+    #[command(subcommand)]
+    Privilege(crate::edit_cmd::PrivilegeCommand),
+
+    /// Add, edit, remove and list entry points (menu items, service operations, data entities)
+    #[command(subcommand, name = "entry-point")]
+    EntryPoint(crate::edit_cmd::EntryPointCommand),
+
+    /// Rules that assign a role to every user whose attributes match (department, title, ...)
+    #[command(subcommand, name = "assignment-rule")]
+    AssignmentRule(crate::edit_cmd::RuleCommand),
 
     /// Ask whether a user may use an entry point: prints allow or deny (exit status 0 or 1)
     #[command(long_about = "Ask whether a user may use an entry point with an access level, in an \
@@ -203,6 +219,51 @@ pub enum UserCommand {
         /// Add the user disabled: disabled users have no access at all
         #[arg(long)]
         disabled: bool,
+        /// An attribute that assignment rules select by, e.g. department=Finance; repeat for several
+        #[arg(long = "attr", value_name = "NAME=VALUE", value_parser = parse_attr)]
+        attrs: Vec<(String, String)>,
+    },
+
+    /// Change a user's name, email, type or attributes
+    #[command(long_about = "Change a user's name, email, type or attributes. Assignment rules are \
+evaluated again at once: a user whose department changes gains and loses rule-made roles in the \
+same audited change.")]
+    Edit {
+        /// User id
+        id: String,
+        /// Full name (empty to clear)
+        #[arg(long)]
+        name: Option<String>,
+        /// Email address (empty to clear)
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the user a service account (true) or a person (false)
+        #[arg(long, value_name = "true|false")]
+        service_account: Option<bool>,
+        /// Set an attribute, e.g. department=Finance; repeat for several
+        #[arg(long = "attr", value_name = "NAME=VALUE", value_parser = parse_attr)]
+        attrs: Vec<(String, String)>,
+        /// Remove an attribute
+        #[arg(long = "remove-attr", value_name = "NAME")]
+        remove_attrs: Vec<String>,
+    },
+
+    /// Enable a user: their assignments take effect again
+    Enable {
+        /// User id
+        id: String,
+    },
+
+    /// Disable a user: every check for them says deny; assignments are kept
+    Disable {
+        /// User id
+        id: String,
+    },
+
+    /// Delete a user with their assignments and credentials; their audit history stays
+    Remove {
+        /// User id
+        id: String,
     },
 
     /// Assign a role to a user, globally or in organizations, optionally for a time window
@@ -263,6 +324,51 @@ pub enum RoleCommand {
         /// Role name (AOT name)
         name: String,
     },
+    /// Add a role (a database customization) with duties, privileges and sub-roles
+    #[command(long_about = "Add a role in the database layer. Every duty, privilege and sub-role named \
+must exist (names are matched ignoring case). The role is exported with the AOT and can be \
+assigned at once.")]
+    Add {
+        /// Role name (AOT name, e.g. VendInvoiceClerk)
+        name: String,
+        #[command(flatten)]
+        text: crate::edit_cmd::TextArgs,
+        /// A duty of the role; repeat for several
+        #[arg(long = "duty", value_name = "DUTY")]
+        duties: Vec<String>,
+        /// A privilege granted to the role directly; repeat for several
+        #[arg(long = "privilege", value_name = "PRIVILEGE")]
+        privileges: Vec<String>,
+        /// A sub-role; repeat for several
+        #[arg(long = "sub-role", value_name = "ROLE")]
+        sub_roles: Vec<String>,
+    },
+    /// Change a role's label, description, duties, privileges or sub-roles
+    #[command(long_about = "Change a role. An imported (code-layer) role edited here becomes a database \
+customization that wins over the code form until `customizations remove` drops it.")]
+    Edit {
+        /// Role name
+        name: String,
+        #[command(flatten)]
+        text: crate::edit_cmd::TextArgs,
+        #[arg(long = "add-duty", value_name = "DUTY")]
+        add_duties: Vec<String>,
+        #[arg(long = "remove-duty", value_name = "DUTY")]
+        remove_duties: Vec<String>,
+        #[arg(long = "add-privilege", value_name = "PRIVILEGE")]
+        add_privileges: Vec<String>,
+        #[arg(long = "remove-privilege", value_name = "PRIVILEGE")]
+        remove_privileges: Vec<String>,
+        #[arg(long = "add-sub-role", value_name = "ROLE")]
+        add_sub_roles: Vec<String>,
+        #[arg(long = "remove-sub-role", value_name = "ROLE")]
+        remove_sub_roles: Vec<String>,
+    },
+    /// Remove a role (refused while users, roles or rules still refer to it)
+    Remove {
+        /// Role name
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -301,6 +407,14 @@ pub struct GenArgs {
     /// Write into a folder that already has files (its aot/ folder is replaced)
     #[arg(long)]
     pub force: bool,
+}
+
+/// `NAME=VALUE`, for user attributes.
+pub fn parse_attr(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(format!("'{text}' is not NAME=VALUE (e.g. department=Finance)")),
+    }
 }
 
 /// [`parse_time`] for other modules' arguments.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use warden_core::{CoreError, Snapshot, TimeState, Warden};
-use warden_model::{Access, ObjectKind, Organization, Timestamp, User, UserKind};
+use warden_model::{Access, ObjectKind, Organization, Timestamp};
 
 /// What a command prints and the exit status it ends with.
 pub struct Output {
@@ -108,8 +108,16 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
             Ok(Output::ok(text))
         }
         Command::Org(cmd) => org(ctx, cmd).await,
+        Command::User(
+            cmd @ (UserCommand::Add { .. } | UserCommand::Edit { .. } | UserCommand::Enable { .. } | UserCommand::Disable { .. } | UserCommand::Remove { .. }),
+        ) => crate::edit_cmd::user(ctx, cmd).await,
         Command::User(cmd) => user(ctx, cmd).await,
-        Command::Role(cmd) => role(ctx, cmd).await,
+        Command::Role(cmd @ (RoleCommand::List | RoleCommand::Show { .. })) => role(ctx, cmd).await,
+        Command::Role(cmd) => crate::edit_cmd::role(ctx, cmd).await,
+        Command::Duty(cmd) => crate::edit_cmd::duty(ctx, cmd).await,
+        Command::Privilege(cmd) => crate::edit_cmd::privilege(ctx, cmd).await,
+        Command::EntryPoint(cmd) => crate::edit_cmd::entry_point(ctx, cmd).await,
+        Command::AssignmentRule(cmd) => crate::edit_cmd::assignment_rule(ctx, cmd).await,
         Command::Check(args) => check(ctx, args).await,
         Command::Gen(args) => gen_model(ctx, args),
         Command::Audit(cmd) => crate::audit_cmd::audit(ctx, cmd).await,
@@ -313,22 +321,6 @@ async fn org(ctx: &Context, cmd: OrgCommand) -> anyhow::Result<Output> {
 async fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<Output> {
     let warden = ctx.warden().await?;
     match cmd {
-        UserCommand::Add { id, name, email, service_account, disabled } => {
-            let kind = if service_account { UserKind::ServiceAccount } else { UserKind::Person };
-            let user = User { id, name, kind, enabled: !disabled, email };
-            let outcome = warden.add_user(user.clone()).await?;
-            if ctx.json {
-                return ctx.json(&serde_json::json!({ "user": user, "revision": outcome.revision }));
-            }
-            let mut details = vec![user.kind.as_str().replace('_', " ")];
-            if !user.enabled {
-                details.push("disabled".into());
-            }
-            if let Some(n) = &user.name {
-                details.insert(0, n.clone());
-            }
-            Ok(Output::ok(format!("Added user {} ({}) (revision {})\n", user.id, details.join(", "), outcome.revision)))
-        }
         UserCommand::Assign { user, role, orgs, from, to } => {
             let outcome = warden.assign(&user, &role, &orgs, from, to, now()).await?;
             if ctx.json {
@@ -381,6 +373,7 @@ async fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<Output> {
             let snapshot = warden.snapshot().await?;
             user_show(ctx, &snapshot, &id, org.as_deref(), at.unwrap_or_else(now))
         }
+        _ => unreachable!("edits are in edit_cmd::user"),
     }
 }
 
@@ -409,6 +402,9 @@ fn user_show(ctx: &Context, snapshot: &Snapshot, id: &str, org: Option<&str>, at
     if let Some(e) = &u.email {
         let _ = writeln!(text, "  email    {e}");
     }
+    for (k, v) in &u.attributes {
+        let _ = writeln!(text, "  {k}: {v}");
+    }
     let place = match &view.org {
         Some(o) => format!("in {o} (global assignments and those scoped to {o} count)"),
         None => "without an organization (only global assignments count; --org ORG adds scoped ones)".to_string(),
@@ -417,7 +413,7 @@ fn user_show(ctx: &Context, snapshot: &Snapshot, id: &str, org: Option<&str>, at
     if view.assignments.is_empty() {
         let _ = writeln!(text, "  none. Assign a role with `{} user assign {} ROLE`.", ctx.prefix, u.id);
     } else {
-        let mut t = Table::new(&["ROLE", "LABEL", "SCOPE", "FROM", "TO", "STATUS"]);
+        let mut t = Table::new(&["ROLE", "LABEL", "SCOPE", "FROM", "TO", "STATUS", "BY"]);
         for a in &view.assignments {
             let status = match (a.state, a.counts) {
                 (_, true) => "active".to_string(),
@@ -435,6 +431,7 @@ fn user_show(ctx: &Context, snapshot: &Snapshot, id: &str, org: Option<&str>, at
                 when(a.valid_from),
                 when(a.valid_to),
                 status,
+                a.rule.as_deref().map_or_else(|| "manual".to_string(), |r| format!("rule {r}")),
             ]);
         }
         text.push_str(&t.render("  "));
@@ -553,6 +550,7 @@ async fn role(ctx: &Context, cmd: RoleCommand) -> anyhow::Result<Output> {
             }
             Ok(Output::ok(text))
         }
+        _ => unreachable!("edits are in edit_cmd::role"),
     }
 }
 

@@ -8,6 +8,7 @@
 mod audit_cmd;
 mod cli;
 mod commands;
+mod edit_cmd;
 mod serve_cmd;
 mod table;
 
