@@ -93,6 +93,13 @@ fn help_is_available_for_every_command() {
         vec!["role", "show", "--help"],
         vec!["check", "--help"],
         vec!["gen", "--help"],
+        vec!["role", "add", "--help"],
+        vec!["role", "edit", "--help"],
+        vec!["duty", "add", "--help"],
+        vec!["privilege", "edit", "--help"],
+        vec!["entry-point", "add", "--help"],
+        vec!["user", "edit", "--help"],
+        vec!["assignment-rule", "add", "--help"],
     ] {
         let out = ok(dir.path(), &args);
         assert!(out.contains("Usage:"), "{args:?}: {out}");
