@@ -18,8 +18,10 @@ use std::fmt;
 use std::io::Write;
 use warden_model::{Assignment, Model, ObjectKind, Organization, Timestamp, User, UserKind};
 
-/// Accepted columns of `users.csv`.
+/// Accepted columns of `users.csv`, besides one `attr.NAME` column per user attribute.
 pub const USER_COLUMNS: &[&str] = &["id", "name", "type", "enabled", "email"];
+/// The prefix of `users.csv` columns that hold user attributes (`attr.department`).
+pub const ATTRIBUTE_PREFIX: &str = "attr.";
 /// Accepted columns of `organizations.csv`.
 pub const ORG_COLUMNS: &[&str] = &["id", "name"];
 /// Accepted columns of `assignments.csv`.
@@ -51,7 +53,10 @@ impl fmt::Display for CsvProblem {
 /// A parsed file: which accepted column sits at each position, and the rows.
 struct Table {
     file: String,
+    /// Empty for an attribute column.
     columns: Vec<&'static str>,
+    /// Attribute columns: position and attribute name.
+    attributes: Vec<(usize, String)>,
     rows: Vec<Row>,
 }
 
@@ -91,6 +96,17 @@ impl Problems {
 /// come in any order; an unknown or repeated header is refused, because a
 /// misspelt column would otherwise be silently ignored.
 fn read_table(file: &str, data: &[u8], accepted: &[&'static str], required: &[&str]) -> Result<Table, Vec<CsvProblem>> {
+    read_table_with(file, data, accepted, required, None)
+}
+
+/// [`read_table`], also taking columns named `PREFIX<attribute>`.
+fn read_table_with(
+    file: &str,
+    data: &[u8],
+    accepted: &[&'static str],
+    required: &[&str],
+    attribute_prefix: Option<&str>,
+) -> Result<Table, Vec<CsvProblem>> {
     let problem = |line: u64, message: String| CsvProblem { file: file.to_string(), line, field: None, message };
     let mut reader = csv::ReaderBuilder::new().has_headers(false).trim(csv::Trim::All).from_reader(data);
     let mut records = reader.records();
@@ -102,17 +118,35 @@ fn read_table(file: &str, data: &[u8], accepted: &[&'static str], required: &[&s
         Some(Ok(h)) => h,
     };
     let mut columns = Vec::with_capacity(header.len());
+    let mut attributes: Vec<(usize, String)> = Vec::new();
     let mut problems = Vec::new();
     for (i, raw) in header.iter().enumerate() {
         // Spreadsheet programs often start UTF-8 files with a byte-order mark.
         let name = if i == 0 { raw.trim_start_matches('\u{feff}') } else { raw };
         let name = name.trim();
+        let attribute = attribute_prefix
+            .filter(|p| name.len() > p.len() && name.is_char_boundary(p.len()) && name[..p.len()].eq_ignore_ascii_case(p))
+            .map(|p| &name[p.len()..]);
+        if let Some(attribute) = attribute {
+            if let Err(e) = crate::edit::check_attribute(attribute) {
+                problems.push(problem(1, format!("column '{name}': {e}")));
+            } else if attributes.iter().any(|(_, a)| a.eq_ignore_ascii_case(attribute)) {
+                problems.push(problem(1, format!("column '{name}' appears twice")));
+            }
+            attributes.push((i, attribute.to_string()));
+            columns.push("");
+            continue;
+        }
         match accepted.iter().find(|a| a.eq_ignore_ascii_case(name)) {
             Some(a) if columns.contains(a) => problems.push(problem(1, format!("column '{name}' appears twice"))),
             Some(a) => columns.push(*a),
             None => problems.push(problem(
                 1,
-                format!("unknown column '{name}'; accepted columns are: {}", accepted.join(", ")),
+                format!(
+                    "unknown column '{name}'; accepted columns are: {}{}",
+                    accepted.join(", "),
+                    attribute_prefix.map(|p| format!(", and {p}NAME for a user attribute (e.g. {p}department)")).unwrap_or_default()
+                ),
             )),
         }
     }
@@ -145,7 +179,7 @@ fn read_table(file: &str, data: &[u8], accepted: &[&'static str], required: &[&s
             }
         }
     }
-    if problems.is_empty() { Ok(Table { file: file.to_string(), columns, rows }) } else { Err(problems) }
+    if problems.is_empty() { Ok(Table { file: file.to_string(), columns, attributes, rows }) } else { Err(problems) }
 }
 
 fn csv_error(file: &str, e: csv::Error) -> CsvProblem {
@@ -189,7 +223,7 @@ fn first_seen(seen: &mut HashMap<String, u64>, key: &str, line: u64) -> Option<u
 /// one. A column the file does not have keeps the stored value; an empty
 /// `name` or `email` clears it; an empty `enabled` means `true` for a new user.
 pub fn parse_users(file: &str, data: &[u8], model: &Model) -> Result<Vec<User>, Vec<CsvProblem>> {
-    let table = read_table(file, data, USER_COLUMNS, &["id"])?;
+    let table = read_table_with(file, data, USER_COLUMNS, &["id"], Some(ATTRIBUTE_PREFIX))?;
     let mut problems = Problems(Vec::new());
     let mut seen = HashMap::new();
     let mut users = Vec::with_capacity(table.rows.len());
@@ -242,6 +276,16 @@ pub fn parse_users(file: &str, data: &[u8], model: &Model) -> Result<Vec<User>, 
                 problems.push(table.problem(row.line, Some("email"), format!("'{email}' is not an email address")));
             }
             user.email = non_empty(email);
+        }
+        for (i, name) in &table.attributes {
+            let value = row.values.get(*i).map(String::as_str).unwrap_or_default();
+            // One spelling per attribute: the stored name's case wins.
+            let key = user.attributes.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned().unwrap_or_else(|| name.clone());
+            if value.is_empty() {
+                user.attributes.remove(&key);
+            } else {
+                user.attributes.insert(key, value.to_string());
+            }
         }
         users.push(user);
     }
@@ -377,17 +421,17 @@ fn resolve<V>(map: &BTreeMap<String, V>, kind: ObjectKind, text: &str) -> Result
 
 /// Writes `users.csv` in the format [`parse_users`] reads.
 pub fn write_users<'a, W: Write>(w: W, users: impl IntoIterator<Item = &'a User>) -> csv::Result<()> {
+    let users: Vec<&User> = users.into_iter().collect();
+    let attributes: std::collections::BTreeSet<&str> = users.iter().flat_map(|u| u.attributes.keys().map(String::as_str)).collect();
     let mut out = csv::Writer::from_writer(w);
-    out.write_record(USER_COLUMNS)?;
+    let mut header: Vec<String> = USER_COLUMNS.iter().map(|c| c.to_string()).collect();
+    header.extend(attributes.iter().map(|a| format!("{ATTRIBUTE_PREFIX}{a}")));
+    out.write_record(&header)?;
     for u in users {
         let enabled = if u.enabled { "true" } else { "false" };
-        out.write_record([
-            u.id.as_str(),
-            u.name.as_deref().unwrap_or_default(),
-            u.kind.as_str(),
-            enabled,
-            u.email.as_deref().unwrap_or_default(),
-        ])?;
+        let mut record = vec![u.id.as_str(), u.name.as_deref().unwrap_or_default(), u.kind.as_str(), enabled, u.email.as_deref().unwrap_or_default()];
+        record.extend(attributes.iter().map(|a| u.attributes.get(*a).map_or("", String::as_str)));
+        out.write_record(&record)?;
     }
     out.flush()?;
     Ok(())
@@ -463,7 +507,7 @@ mod tests {
     #[test]
     fn unknown_and_missing_headers() {
         let text = messages(parse_users("u.csv", b"id,mail\n", &model()));
-        assert_eq!(text, vec!["u.csv:1: unknown column 'mail'; accepted columns are: id, name, type, enabled, email"]);
+        assert_eq!(text, vec!["u.csv:1: unknown column 'mail'; accepted columns are: id, name, type, enabled, email, and attr.NAME for a user attribute (e.g. attr.department)"]);
         let text = messages(parse_orgs("o.csv", b"name\nX\n", &model()));
         assert_eq!(text, vec!["o.csv:1: missing column 'id'; the header must include id (accepted columns: id, name)"]);
         let text = messages(parse_orgs("o.csv", b"", &model()));
@@ -502,7 +546,9 @@ mod tests {
     fn written_files_read_back() {
         let m = {
             let mut m = model();
-            m.users.insert("svc".into(), User { kind: UserKind::ServiceAccount, enabled: false, name: Some("Batch, nightly".into()), ..User::new("svc") });
+            let mut svc = User { kind: UserKind::ServiceAccount, enabled: false, name: Some("Batch, nightly".into()), ..User::new("svc") };
+            svc.attributes.insert("department".into(), "IT, batch".into());
+            m.users.insert("svc".into(), svc);
             m.assignments.push(Assignment {
                 organizations: vec!["USMF".into()],
                 valid_from: Some(Timestamp(1_767_225_600_000)),
@@ -512,10 +558,29 @@ mod tests {
         };
         let mut buf = Vec::new();
         write_users(&mut buf, m.users.values()).expect("write");
+        assert!(String::from_utf8_lossy(&buf).starts_with("id,name,type,enabled,email,attr.department\n"));
         assert_eq!(parse_users("u", &buf, &Model::default()).expect("read"), m.users.values().cloned().collect::<Vec<_>>());
         let mut buf = Vec::new();
         write_assignments(&mut buf, &m.assignments).expect("write");
         assert_eq!(String::from_utf8_lossy(&buf), "user,role,organizations,valid_from,valid_to\nalice,Clerk,USMF,2026-01-01T00:00:00Z,\n");
         assert_eq!(parse_assignments("a", &buf, &m).expect("read"), m.assignments);
+    }
+
+    #[test]
+    fn attribute_columns_set_clear_and_are_checked() {
+        let mut m = Model::default();
+        let mut alice = User::new("alice");
+        alice.attributes.insert("Department".into(), "Sales".into());
+        alice.attributes.insert("title".into(), "Rep".into());
+        m.users.insert("alice".into(), alice);
+        let users = parse_users("u.csv", b"id,ATTR.department,attr.title\nalice,Finance,\n", &m).expect("read");
+        assert_eq!(users[0].attributes.len(), 1, "an empty cell clears the attribute");
+        assert_eq!(users[0].attributes.get("Department").map(String::as_str), Some("Finance"), "stored spelling kept");
+        let e = parse_users("u.csv", b"id,attr.email\nalice,x\n", &m).expect_err("a user field");
+        assert_eq!(e[0].to_string(), "u.csv:1: column 'attr.email': 'email' is a user field, not an attribute; set it with its own option");
+        let e = parse_users("u.csv", b"id,attr.dept,Attr.Dept\nalice,x,y\n", &m).expect_err("twice");
+        assert_eq!(e[0].to_string(), "u.csv:1: column 'Attr.Dept' appears twice");
+        let e = parse_users("u.csv", b"id,department\nalice,x\n", &m).expect_err("unknown");
+        assert!(e[0].message.contains("attr.NAME for a user attribute"), "{}", e[0]);
     }
 }
