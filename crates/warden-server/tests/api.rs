@@ -323,3 +323,49 @@ async fn database_customizations_override_code_and_can_be_dropped() {
     assert_eq!((back["layer"].as_str(), back["object"]["label"] == "Customized label"), (Some("code"), false));
     assert_eq!(server.call(Some(&admin), Method::GET, &format!("/api/v1/duties/{unassigned}"), None).await.0, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assignment_rules_follow_users_changed_over_http() {
+    let server = start().await;
+    let admin = server.admin_token().await;
+    let (status, rules) = server.call(Some(&admin), Method::GET, "/api/v1/assignment-rules", None).await;
+    assert_eq!(status, StatusCode::OK, "{rules}");
+    assert_eq!(rules["items"][0]["key"], "FinanceAccountsPayable");
+    let (_, bella) = server.call(Some(&admin), Method::GET, "/api/v1/assignments/bella/VendInvoiceAccountsPayableClerk", None).await;
+    assert_eq!(bella["object"]["rule"], "FinanceAccountsPayable", "{bella}");
+
+    // Mike moves to accounts payable: his update brings the rule's role in the same write.
+    let (_, mike) = server.call(Some(&admin), Method::GET, "/api/v1/users/mike", None).await;
+    let mut body = mike["object"].clone();
+    body["attributes"] = json!({"department": "Finance", "title": "Accounts payable lead"});
+    let r = Client::new()
+        .put(server.url("/api/v1/users/mike"))
+        .bearer_auth(&admin)
+        .header("if-match", mike["version"].to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    let (status, made) = server.call(Some(&admin), Method::GET, "/api/v1/assignments/mike/VendInvoiceAccountsPayableClerk", None).await;
+    assert_eq!((status, made["object"]["organizations"].clone()), (StatusCode::OK, json!(["USMF"])), "{made}");
+
+    // Provenance cannot be forged.
+    let forged = json!({"user": "nora", "role": "VendInvoiceAccountsPayableClerk", "rule": "FinanceAccountsPayable"});
+    let (status, problem) = server.call(Some(&admin), Method::POST, "/api/v1/assignments", Some(forged)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    // Deleting a rule-made assignment excludes the user instead of having it come straight back.
+    let r = Client::new()
+        .delete(server.url("/api/v1/assignments/bella/VendInvoiceAccountsPayableClerk"))
+        .bearer_auth(&admin)
+        .header("if-match", bella["version"].to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _) = server.call(Some(&admin), Method::GET, "/api/v1/assignments/bella/VendInvoiceAccountsPayableClerk", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, rule) = server.call(Some(&admin), Method::GET, "/api/v1/assignment-rules/FinanceAccountsPayable", None).await;
+    assert_eq!(rule["object"]["excluded_users"], json!(["bella"]));
+}
