@@ -11,6 +11,7 @@ mod model;
 mod object;
 mod rules;
 mod security;
+mod sod;
 mod time;
 
 pub use access::{Access, AccessSet, Grant, Permission};
@@ -18,6 +19,7 @@ pub use identity::{Assignment, Credential, CredentialKind, Organization, User, U
 pub use model::{Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use object::{assignment_key, Object};
 pub use rules::{AssignmentRule, Condition, ConditionOp};
+pub use sod::{ConflictStatus, Severity, SodConflict, SodRule, SodSettings, SodSide, SOD_SETTINGS_KEY};
 pub use security::{
     Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Licence, Policy,
     PolicyContextType, Privilege, Role, RoleExtension, TableGrant,

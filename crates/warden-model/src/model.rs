@@ -2,6 +2,7 @@
 
 use crate::identity::{Assignment, Credential, Organization, User};
 use crate::rules::AssignmentRule;
+use crate::sod::{SodConflict, SodRule, SodSettings};
 use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -23,10 +24,13 @@ pub enum ObjectKind {
     Assignment,
     AssignmentRule,
     Credential,
+    SodRule,
+    SodConflict,
+    SodSettings,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 12] = [
+    pub const ALL: [ObjectKind; 15] = [
         ObjectKind::EntryPoint,
         ObjectKind::Privilege,
         ObjectKind::Duty,
@@ -39,6 +43,9 @@ impl ObjectKind {
         ObjectKind::Assignment,
         ObjectKind::AssignmentRule,
         ObjectKind::Credential,
+        ObjectKind::SodRule,
+        ObjectKind::SodConflict,
+        ObjectKind::SodSettings,
     ];
 
     /// The stable identifier used in storage, JSON and URLs (`entry_point`, `role`, ...).
@@ -56,6 +63,9 @@ impl ObjectKind {
             ObjectKind::Assignment => "assignment",
             ObjectKind::AssignmentRule => "assignment_rule",
             ObjectKind::Credential => "credential",
+            ObjectKind::SodRule => "sod_rule",
+            ObjectKind::SodConflict => "sod_conflict",
+            ObjectKind::SodSettings => "sod_settings",
         }
     }
 
@@ -92,6 +102,9 @@ impl ObjectKind {
             ObjectKind::Assignment => "assignment",
             ObjectKind::AssignmentRule => "assignment rule",
             ObjectKind::Credential => "credential",
+            ObjectKind::SodRule => "SoD rule",
+            ObjectKind::SodConflict => "SoD conflict",
+            ObjectKind::SodSettings => "SoD settings",
         }
     }
 }
@@ -139,6 +152,10 @@ pub enum ModelError {
     DuplicateAssignment { user: String, role: String },
     #[error("assignment rule {rule} has no condition: a rule must say which users it selects (to select everyone, say so, e.g. id!=nobody)")]
     RuleWithoutCondition { rule: String },
+    #[error("SoD rule {rule} has the same first and second side; a rule separates two different duties or accesses")]
+    SodSidesEqual { rule: String },
+    #[error("SoD rule {rule}: valid-from {from} is not before valid-to {to}")]
+    SodEmptyValidity { rule: String, from: String, to: String },
     #[error("{count} roles exceed the limit of {limit}: the access index packs role ids into 19 bits")]
     TooManyRoles { count: usize, limit: usize },
 }
@@ -196,6 +213,15 @@ pub struct Model {
     /// Rules that assign roles by user attributes, by name.
     #[serde(default)]
     pub assignment_rules: BTreeMap<String, AssignmentRule>,
+    /// Segregation-of-duties rules, by name.
+    #[serde(default)]
+    pub sod_rules: BTreeMap<String, SodRule>,
+    /// Users holding both sides of a rule, unresolved or allowed, by `USER/RULE`.
+    #[serde(default)]
+    pub sod_conflicts: BTreeMap<String, SodConflict>,
+    /// SoD parameters; the defaults when none are stored.
+    #[serde(default)]
+    pub sod_settings: Option<SodSettings>,
 }
 
 impl Model {
@@ -254,6 +280,16 @@ impl Model {
         self.check_sub_role_cycles(&mut errors);
         self.check_assignments(&mut errors);
         self.check_credentials(&mut errors);
+        for r in self.sod_rules.values().filter(|r| r.first == r.second) {
+            errors.push(ModelError::SodSidesEqual { rule: r.name.clone() });
+        }
+        for r in self.sod_rules.values() {
+            if let (Some(from), Some(to)) = (r.valid_from, r.valid_to)
+                && from >= to
+            {
+                errors.push(ModelError::SodEmptyValidity { rule: r.name.clone(), from: from.to_string(), to: to.to_string() });
+            }
+        }
         for r in self.assignment_rules.values().filter(|r| r.conditions.is_empty()) {
             errors.push(ModelError::RuleWithoutCondition { rule: r.name.clone() });
         }
@@ -289,6 +325,7 @@ impl Model {
         scan(ObjectKind::Organization, self.organizations.keys().map(String::as_str), errors);
         scan(ObjectKind::User, self.users.keys().map(String::as_str), errors);
         scan(ObjectKind::AssignmentRule, self.assignment_rules.keys().map(String::as_str), errors);
+        scan(ObjectKind::SodRule, self.sod_rules.keys().map(String::as_str), errors);
         for kind in crate::EntryPointType::ALL {
             let names = self.entry_points.keys().filter(|k| k.kind == *kind).map(|k| k.name.as_str());
             scan(ObjectKind::EntryPoint, names, errors);
@@ -373,6 +410,17 @@ impl Model {
             }
             for u in &r.excluded_users {
                 missing(from(), ObjectKind::User, u, self.users.contains_key(u));
+            }
+        }
+        for r in self.sod_rules.values() {
+            for side in [&r.first, &r.second] {
+                let from = ObjectRef::new(ObjectKind::SodRule, &r.name);
+                match side {
+                    crate::sod::SodSide::Duty { duty } => missing(from, ObjectKind::Duty, duty, self.duties.contains_key(duty)),
+                    crate::sod::SodSide::EntryPoint { entry_point, .. } => {
+                        missing(from, ObjectKind::EntryPoint, &entry_point.to_string(), self.entry_points.contains_key(entry_point))
+                    }
+                }
             }
         }
         errors.extend(dangling);

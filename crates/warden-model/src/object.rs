@@ -3,6 +3,7 @@
 use crate::identity::{Assignment, Credential, Organization, User};
 use crate::model::{Model, ObjectKind, ObjectRef};
 use crate::rules::AssignmentRule;
+use crate::sod::{SodConflict, SodRule, SodSettings, SOD_SETTINGS_KEY};
 use crate::security::{Duty, DutyExtension, EntryPoint, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,9 @@ pub enum Object {
     Assignment(Assignment),
     AssignmentRule(AssignmentRule),
     Credential(Credential),
+    SodRule(SodRule),
+    SodConflict(SodConflict),
+    SodSettings(SodSettings),
 }
 
 impl Object {
@@ -38,6 +42,9 @@ impl Object {
             Object::User(_) => ObjectKind::User,
             Object::Assignment(_) => ObjectKind::Assignment,
             Object::AssignmentRule(_) => ObjectKind::AssignmentRule,
+            Object::SodRule(_) => ObjectKind::SodRule,
+            Object::SodConflict(_) => ObjectKind::SodConflict,
+            Object::SodSettings(_) => ObjectKind::SodSettings,
             Object::Credential(_) => ObjectKind::Credential,
         }
     }
@@ -57,6 +64,9 @@ impl Object {
             Object::User(u) => u.id.clone(),
             Object::Assignment(a) => assignment_key(&a.user, &a.role),
             Object::AssignmentRule(r) => r.name.clone(),
+            Object::SodRule(r) => r.name.clone(),
+            Object::SodConflict(c) => SodConflict::key_of(&c.user, &c.rule),
+            Object::SodSettings(_) => SOD_SETTINGS_KEY.to_string(),
             Object::Credential(c) => c.id.clone(),
         };
         ObjectRef::new(self.kind(), name)
@@ -76,6 +86,9 @@ impl Object {
             Object::User(x) => serde_json::to_value(x),
             Object::Assignment(x) => serde_json::to_value(x),
             Object::AssignmentRule(x) => serde_json::to_value(x),
+            Object::SodRule(x) => serde_json::to_value(x),
+            Object::SodConflict(x) => serde_json::to_value(x),
+            Object::SodSettings(x) => serde_json::to_value(x),
             Object::Credential(x) => serde_json::to_value(x),
         }
         .expect("model types serialize to JSON infallibly")
@@ -95,6 +108,9 @@ impl Object {
             ObjectKind::User => Object::User(serde_json::from_value(body)?),
             ObjectKind::Assignment => Object::Assignment(serde_json::from_value(body)?),
             ObjectKind::AssignmentRule => Object::AssignmentRule(serde_json::from_value(body)?),
+            ObjectKind::SodRule => Object::SodRule(serde_json::from_value(body)?),
+            ObjectKind::SodConflict => Object::SodConflict(serde_json::from_value(body)?),
+            ObjectKind::SodSettings => Object::SodSettings(serde_json::from_value(body)?),
             ObjectKind::Credential => Object::Credential(serde_json::from_value(body)?),
         })
     }
@@ -148,6 +164,13 @@ impl Model {
             Object::AssignmentRule(x) => {
                 self.assignment_rules.insert(x.name.clone(), x);
             }
+            Object::SodRule(x) => {
+                self.sod_rules.insert(x.name.clone(), x);
+            }
+            Object::SodConflict(x) => {
+                self.sod_conflicts.insert(SodConflict::key_of(&x.user, &x.rule), x);
+            }
+            Object::SodSettings(x) => self.sod_settings = Some(x),
         }
     }
 
@@ -166,6 +189,9 @@ impl Model {
             ObjectKind::User => self.users.remove(name).is_some(),
             ObjectKind::Credential => self.credentials.remove(name).is_some(),
             ObjectKind::AssignmentRule => self.assignment_rules.remove(name).is_some(),
+            ObjectKind::SodRule => self.sod_rules.remove(name).is_some(),
+            ObjectKind::SodConflict => self.sod_conflicts.remove(name).is_some(),
+            ObjectKind::SodSettings => self.sod_settings.take().is_some(),
             ObjectKind::Assignment => {
                 let Some((user, role)) = name.rsplit_once('/') else { return false };
                 match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user, role))) {
@@ -194,6 +220,9 @@ impl Model {
             ObjectKind::Assignment => Box::new(self.assignments.iter().cloned().map(Object::Assignment)),
             ObjectKind::Credential => Box::new(self.credentials.values().cloned().map(Object::Credential)),
             ObjectKind::AssignmentRule => Box::new(self.assignment_rules.values().cloned().map(Object::AssignmentRule)),
+            ObjectKind::SodRule => Box::new(self.sod_rules.values().cloned().map(Object::SodRule)),
+            ObjectKind::SodConflict => Box::new(self.sod_conflicts.values().cloned().map(Object::SodConflict)),
+            ObjectKind::SodSettings => Box::new(self.sod_settings.iter().cloned().map(Object::SodSettings)),
         }
     }
 
@@ -214,5 +243,8 @@ impl Model {
             .chain(self.assignment_rules.values().cloned().map(Object::AssignmentRule))
             .chain(self.assignments.iter().cloned().map(Object::Assignment))
             .chain(self.credentials.values().cloned().map(Object::Credential))
+            .chain(self.sod_rules.values().cloned().map(Object::SodRule))
+            .chain(self.sod_conflicts.values().cloned().map(Object::SodConflict))
+            .chain(self.sod_settings.iter().cloned().map(Object::SodSettings))
     }
 }

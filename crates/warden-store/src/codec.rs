@@ -25,6 +25,9 @@ pub(crate) fn encode(object: &Object) -> String {
         Object::User(x) => serde_json::to_string(x),
         Object::Assignment(x) => serde_json::to_string(x),
         Object::AssignmentRule(x) => serde_json::to_string(x),
+        Object::SodRule(x) => serde_json::to_string(x),
+        Object::SodConflict(x) => serde_json::to_string(x),
+        Object::SodSettings(x) => serde_json::to_string(x),
         Object::Credential(x) => serde_json::to_string(x),
     }
     .expect("model types serialize to JSON infallibly")
@@ -43,6 +46,9 @@ pub(crate) fn decode(kind: ObjectKind, body: &str) -> Result<Object, serde_json:
         ObjectKind::User => Object::User(serde_json::from_str(body)?),
         ObjectKind::Assignment => Object::Assignment(serde_json::from_str(body)?),
         ObjectKind::AssignmentRule => Object::AssignmentRule(serde_json::from_str(body)?),
+        ObjectKind::SodRule => Object::SodRule(serde_json::from_str(body)?),
+        ObjectKind::SodConflict => Object::SodConflict(serde_json::from_str(body)?),
+        ObjectKind::SodSettings => Object::SodSettings(serde_json::from_str(body)?),
         ObjectKind::Credential => Object::Credential(serde_json::from_str(body)?),
     })
 }

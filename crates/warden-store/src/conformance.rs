@@ -261,6 +261,33 @@ pub fn sample_model() -> Model {
         excluded_users: vec!["svc-batch".into()],
         enabled: true,
     }));
+    m.put(Object::SodRule(warden_model::SodRule {
+        name: "InquireVsServiceFind".into(),
+        first: warden_model::SodSide::Duty { duty: "CustInquire".into() },
+        second: warden_model::SodSide::EntryPoint {
+            entry_point: "ServiceOperation/CustService.find".parse().expect("a key"),
+            access: warden_model::Access::Invoke,
+        },
+        severity: warden_model::Severity::High,
+        risk: Some("one person both looks up and changes customers".into()),
+        mitigation: None,
+        valid_from: Some(Timestamp(1_700_000_000_000)),
+        valid_to: None,
+        enabled: true,
+    }));
+    m.put(Object::SodConflict(warden_model::SodConflict {
+        user: "alice".into(),
+        rule: "InquireVsServiceFind".into(),
+        status: warden_model::ConflictStatus::Allowed,
+        roles: vec!["AccountsReceivableClerk".into(), "AccountsReceivableManager".into()],
+        organizations: vec!["USMF".into()],
+        detected: Timestamp(1_700_000_000_000),
+        source: "assignment".into(),
+        reason: Some("covering for a colleague on leave".into()),
+        decided_by: Some("admin".into()),
+        decided: Some(Timestamp(1_700_000_100_000)),
+    }));
+    m.put(Object::SodSettings(warden_model::SodSettings { check_similarity: true, similarity_level: 75, refuse_similar: false }));
     let mut svc = user("svc-batch");
     svc.kind = UserKind::ServiceAccount;
     svc.enabled = false;
