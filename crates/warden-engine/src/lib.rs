@@ -17,11 +17,13 @@ mod index;
 mod names;
 pub mod reference;
 mod resolve;
+pub mod sod;
 
 pub use explain::{explain, AssignmentState, AssignmentStatus, Explanation, GrantPath, PathStep, StepKind};
 pub use flatten::{effective_permissions, role_permissions, EffectivePermission};
 pub use index::{EntryPointId, Index, IndexStats, OrgId, UserId};
 pub use resolve::{resolve_entry_point, ResolveError};
+pub use sod::{SodIndex, UserConflict};
 
 use serde::{Deserialize, Serialize};
 
