@@ -53,6 +53,14 @@ pub enum CoreError {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// A security configuration change would make roles hold both sides of SoD rules.
+    #[error("{}", sod_roles(.0))]
+    SodRoles(Vec<crate::sod::RoleViolation>),
+
+    /// Direct assignments would give users both sides of SoD rules.
+    #[error("{}", sod_conflicts(.0))]
+    SodConflicts(Vec<crate::sod::ConflictFound>),
+
     /// The store holds data that is not the demo; loading it would mix the two.
     #[error(
         "the store is not empty ({summary}) and does not hold the demo; the demo loads only into an empty store. \
@@ -66,6 +74,21 @@ impl CoreError {
     pub(crate) fn unknown<'a>(kind: ObjectKind, name: &str, known: impl IntoIterator<Item = &'a str>) -> CoreError {
         CoreError::Unknown { kind, name: name.to_string(), hint: crate::names::did_you_mean(known, name) }
     }
+}
+
+fn sod_roles(list: &[crate::sod::RoleViolation]) -> String {
+    let lines: Vec<String> = list
+        .iter()
+        .map(|v| format!("role '{}' would hold both sides of segregation-of-duties rule '{}': {} and {}", v.role, v.rule, v.first, v.second))
+        .collect();
+    list_strings("refused: the change breaks segregation of duties", &lines)
+}
+
+fn sod_conflicts(list: &[crate::sod::ConflictFound]) -> String {
+    let lines: Vec<String> = list.iter().map(ToString::to_string).collect();
+    let mut out = list_strings("refused: the assignment breaks segregation of duties", &lines);
+    out.push_str("\nAllow it with a reason for override (--override-reason TEXT, recorded in the conflicts register), or choose another role.");
+    out
 }
 
 fn roles_hint(assigned: &[String]) -> String {

@@ -23,6 +23,7 @@ mod names;
 mod rules;
 mod service;
 mod snapshot;
+mod sod;
 
 pub use csv_io::{
     parse_assignments, parse_orgs, parse_users, write_assignments, write_orgs, write_users, CsvProblem, ASSIGNMENT_COLUMNS,
@@ -30,6 +31,7 @@ pub use csv_io::{
 };
 pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
+pub use sod::{ConflictFound, Resolution, RoleReport, RoleViolation, VerifyOutcome};
 pub use service::{
     write_dataset, AotImportOutcome, AssignOutcome, CsvImportOutcome, DatasetReport, DemoOutcome, ExportOutcome, RevokeOutcome,
     CustomizationsRemoved, Warden, WriteOutcome,

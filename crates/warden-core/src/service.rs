@@ -165,6 +165,8 @@ pub(crate) struct Target {
     /// What the changes do to the effective model, when that differs from the
     /// changes themselves (dropping a customization reveals the code form).
     pub effective: Option<Vec<Change>>,
+    /// What new segregation-of-duties conflicts do to the write.
+    pub prevention: crate::sod::Prevention,
 }
 
 /// How strictly the model after a write is checked.
@@ -307,6 +309,11 @@ fn check_body(object: &Object) -> Result<(), CoreError> {
     }
 }
 
+/// Direct assignments through the API are preventive like `user assign`.
+fn prevention_for(kind: ObjectKind) -> crate::sod::Prevention {
+    if kind == ObjectKind::Assignment { crate::sod::Prevention::Refuse { override_reason: None } } else { crate::sod::Prevention::Record }
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>, CoreError> {
     std::fs::read(path).map_err(|source| CoreError::Read { path: path.to_path_buf(), source })
 }
@@ -368,6 +375,8 @@ impl Warden {
             let (mut model, revision) = self.store.load().await?;
             let Plan { action, mut summary, mut changes, outcome } = plan(&model)?;
             let before = model.validate();
+            // The role check compares with the roles as they were; only SoD needs the copy.
+            let sod_before = (!model.sod_rules.is_empty() && changes.iter().any(|c| c.key().kind.is_deployable())).then(|| model.clone());
             if let Some(effective) = &target.effective {
                 apply(&mut model, effective);
             } else if target.layer == Layer::Code {
@@ -386,6 +395,16 @@ impl Warden {
                     map.insert("rule_assignments".into(), crate::rules::describe(&derived));
                 }
                 changes.extend(derived);
+            }
+            let now = Timestamp::now();
+            let role_check = target.layer == Layer::Database;
+            let before_model = sod_before.as_ref().unwrap_or(&model);
+            if let Some(review) = crate::sod::review(before_model, &model, &changes, &target.prevention, role_check, &self.actor, now)? {
+                apply(&mut model, &review.changes);
+                if let Some(map) = summary.as_object_mut() {
+                    map.insert("sod".into(), review.summary);
+                }
+                changes.extend(review.changes);
             }
             let introduced = new_problems(&before, model.validate());
             let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
@@ -520,6 +539,7 @@ impl Warden {
     /// `user assign`: gives `user` the role, globally (no organizations) or in
     /// the listed organizations, inside the optional window `[from, to)`.
     /// Re-assigning a role the user already has replaces that assignment.
+    /// A new segregation-of-duties conflict refuses it (see [`Warden::assign_with_override`]).
     pub async fn assign(
         &self,
         user: &str,
@@ -529,13 +549,27 @@ impl Warden {
         to: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<AssignOutcome, CoreError> {
+        self.assign_inner(user, role, orgs, from, to, now, None).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn assign_inner(
+        &self,
+        user: &str,
+        role: &str,
+        orgs: &[String],
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        now: Timestamp,
+        override_reason: Option<String>,
+    ) -> Result<AssignOutcome, CoreError> {
         if let (Some(f), Some(t)) = (from, to)
             && f >= t
         {
             return Err(CoreError::EmptyWindow { from: f.to_string(), to: t.to_string() });
         }
         let (outcome, revision, _) = self
-            .run(Validation::AllowDangling, |model| {
+            .run_to(crate::sod::refusing(override_reason), Validation::AllowDangling, |model| {
                 let u = lookup::user(model, user)?;
                 let r = lookup::role(model, role)?;
                 let mut organizations = Vec::new();
@@ -602,7 +636,7 @@ impl Warden {
     pub async fn import_users(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
         let file = path.display().to_string();
         let data = read_file(path)?;
-        self.import_csv(&file, ObjectKind::User, "import users", |model| {
+        self.import_csv(&file, ObjectKind::User, "import users", Target::default(), |model| {
             let users = csv_io::parse_users(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
             for u in &users {
                 check_id(ObjectKind::User, &u.id).map_err(CoreError::InvalidInput)?;
@@ -616,7 +650,7 @@ impl Warden {
     pub async fn import_orgs(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
         let file = path.display().to_string();
         let data = read_file(path)?;
-        self.import_csv(&file, ObjectKind::Organization, "import orgs", |model| {
+        self.import_csv(&file, ObjectKind::Organization, "import orgs", Target::default(), |model| {
             let orgs = csv_io::parse_orgs(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
             for o in &orgs {
                 check_id(ObjectKind::Organization, &o.id).map_err(CoreError::InvalidInput)?;
@@ -631,22 +665,23 @@ impl Warden {
     pub async fn import_assignments(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
         let file = path.display().to_string();
         let data = read_file(path)?;
-        self.import_csv(&file, ObjectKind::Assignment, "import assignments", |model| {
+        self.import_csv(&file, ObjectKind::Assignment, "import assignments", crate::sod::refusing(None), |model| {
             let list = csv_io::parse_assignments(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
             Ok(list.into_iter().map(Object::Assignment).collect())
         })
         .await
     }
 
-    async fn import_csv(
+    pub(crate) async fn import_csv(
         &self,
         file: &str,
         kind: ObjectKind,
         action: &'static str,
+        target: Target,
         parse: impl Fn(&Model) -> Result<Vec<Object>, CoreError>,
     ) -> Result<CsvImportOutcome, CoreError> {
         let (outcome, revision, _) = self
-            .run(Validation::AllowDangling, |model| {
+            .run_to(target, Validation::AllowDangling, |model| {
                 let objects = parse(model)?;
                 let mut tally = Tally::default();
                 let rows = objects.len();
@@ -686,7 +721,11 @@ impl Warden {
         let key = object.key();
         check_id(key.kind, &key.name).map_err(CoreError::InvalidInput)?;
         check_body(&object)?;
-        let target = Target { preconditions: vec![Precondition { object: key.clone(), version: None }], ..Target::default() };
+        let target = Target {
+            preconditions: vec![Precondition { object: key.clone(), version: None }],
+            prevention: prevention_for(key.kind),
+            ..Target::default()
+        };
         let action = action_name(key.kind, "create");
         let (_, revision, _) = self
             .run_to(target, Validation::AllowDangling, |model| {
@@ -707,6 +746,7 @@ impl Warden {
         check_body(&object)?;
         let target = Target {
             preconditions: if_version.map(|v| Precondition { object: key.clone(), version: Some(v) }).into_iter().collect(),
+            prevention: prevention_for(key.kind),
             ..Target::default()
         };
         let action = action_name(key.kind, "replace");

@@ -1,0 +1,430 @@
+//! Segregation of duties in the write path and as commands.
+//!
+//! Every write passes [`review`] inside `Warden::run_to`, after the
+//! assignment rules have followed it and before it is committed:
+//! - a database-layer change to the security configuration that makes a role
+//!   hold both sides of a rule by itself is refused, naming the rule;
+//! - a direct assignment that gives a user both sides is refused, naming the
+//!   rule and the roles, unless an administrator gave a reason for override,
+//!   which goes into the conflicts register in the same commit;
+//! - every other new conflict (made by an assignment rule, a role edit, a
+//!   rule change) is recorded as unresolved in the same commit, so that it is
+//!   in the audit trail and waits for a decision;
+//! - conflicts that no longer occur leave the register (the audit trail keeps them).
+//!
+//! Only the users a change can affect are re-checked: those whose
+//! assignments it touches, or everyone when it changes the security
+//! configuration or the rules.
+
+use crate::error::CoreError;
+use crate::service::{Plan, Target, Validation, Warden};
+use serde::Serialize;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use warden_engine::{SodIndex, UserConflict};
+use warden_model::{ConflictStatus, Model, Object, ObjectKind, ObjectRef, SodConflict, SodRule, Timestamp};
+use warden_store::{Change, Revision};
+
+/// How a write treats the conflicts it creates.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Prevention {
+    /// Record new conflicts as unresolved (changes other than direct assignments).
+    #[default]
+    Record,
+    /// Direct assignments: refuse the new conflicts of the users whose manual
+    /// assignments the write puts, unless overridden with a reason.
+    Refuse { override_reason: Option<String> },
+}
+
+/// One new conflict, described for the administrator who caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConflictFound {
+    pub user: String,
+    pub rule: String,
+    pub severity: warden_model::Severity,
+    pub first: String,
+    pub second: String,
+    pub roles: Vec<String>,
+    /// Empty: through global assignments, everywhere.
+    pub organizations: Vec<String>,
+}
+
+impl std::fmt::Display for ConflictFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let place = if self.organizations.is_empty() { "everywhere".to_string() } else { format!("in {}", self.organizations.join(", ")) };
+        write!(
+            f,
+            "user '{}' would break segregation-of-duties rule '{}' ({} severity): roles {} give both {} and {} {place}",
+            self.user,
+            self.rule,
+            self.severity,
+            self.roles.join(" and "),
+            self.first,
+            self.second
+        )
+    }
+}
+
+/// A role that would hold both sides of a rule by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleViolation {
+    pub role: String,
+    pub rule: String,
+    pub first: String,
+    pub second: String,
+}
+
+fn found(model: &Model, user: &str, c: &UserConflict) -> ConflictFound {
+    let rule = model.sod_rules.get(&c.rule);
+    ConflictFound {
+        user: user.to_string(),
+        rule: c.rule.clone(),
+        severity: rule.map(|r| r.severity).unwrap_or_default(),
+        first: rule.map(|r| r.first.to_string()).unwrap_or_default(),
+        second: rule.map(|r| r.second.to_string()).unwrap_or_default(),
+        roles: c.roles.clone(),
+        organizations: c.organizations.clone(),
+    }
+}
+
+fn touches_configuration(kind: ObjectKind) -> bool {
+    kind.is_deployable() || kind == ObjectKind::SodRule
+}
+
+/// What [`review`] adds to a write.
+pub(crate) struct Review {
+    pub changes: Vec<Change>,
+    pub summary: serde_json::Value,
+}
+
+/// Checks a planned write's effect on segregation of duties; see the module
+/// comment. `before` is the model before the write, `after` with it applied.
+pub(crate) fn review(
+    before: &Model,
+    after: &Model,
+    changes: &[Change],
+    prevention: &Prevention,
+    role_check: bool,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Option<Review>, CoreError> {
+    if after.sod_rules.is_empty() && after.sod_conflicts.is_empty() {
+        return Ok(None);
+    }
+    let configuration = changes.iter().any(|c| touches_configuration(c.key().kind));
+    let mut users: BTreeSet<String> = BTreeSet::new();
+    for c in changes {
+        let key = c.key();
+        match key.kind {
+            ObjectKind::Assignment => users.extend(key.name.rsplit_once('/').map(|(u, _)| u.to_string())),
+            ObjectKind::User => drop(users.insert(key.name)),
+            _ => {}
+        }
+    }
+    if users.is_empty() && !configuration {
+        return Ok(None);
+    }
+    let index = SodIndex::build(after);
+    if role_check && configuration && changes.iter().any(|c| c.key().kind.is_deployable()) {
+        let old = SodIndex::build(before);
+        let mut violations = Vec::new();
+        for (role, rules) in index.roles_violating(now) {
+            let had: BTreeSet<&str> = old.role_violations(role, now).into_iter().collect();
+            for rule in rules.into_iter().filter(|r| !had.contains(r)) {
+                let r = &after.sod_rules[rule];
+                violations.push(RoleViolation { role: role.into(), rule: rule.into(), first: r.first.to_string(), second: r.second.to_string() });
+            }
+        }
+        if !violations.is_empty() {
+            return Err(CoreError::SodRoles(violations));
+        }
+    }
+    let all_users: Vec<&str>;
+    let scope: Vec<&str> = if configuration {
+        all_users = after.users.keys().map(String::as_str).collect();
+        all_users
+    } else {
+        users.iter().map(String::as_str).filter(|u| after.users.contains_key(*u)).collect()
+    };
+    let mut out = Vec::new();
+    let (mut recorded, mut allowed, mut cleared) = (Vec::new(), Vec::new(), Vec::new());
+    let mut refused = Vec::new();
+    let assigned: BTreeSet<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Put(Object::Assignment(a)) if a.rule.is_none() => Some(a.user.as_str()),
+            _ => None,
+        })
+        .collect();
+    for user in &scope {
+        let current = index.user_conflicts(after, user, now);
+        let current_rules: BTreeSet<&str> = current.iter().map(|c| c.rule.as_str()).collect();
+        for c in &current {
+            let key = SodConflict::key_of(user, &c.rule);
+            if after.sod_conflicts.contains_key(&key) {
+                continue;
+            }
+            let entry = match prevention {
+                Prevention::Refuse { override_reason } if assigned.contains(*user) => match override_reason {
+                    None => {
+                        refused.push(found(after, user, c));
+                        continue;
+                    }
+                    Some(reason) => {
+                        allowed.push(key);
+                        conflict(user, c, ConflictStatus::Allowed, "assignment", Some((reason, actor)), now)
+                    }
+                },
+                _ => {
+                    recorded.push(key);
+                    let source = if changes.iter().any(|ch| matches!(ch, Change::Put(Object::Assignment(a)) if a.user == *user && a.rule.is_some())) {
+                        "assignment rule"
+                    } else {
+                        "change"
+                    };
+                    conflict(user, c, ConflictStatus::Unresolved, source, None, now)
+                }
+            };
+            out.push(Change::Put(Object::SodConflict(entry)));
+        }
+        // Records of this user whose conflict is gone leave the register.
+        let prefix = format!("{user}/");
+        for (key, record) in after.sod_conflicts.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
+            if record.user == *user && !current_rules.contains(record.rule.as_str()) {
+                cleared.push(key.clone());
+                out.push(Change::Delete(ObjectRef::new(ObjectKind::SodConflict, key.clone())));
+            }
+        }
+    }
+    // Records of users or rules that no longer exist go too.
+    for (key, record) in &after.sod_conflicts {
+        let gone = !after.users.contains_key(&record.user) || !after.sod_rules.contains_key(&record.rule);
+        if gone && !cleared.contains(key) {
+            cleared.push(key.clone());
+            out.push(Change::Delete(ObjectRef::new(ObjectKind::SodConflict, key.clone())));
+        }
+    }
+    if !refused.is_empty() {
+        return Err(CoreError::SodConflicts(refused));
+    }
+    if out.is_empty() {
+        return Ok(None);
+    }
+    let summary = json!({ "unresolved": recorded, "allowed_with_override": allowed, "no_longer_conflicting": cleared });
+    Ok(Some(Review { changes: out, summary }))
+}
+
+fn conflict(user: &str, c: &UserConflict, status: ConflictStatus, source: &str, decision: Option<(&String, &str)>, now: Timestamp) -> SodConflict {
+    SodConflict {
+        user: user.to_string(),
+        rule: c.rule.clone(),
+        status,
+        roles: c.roles.clone(),
+        organizations: c.organizations.clone(),
+        detected: now,
+        source: source.to_string(),
+        reason: decision.map(|(r, _)| r.clone()),
+        decided_by: decision.map(|(_, a)| a.to_string()),
+        decided: decision.map(|_| now),
+    }
+}
+
+/// What `sod verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyOutcome {
+    pub users: usize,
+    pub rules: usize,
+    /// Conflicts found, by status after the run.
+    pub conflicts: usize,
+    pub new_unresolved: Vec<String>,
+    pub no_longer_conflicting: Vec<String>,
+    pub revision: Revision,
+}
+
+/// A role and the rules it breaks by itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleReport {
+    pub role: String,
+    pub label: Option<String>,
+    pub violations: usize,
+    pub rules: Vec<String>,
+}
+
+/// How an administrator resolves a conflict.
+#[derive(Debug, Clone)]
+pub enum Resolution {
+    /// Keep the roles; the conflict joins the register with this reason.
+    Allow { reason: String },
+    /// Take away what the assignment rules gave: the user is excluded from them.
+    Deny,
+}
+
+impl Warden {
+    /// `sod rule add`: a new rule. Its sides must name existing duties or entry
+    /// points; creating it does not check existing roles (`sod validate` does).
+    pub async fn add_sod_rule(&self, rule: SodRule) -> Result<crate::WriteOutcome, CoreError> {
+        self.create(Object::SodRule(rule)).await
+    }
+
+    /// `sod rule import`: adds or replaces rules by name, all or nothing.
+    pub async fn import_sod_rules(&self, rules: Vec<SodRule>, file: &str) -> Result<crate::CsvImportOutcome, CoreError> {
+        let objects: Vec<Object> = rules.into_iter().map(Object::SodRule).collect();
+        for o in &objects {
+            crate::service::check_id(ObjectKind::SodRule, &o.key().name).map_err(CoreError::InvalidInput)?;
+        }
+        self.import_csv(file, ObjectKind::SodRule, "sod rule import", Target::default(), |_| Ok(objects.clone())).await
+    }
+
+    /// `sod validate RULE`: the roles that break one rule by themselves.
+    pub async fn sod_validate(&self, rule: &str, now: Timestamp) -> Result<(SodRule, Vec<String>), CoreError> {
+        let (model, _) = self.store().load().await?;
+        let name = crate::edit::resolve(&model, ObjectKind::SodRule, rule)?;
+        let r = model.sod_rules[&name].clone();
+        // The index over this one rule (as if enabled): the rest of the model as it is.
+        let mut model = model;
+        model.sod_rules = BTreeMap::from([(name, SodRule { enabled: true, ..r.clone() })]);
+        let index = SodIndex::build(&model);
+        let roles = index.roles_violating(now).into_iter().map(|(role, _)| role.to_string()).collect();
+        Ok((r, roles))
+    }
+
+    /// `sod roles`: every role that breaks a rule by itself.
+    pub async fn sod_roles(&self, now: Timestamp) -> Result<Vec<RoleReport>, CoreError> {
+        let (model, _) = self.store().load().await?;
+        let index = SodIndex::build(&model);
+        Ok(index
+            .roles_violating(now)
+            .into_iter()
+            .map(|(role, rules)| RoleReport {
+                role: role.to_string(),
+                label: model.roles.get(role).and_then(|r| r.label.clone()),
+                violations: rules.len(),
+                rules: rules.into_iter().map(str::to_string).collect(),
+            })
+            .collect())
+    }
+
+    /// `sod verify`: checks every user against every rule (D365's "Verify
+    /// compliance of user-role assignments"); new conflicts are recorded as
+    /// unresolved, vanished ones leave the register. One audited commit, also
+    /// when nothing changed, so that the trail shows when compliance was verified.
+    pub async fn sod_verify(&self, now: Timestamp) -> Result<VerifyOutcome, CoreError> {
+        let ((users, rules, conflicts, new_unresolved, gone), revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                let index = SodIndex::build(model);
+                let all = index.verify(model, now);
+                let mut changes = Vec::new();
+                let mut new_unresolved = Vec::new();
+                let mut current = BTreeSet::new();
+                for (user, c) in &all {
+                    let key = SodConflict::key_of(user, &c.rule);
+                    current.insert(key.clone());
+                    if !model.sod_conflicts.contains_key(&key) {
+                        new_unresolved.push(key);
+                        changes.push(Change::Put(Object::SodConflict(conflict(user, c, ConflictStatus::Unresolved, "verify", None, now))));
+                    }
+                }
+                let gone: Vec<String> = model.sod_conflicts.keys().filter(|k| !current.contains(*k)).cloned().collect();
+                changes.extend(gone.iter().map(|k| Change::Delete(ObjectRef::new(ObjectKind::SodConflict, k.clone()))));
+                let summary = json!({
+                    "users": model.users.len(), "rules": model.sod_rules.len(), "conflicts": all.len(),
+                    "new_unresolved": new_unresolved, "no_longer_conflicting": gone,
+                });
+                let outcome = (model.users.len(), model.sod_rules.len(), all.len(), new_unresolved, gone);
+                Ok(Plan { action: "sod verify", summary, changes, outcome })
+            })
+            .await?;
+        Ok(VerifyOutcome { users, rules, conflicts, new_unresolved, no_longer_conflicting: gone, revision })
+    }
+
+    /// `sod resolve USER/RULE --allow --reason ... | --deny`.
+    pub async fn sod_resolve(&self, key: &str, resolution: Resolution, now: Timestamp) -> Result<crate::WriteOutcome, CoreError> {
+        if let Resolution::Allow { reason } = &resolution
+            && reason.trim().is_empty()
+        {
+            return Err(CoreError::InvalidInput("allowing a conflict needs a reason for override".into()));
+        }
+        let actor = self.actor().to_string();
+        let (_, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                let record = model
+                    .sod_conflicts
+                    .get(key)
+                    .or_else(|| model.sod_conflicts.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+                    .ok_or_else(|| CoreError::Unknown {
+                        kind: ObjectKind::SodConflict,
+                        name: key.to_string(),
+                        hint: crate::names::did_you_mean(model.sod_conflicts.keys().map(String::as_str), key),
+                    })?;
+                let mut changes = Vec::new();
+                let summary;
+                match &resolution {
+                    Resolution::Allow { reason } => {
+                        let mut r = record.clone();
+                        r.status = ConflictStatus::Allowed;
+                        r.reason = Some(reason.trim().to_string());
+                        r.decided_by = Some(actor.clone());
+                        r.decided = Some(now);
+                        summary = json!({ "conflict": SodConflict::key_of(&r.user, &r.rule), "decision": "allow", "reason": r.reason });
+                        changes.push(Change::Put(Object::SodConflict(r)));
+                    }
+                    Resolution::Deny => {
+                        let mut excluded = BTreeMap::new();
+                        for a in model.assignments_of(&record.user).iter().filter(|a| record.roles.contains(&a.role)) {
+                            if let Some(rule) = a.rule.as_deref().and_then(|r| model.assignment_rules.get(r)) {
+                                let mut rule = excluded.remove(&rule.name).unwrap_or_else(|| rule.clone());
+                                if !rule.excluded_users.contains(&record.user) {
+                                    rule.excluded_users.push(record.user.clone());
+                                    rule.excluded_users.sort();
+                                }
+                                excluded.insert(rule.name.clone(), rule);
+                            }
+                        }
+                        if excluded.is_empty() {
+                            return Err(CoreError::InvalidInput(format!(
+                                "conflict {key}: none of its roles ({}) was given by an assignment rule, so there is nothing to deny; \
+                                 revoke one of them with `user revoke`, or allow the conflict with a reason",
+                                record.roles.join(", ")
+                            )));
+                        }
+                        summary = json!({
+                            "conflict": SodConflict::key_of(&record.user, &record.rule), "decision": "deny",
+                            "excluded_from": excluded.keys().collect::<Vec<_>>(),
+                        });
+                        changes.extend(excluded.into_values().map(|r| Change::Put(Object::AssignmentRule(r))));
+                    }
+                }
+                let action = match resolution {
+                    Resolution::Allow { .. } => "sod conflict allow",
+                    Resolution::Deny => "sod conflict deny",
+                };
+                Ok(Plan { action, summary, changes, outcome: () })
+            })
+            .await?;
+        Ok(crate::WriteOutcome { revision })
+    }
+
+    /// `user assign --override-reason`: [`Warden::assign`] that allows the
+    /// segregation-of-duties conflicts it creates, recording them with the reason.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn assign_with_override(
+        &self,
+        user: &str,
+        role: &str,
+        orgs: &[String],
+        from: Option<Timestamp>,
+        to: Option<Timestamp>,
+        now: Timestamp,
+        override_reason: Option<&str>,
+    ) -> Result<crate::AssignOutcome, CoreError> {
+        if override_reason.is_some_and(|r| r.trim().is_empty()) {
+            return Err(CoreError::InvalidInput("--override-reason is empty; say why the conflict is allowed".into()));
+        }
+        self.assign_inner(user, role, orgs, from, to, now, override_reason.map(|r| r.trim().to_string())).await
+    }
+}
+
+/// A target that refuses the new conflicts of directly assigned users unless `override_reason`.
+pub(crate) fn refusing(override_reason: Option<String>) -> Target {
+    Target { prevention: Prevention::Refuse { override_reason }, ..Target::default() }
+}
