@@ -63,6 +63,24 @@ impl FromStr for Access {
 #[serde(transparent)]
 pub struct AccessSet(pub u8);
 
+/// In JSON: the bit mask, bit n set for the access with discriminant n
+/// (Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AccessSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .minimum(Some(0))
+            .maximum(Some(AccessSet::ALL.0 as u32))
+            .description(Some("a bit mask of accesses: Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AccessSet {}
+
 impl AccessSet {
     pub const EMPTY: AccessSet = AccessSet(0);
     pub const ALL: AccessSet = AccessSet(0b11_1111);
@@ -116,6 +134,7 @@ pub enum Permission {
 /// Kept as two disjoint bit sets because that is what the engine evaluates: the
 /// union of allows minus the union of denies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
     pub allow: AccessSet,
     pub deny: AccessSet,

@@ -15,7 +15,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, Secur
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder, Schema,
 };
-use utoipa::PartialSchema;
+use utoipa::{PartialSchema, ToSchema};
+use warden_model::{Assignment, Duty, DutyExtension, EntryPoint, ObjectKind, Organization, Policy, Privilege, Role, RoleExtension, User};
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| serde_json::to_string(&build()).unwrap_or_default());
 
@@ -42,12 +43,48 @@ fn body_content(body: Body) -> Option<(String, RefOr<Schema>)> {
         Body::None => None,
         Body::Schema("OpenApiDocument") => Some(("application/json".into(), object_schema("an OpenAPI 3.1 document"))),
         Body::Schema(name) => Some(("application/json".into(), Ref::from_schema_name(name).into())),
-        Body::Object(kind) => Some((
-            "application/json".into(),
-            object_schema(&format!("a {kind} as Warden stores it (the `object` of a GET of one {kind})")),
-        )),
+        Body::Object(kind) => Some(("application/json".into(), Ref::from_schema_name(object_schema_name(kind)).into())),
         Body::Text => Some(("text/plain".into(), String::schema())),
     }
+}
+
+/// The component that describes a stored object of `kind`: the model type's
+/// own name (`Role`, `EntryPoint`, ...), derived from its serde shape.
+pub fn object_schema_name(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::EntryPoint => "EntryPoint",
+        ObjectKind::Privilege => "Privilege",
+        ObjectKind::Duty => "Duty",
+        ObjectKind::Role => "Role",
+        ObjectKind::RoleExtension => "RoleExtension",
+        ObjectKind::DutyExtension => "DutyExtension",
+        ObjectKind::Policy => "Policy",
+        ObjectKind::Organization => "Organization",
+        ObjectKind::User => "User",
+        ObjectKind::Assignment => "Assignment",
+        ObjectKind::Credential => "Credential",
+    }
+}
+
+/// Adds `T`'s schema and every schema it refers to.
+fn with_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    components.schema_from::<T>().schemas_from_iter(nested)
+}
+
+/// The stored objects that request bodies carry (credentials are never one).
+fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
+    components = with_schema::<EntryPoint>(components);
+    components = with_schema::<Privilege>(components);
+    components = with_schema::<Duty>(components);
+    components = with_schema::<Role>(components);
+    components = with_schema::<RoleExtension>(components);
+    components = with_schema::<DutyExtension>(components);
+    components = with_schema::<Policy>(components);
+    components = with_schema::<Organization>(components);
+    components = with_schema::<User>(components);
+    with_schema::<Assignment>(components)
 }
 
 pub fn build() -> OpenApi {
@@ -118,7 +155,7 @@ pub fn build() -> OpenApi {
         }
         paths.add_path_operation(e.path.clone(), vec![http_method(&e.method)], op.build());
     }
-    let components = ComponentsBuilder::new()
+    let components = object_components(ComponentsBuilder::new())
         .schema_from::<Problem>()
         .schema_from::<Health>()
         .schema_from::<LoginRequest>()
@@ -181,6 +218,164 @@ mod tests {
         for e in crate::endpoints::all() {
             let method = e.method.as_str().to_lowercase();
             assert!(doc["paths"][&e.path][&method].is_object(), "{} {} is not documented", e.method, e.path);
+        }
+    }
+
+    use crate::endpoints::{Body, COLLECTIONS};
+    use serde_json::{json, Value};
+    use warden_model::{Object, ObjectKind};
+
+    /// One object of each collection kind with every field set, as a client would send it.
+    fn full_sample(kind: ObjectKind) -> Value {
+        match kind {
+            ObjectKind::EntryPoint => json!({
+                "kind": "MenuItemDisplay", "name": "CustTable", "label": "Customers", "help_text": "All customers",
+                "object": "CustTable", "object_type": "Form", "view_licence": "Universal", "maintain_licence": "Enterprise", "model": "ApplicationSuite"
+            }),
+            ObjectKind::Privilege => json!({
+                "name": "CustTableView", "label": "View customers", "description": "d", "model": "ApplicationSuite",
+                "entry_points": [{"name": "CustTable", "kind": "MenuItemDisplay", "object": "CustTable", "child": "Grid", "grant": {"allow": 1, "deny": 0}}],
+                "direct_access": [{"table": "CustTable", "grant": {"allow": 1, "deny": 16}}]
+            }),
+            ObjectKind::Duty => json!({"name": "CustView", "label": "l", "description": "d", "model": "m", "privileges": ["CustTableView"]}),
+            ObjectKind::Role => json!({
+                "name": "Clerk", "label": "l", "description": "d", "model": "m", "duties": ["CustView"], "privileges": ["CustTableView"], "sub_roles": ["Base"]
+            }),
+            ObjectKind::RoleExtension => json!({"name": "Clerk.Ext", "target": "Clerk", "model": "m", "duties": ["D"], "privileges": ["P"], "sub_roles": ["S"]}),
+            ObjectKind::DutyExtension => json!({"name": "CustView.Ext", "target": "CustView", "model": "m", "privileges": ["P"]}),
+            ObjectKind::Policy => json!({
+                "name": "CustGroupPolicy", "label": "l", "description": "d", "model": "m", "primary_table": "CustGroup", "query": "CustGroupQuery",
+                "context_type": "RoleName", "context_string": "c", "role_name": "Clerk", "constrained_tables": ["CustTable"], "operation": "Select", "enabled": true
+            }),
+            ObjectKind::Organization => json!({"id": "USMF", "name": "Contoso Entertainment USA"}),
+            ObjectKind::User => json!({"id": "alice", "name": "Alice", "kind": "service_account", "enabled": true, "email": "alice@example.com"}),
+            ObjectKind::Assignment => json!({
+                "user": "alice", "role": "Clerk", "organizations": ["USMF"], "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z"
+            }),
+            ObjectKind::Credential => unreachable!("credentials are never a request body"),
+        }
+    }
+
+    fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema["$ref"].as_str() {
+            Some(r) => resolve(doc, &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")]),
+            None => schema,
+        }
+    }
+
+    /// A small JSON Schema check (type, enum, properties, required, items,
+    /// oneOf/anyOf/allOf, minimum/maximum): enough for the model's schemas.
+    fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        let schema = resolve(doc, schema);
+        assert!(!schema.is_null(), "{at}: unresolved schema reference");
+        for key in ["oneOf", "anyOf"] {
+            if let Some(alts) = schema[key].as_array() {
+                if !alts.iter().any(|a| validate(doc, a, value, at).is_ok()) {
+                    return Err(format!("{at}: {value} matches no alternative of {schema}"));
+                }
+            }
+        }
+        if let Some(all) = schema["allOf"].as_array() {
+            for a in all {
+                validate(doc, a, value, at)?;
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let type_ok = |t: &str| match t {
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            "null" => value.is_null(),
+            _ => false,
+        };
+        if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
+            return Err(format!("{at}: {value} is not of type {types:?}"));
+        }
+        if let Some(allowed) = schema["enum"].as_array() {
+            if !allowed.contains(value) {
+                return Err(format!("{at}: {value} is not one of {allowed:?}"));
+            }
+        }
+        if let (Some(n), Some(min)) = (value.as_f64(), schema["minimum"].as_f64()) {
+            if n < min {
+                return Err(format!("{at}: {n} < minimum {min}"));
+            }
+        }
+        if let (Some(n), Some(max)) = (value.as_f64(), schema["maximum"].as_f64()) {
+            if n > max {
+                return Err(format!("{at}: {n} > maximum {max}"));
+            }
+        }
+        if let Some(obj) = value.as_object() {
+            for r in schema["required"].as_array().into_iter().flatten() {
+                if !obj.contains_key(r.as_str().unwrap()) {
+                    return Err(format!("{at}: required property {r} is missing"));
+                }
+            }
+            if let Some(props) = schema["properties"].as_object() {
+                for (k, v) in obj {
+                    let Some(p) = props.get(k) else { return Err(format!("{at}: property {k} is not in the schema")) };
+                    validate(doc, p, v, &format!("{at}.{k}"))?;
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+            for (i, v) in arr.iter().enumerate() {
+                validate(doc, items, v, &format!("{at}[{i}]"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every request body that carries a stored object names the component of
+    /// its kind, and that component is the serde shape the server parses:
+    /// a full sample validates against it and is accepted; a property is
+    /// `required` exactly when the server refuses the sample without it; the
+    /// sample with only the required properties is accepted.
+    #[test]
+    fn object_bodies_have_the_schema_the_server_parses() {
+        let doc = serde_json::to_value(super::build()).unwrap();
+        let mut kinds = Vec::new();
+        for e in crate::endpoints::all() {
+            let Body::Object(kind) = e.request else { continue };
+            kinds.push(kind);
+            let method = e.method.as_str().to_lowercase();
+            let body = &doc["paths"][&e.path][&method]["requestBody"]["content"]["application/json"]["schema"];
+            assert_eq!(body["$ref"], format!("#/components/schemas/{}", super::object_schema_name(kind)), "{} {}", e.method, e.path);
+        }
+        for c in COLLECTIONS {
+            assert!(kinds.contains(&c.kind), "no body of kind {}", c.kind);
+        }
+        assert!(!kinds.contains(&ObjectKind::Credential));
+        for c in COLLECTIONS {
+            let name = super::object_schema_name(c.kind);
+            let schema = &doc["components"]["schemas"][name];
+            assert_eq!(schema["type"], "object", "{name}: {schema}");
+            let props = schema["properties"].as_object().unwrap_or_else(|| panic!("{name} has no properties"));
+            let required: Vec<&str> = schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let sample = full_sample(c.kind);
+            Object::from_body(c.kind, sample.clone()).unwrap_or_else(|e| panic!("{name} sample refused: {e}"));
+            validate(&doc, schema, &sample, name).unwrap();
+            for p in props.keys() {
+                assert!(sample.get(p).is_some(), "{name}.{p} is in the schema but not in the test's sample");
+                let mut without = sample.clone();
+                without.as_object_mut().unwrap().remove(p);
+                let accepted = Object::from_body(c.kind, without).is_ok();
+                assert_eq!(accepted, !required.contains(&p.as_str()), "{name}.{p}: required in the schema = {}, but the server {} it missing", required.contains(&p.as_str()), if accepted { "accepts" } else { "refuses" });
+            }
+            let minimal: serde_json::Map<String, Value> = sample.as_object().unwrap().iter().filter(|(k, _)| required.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let minimal = Value::Object(minimal);
+            Object::from_body(c.kind, minimal.clone()).unwrap_or_else(|e| panic!("{name} with only its required properties {minimal} refused: {e}"));
+            // What the server stores and returns validates too (Options left out, defaults written).
+            let stored = Object::from_body(c.kind, minimal).unwrap().to_body();
+            validate(&doc, schema, &stored, name).unwrap();
         }
     }
 }
