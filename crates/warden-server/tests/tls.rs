@@ -6,6 +6,7 @@ mod common;
 
 use common::ADMIN_PASSWORD;
 use reqwest::{Client, StatusCode};
+use rustls::pki_types::pem::PemObject;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -111,6 +112,48 @@ async fn https_health_sign_in_with_secure_cookies_and_graceful_stop() {
     server.stop.take().unwrap().send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(20), &mut server.done).await.expect("serve_tls returns after the shutdown signal").unwrap();
     assert!(client.get(format!("{}/healthz", server.base)).send().await.is_err(), "nothing listens after the stop");
+}
+
+/// A request whose headers have arrived when the stop comes is still
+/// answered, and only then does the server stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_stop_finishes_a_request_in_flight() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut server = start_tls().await;
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(server.cert_pem.as_bytes()) {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let addr = server.base.trim_start_matches("https://").to_string();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, tcp).await.unwrap();
+
+    let body = json!({"user": "admin", "password": ADMIN_PASSWORD}).to_string();
+    let (first, rest) = body.split_at(10);
+    let head = format!("POST /api/v1/auth/login HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(first.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    server.stop.take().unwrap().send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!server.done.is_finished(), "the server stopped with a request in flight");
+
+    tls.write_all(rest.as_bytes()).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut response = Vec::new();
+    // Read to the end: the server closes the connection after the response.
+    let _ = tokio::time::timeout(Duration::from_secs(20), tls.read_to_end(&mut response)).await.expect("the response comes, then the close");
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    tokio::time::timeout(Duration::from_secs(20), &mut server.done).await.expect("then serve_tls returns").unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
