@@ -59,9 +59,21 @@ impl FromStr for Access {
 }
 
 /// A set of [`Access`] values packed in one byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct AccessSet(pub u8);
+
+/// Only the six access bits: a value above 63 names no access, and would be
+/// silently dropped by the engine.
+impl<'de> Deserialize<'de> for AccessSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AccessSet, D::Error> {
+        let bits = u8::deserialize(d)?;
+        if bits & !AccessSet::ALL.0 != 0 {
+            return Err(serde::de::Error::custom(format!("{bits} is not a set of accesses (at most 63: Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32)")));
+        }
+        Ok(AccessSet(bits))
+    }
+}
 
 /// In JSON: the bit mask, bit n set for the access with discriminant n
 /// (Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32).
@@ -181,6 +193,22 @@ impl fmt::Display for Grant {
             f.write_str("(no permissions)")
         } else {
             f.write_str(&parts.join(" "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_sets_read_only_the_six_access_bits() {
+        let g: Grant = serde_json::from_str(r#"{"allow": 63, "deny": 0}"#).unwrap();
+        assert_eq!(g.allow, AccessSet::ALL);
+        assert_eq!(serde_json::to_string(&g).unwrap(), r#"{"allow":63,"deny":0}"#);
+        for bad in [r#"{"allow": 64, "deny": 0}"#, r#"{"allow": 1, "deny": 200}"#, r#"{"allow": 256, "deny": 0}"#, r#"{"allow": -1, "deny": 0}"#] {
+            let e = serde_json::from_str::<Grant>(bad).expect_err(bad).to_string();
+            assert!(e.contains("not a set of accesses") || e.contains("invalid value"), "{bad}: {e}");
         }
     }
 }

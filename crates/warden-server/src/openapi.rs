@@ -13,7 +13,7 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder, Schema,
+    Components, ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder, Schema,
 };
 use utoipa::{PartialSchema, ToSchema};
 use warden_model::{Assignment, Duty, DutyExtension, EntryPoint, ObjectKind, Organization, Policy, Privilege, Role, RoleExtension, User};
@@ -87,6 +87,38 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     with_schema::<Assignment>(components)
 }
 
+/// An id as the core services accept it: not empty, no control characters,
+/// no white space at either end.
+const ID_PATTERN: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
+/// An organization id also has no `;` (it separates organizations in assignments.csv).
+const ORGANIZATION_ID_PATTERN: &str = r"^[^\s;\u0000-\u001f\u007f-\u009f]([^;\u0000-\u001f\u007f-\u009f]*[^\s;\u0000-\u001f\u007f-\u009f])?$";
+/// An entry point's key is `TYPE/NAME`, so only the name's end is checked for white space.
+const ENTRY_POINT_NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f]$";
+
+/// The properties that make up an object's key, and the pattern the server holds them to.
+pub fn key_properties(kind: ObjectKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        ObjectKind::EntryPoint => &[("name", ENTRY_POINT_NAME_PATTERN)],
+        ObjectKind::Organization => &[("id", ORGANIZATION_ID_PATTERN)],
+        ObjectKind::User | ObjectKind::Credential => &[("id", ID_PATTERN)],
+        ObjectKind::Assignment => &[("user", ID_PATTERN), ("role", ID_PATTERN)],
+        _ => &[("name", ID_PATTERN)],
+    }
+}
+
+/// Adds the key patterns to the derived object schemas (the model types do
+/// not know the rules the governance services apply to ids).
+fn constrain_keys(components: &mut Components) {
+    for c in endpoints::COLLECTIONS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(object_schema_name(c.kind)) else { continue };
+        for (property, pattern) in key_properties(c.kind) {
+            if let Some(RefOr::T(Schema::Object(p))) = object.properties.get_mut(*property) {
+                p.pattern = Some((*pattern).to_string());
+            }
+        }
+    }
+}
+
 pub fn build() -> OpenApi {
     let mut paths = Paths::new();
     for e in endpoints::all() {
@@ -155,7 +187,7 @@ pub fn build() -> OpenApi {
         }
         paths.add_path_operation(e.path.clone(), vec![http_method(&e.method)], op.build());
     }
-    let components = object_components(ComponentsBuilder::new())
+    let mut components = object_components(ComponentsBuilder::new())
         .schema_from::<Problem>()
         .schema_from::<Health>()
         .schema_from::<LoginRequest>()
@@ -196,6 +228,7 @@ pub fn build() -> OpenApi {
         .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
         .security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))))
         .build();
+    constrain_keys(&mut components);
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -376,6 +409,33 @@ mod tests {
             // What the server stores and returns validates too (Options left out, defaults written).
             let stored = Object::from_body(c.kind, minimal).unwrap().to_body();
             validate(&doc, schema, &stored, name).unwrap();
+        }
+    }
+
+    /// The key patterns say what the core services' id check says: accepted
+    /// ids match, refused ones do not.
+    #[test]
+    fn key_patterns_match_the_ids_the_server_accepts() {
+        let doc = serde_json::to_value(super::build()).unwrap();
+        let ok = ["a", "Clerk", "a b", "Rôle-1.x", "日本"];
+        let refused = ["", " a", "a ", "\t", "a\u{7}b", "a\nb", "a\u{85}"];
+        for c in COLLECTIONS {
+            let schema = &doc["components"]["schemas"][super::object_schema_name(c.kind)];
+            for (property, _) in super::key_properties(c.kind) {
+                let pattern = schema["properties"][property]["pattern"].as_str().unwrap_or_else(|| panic!("{}.{property} has no pattern", c.kind));
+                let re = regex::Regex::new(pattern).unwrap();
+                for id in ok {
+                    assert!(re.is_match(id), "{}.{property}: {id:?} should match {pattern}", c.kind);
+                }
+                for id in refused {
+                    // An entry point's name may start with white space: its key is TYPE/NAME.
+                    if c.kind == ObjectKind::EntryPoint && id == " a" {
+                        continue;
+                    }
+                    assert!(!re.is_match(id), "{}.{property}: {id:?} should not match {pattern}", c.kind);
+                }
+                assert_eq!(re.is_match("a;b"), c.kind != ObjectKind::Organization, "{}.{property}", c.kind);
+            }
         }
     }
 }
