@@ -65,13 +65,37 @@ pub struct AccessSet(pub u8);
 
 /// Only the six access bits: a value above 63 names no access, and would be
 /// silently dropped by the engine.
+/// An integral number written with a fraction (`49.0`, which JSON Schema
+/// counts as an integer) is read as that integer.
 impl<'de> Deserialize<'de> for AccessSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AccessSet, D::Error> {
-        let bits = u8::deserialize(d)?;
-        if bits & !AccessSet::ALL.0 != 0 {
-            return Err(serde::de::Error::custom(format!("{bits} is not a set of accesses (at most 63: Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32)")));
+        struct Bits;
+        impl serde::de::Visitor<'_> for Bits {
+            type Value = AccessSet;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a set of accesses: an integer from 0 to 63 (Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AccessSet, E> {
+                if v > u64::from(AccessSet::ALL.0) {
+                    return Err(E::custom(format!("{v} is not a set of accesses (at most 63: Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32)")));
+                }
+                Ok(AccessSet(v as u8))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AccessSet, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AccessSet, E> {
+                if v.fract() == 0.0 && (0.0..=255.0).contains(&v) {
+                    self.visit_u64(v as u64)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+                }
+            }
         }
-        Ok(AccessSet(bits))
+        d.deserialize_any(Bits)
     }
 }
 
@@ -206,9 +230,11 @@ mod tests {
         let g: Grant = serde_json::from_str(r#"{"allow": 63, "deny": 0}"#).unwrap();
         assert_eq!(g.allow, AccessSet::ALL);
         assert_eq!(serde_json::to_string(&g).unwrap(), r#"{"allow":63,"deny":0}"#);
-        for bad in [r#"{"allow": 64, "deny": 0}"#, r#"{"allow": 1, "deny": 200}"#, r#"{"allow": 256, "deny": 0}"#, r#"{"allow": -1, "deny": 0}"#] {
+        let g: Grant = serde_json::from_str(r#"{"allow": 49.0, "deny": 2}"#).unwrap();
+        assert_eq!(g.allow, AccessSet(49));
+        for bad in [r#"{"allow": 64, "deny": 0}"#, r#"{"allow": 1, "deny": 200}"#, r#"{"allow": 256, "deny": 0}"#, r#"{"allow": -1, "deny": 0}"#, r#"{"allow": 1.5, "deny": 0}"#, r#"{"allow": "1", "deny": 0}"#] {
             let e = serde_json::from_str::<Grant>(bad).expect_err(bad).to_string();
-            assert!(e.contains("not a set of accesses") || e.contains("invalid value"), "{bad}: {e}");
+            assert!(e.contains("set of accesses"), "{bad}: {e}");
         }
     }
 }

@@ -87,6 +87,10 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     with_schema::<Assignment>(components)
 }
 
+/// A date or an RFC 3339 instant with seconds, as `Timestamp::parse` reads them
+/// (months, days, hours and minutes in range; a 31st of a short month still fails).
+const AT_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
+
 /// An id as the core services accept it: not empty, no control characters,
 /// no white space at either end.
 const ID_PATTERN: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
@@ -139,7 +143,7 @@ pub fn build() -> OpenApi {
                 "at" | "since" => ObjectBuilder::new()
                     .schema_type(SchemaType::Type(Type::String))
                     .description(Some("an RFC 3339 instant or a date (YYYY-MM-DD)"))
-                    .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"))
+                    .pattern(Some(AT_PATTERN))
                     .into(),
                 "changes" => bool::schema(),
                 "access" => Ref::from_schema_name("AccessName").into(),
@@ -436,6 +440,19 @@ mod tests {
                 }
                 assert_eq!(re.is_match("a;b"), c.kind != ObjectKind::Organization, "{}.{property}", c.kind);
             }
+        }
+    }
+
+    /// The `at`/`since` pattern admits what `Timestamp::parse` reads.
+    #[test]
+    fn instant_pattern_matches_what_the_server_parses() {
+        let re = regex::Regex::new(super::AT_PATTERN).unwrap();
+        for ok in ["2026-01-31", "2026-01-31T08:00:00Z", "2026-01-31t08:00:00.123+02:00", "0001-12-01T23:59:59-05:30"] {
+            assert!(re.is_match(ok), "{ok}");
+            assert!(warden_model::Timestamp::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["0000-00-00", "2026-13-01", "2026-01-31T08:00Z", "2026-01-31 08:00:00Z", "2026-01-31T24:00:00Z", "2026-01-31T08:00:00"] {
+            assert!(!re.is_match(bad), "{bad}");
         }
     }
 }
