@@ -59,9 +59,63 @@ impl FromStr for Access {
 }
 
 /// A set of [`Access`] values packed in one byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct AccessSet(pub u8);
+
+/// Only the six access bits: a value above 63 names no access, and would be
+/// silently dropped by the engine.
+/// An integral number written with a fraction (`49.0`, which JSON Schema
+/// counts as an integer) is read as that integer.
+impl<'de> Deserialize<'de> for AccessSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<AccessSet, D::Error> {
+        struct Bits;
+        impl serde::de::Visitor<'_> for Bits {
+            type Value = AccessSet;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a set of accesses: an integer from 0 to 63 (Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32)")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<AccessSet, E> {
+                if v > u64::from(AccessSet::ALL.0) {
+                    return Err(E::custom(format!("{v} is not a set of accesses (at most 63: Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32)")));
+                }
+                Ok(AccessSet(v as u8))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<AccessSet, E> {
+                match u64::try_from(v) {
+                    Ok(v) => self.visit_u64(v),
+                    Err(_) => Err(E::invalid_value(serde::de::Unexpected::Signed(v), &self)),
+                }
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<AccessSet, E> {
+                if v.fract() == 0.0 && (0.0..=255.0).contains(&v) {
+                    self.visit_u64(v as u64)
+                } else {
+                    Err(E::invalid_value(serde::de::Unexpected::Float(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(Bits)
+    }
+}
+
+/// In JSON: the bit mask, bit n set for the access with discriminant n
+/// (Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for AccessSet {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::Integer))
+            .minimum(Some(0))
+            .maximum(Some(AccessSet::ALL.0 as u32))
+            .description(Some("a bit mask of accesses: Read 1, Update 2, Create 4, Correct 8, Delete 16, Invoke 32"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for AccessSet {}
 
 impl AccessSet {
     pub const EMPTY: AccessSet = AccessSet(0);
@@ -116,6 +170,7 @@ pub enum Permission {
 /// Kept as two disjoint bit sets because that is what the engine evaluates: the
 /// union of allows minus the union of denies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Grant {
     pub allow: AccessSet,
     pub deny: AccessSet,
@@ -162,6 +217,24 @@ impl fmt::Display for Grant {
             f.write_str("(no permissions)")
         } else {
             f.write_str(&parts.join(" "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_sets_read_only_the_six_access_bits() {
+        let g: Grant = serde_json::from_str(r#"{"allow": 63, "deny": 0}"#).unwrap();
+        assert_eq!(g.allow, AccessSet::ALL);
+        assert_eq!(serde_json::to_string(&g).unwrap(), r#"{"allow":63,"deny":0}"#);
+        let g: Grant = serde_json::from_str(r#"{"allow": 49.0, "deny": 2}"#).unwrap();
+        assert_eq!(g.allow, AccessSet(49));
+        for bad in [r#"{"allow": 64, "deny": 0}"#, r#"{"allow": 1, "deny": 200}"#, r#"{"allow": 256, "deny": 0}"#, r#"{"allow": -1, "deny": 0}"#, r#"{"allow": 1.5, "deny": 0}"#, r#"{"allow": "1", "deny": 0}"#] {
+            let e = serde_json::from_str::<Grant>(bad).expect_err(bad).to_string();
+            assert!(e.contains("set of accesses"), "{bad}: {e}");
         }
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 /// A legal entity or operating unit that assignments can be scoped to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -14,6 +15,7 @@ pub struct Organization {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum UserKind {
     #[default]
     Person,
@@ -42,6 +44,7 @@ impl std::str::FromStr for UserKind {
 
 /// A person or a service account. Disabled users have no access at all.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,7 @@ pub const USER_FIELDS: [&str; 5] = ["id", "name", "email", "type", "enabled"];
 /// A role given to a user: everywhere (no organizations) or only in the listed
 /// organizations, and only inside `[valid_from, valid_to)` when those are set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Assignment {
     pub user: String,
     pub role: String,

@@ -11,6 +11,7 @@ macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident, $what:literal { $($variant:ident),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -102,6 +103,7 @@ impl FromStr for EntryPointKey {
 
 /// The gate to a function: a menu item, a service operation or a data entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryPoint {
     pub kind: EntryPointType,
     pub name: String,
@@ -150,6 +152,7 @@ impl EntryPoint {
 /// A privilege's grant on one entry point, as the AOT's `AxSecurityEntryPointReference`
 /// (or `AxSecurityDataEntityPermission` for data entities) writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EntryPointGrant {
     /// The reference's own `Name`, which may differ from the object's name.
     pub name: String,
@@ -175,6 +178,7 @@ impl EntryPointGrant {
 /// A grant on a table (`DirectAccessPermissions`). Kept so that export gives back
 /// what was imported; it does not take part in entry-point checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableGrant {
     pub table: String,
     pub grant: Grant,
@@ -182,6 +186,7 @@ pub struct TableGrant {
 
 /// Grants access levels on entry points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Privilege {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,6 +203,7 @@ pub struct Privilege {
 
 /// A business responsibility: a group of privileges.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Duty {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,6 +218,7 @@ pub struct Duty {
 
 /// What users are assigned: duties, privileges and sub-roles.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Role {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +252,7 @@ impl Role {
 /// `AxSecurityRoleExtension`: adds duties, privileges and sub-roles to a role of
 /// another model. Its name is `Target.Suffix`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleExtension {
     pub name: String,
     /// The role being extended.
@@ -261,6 +269,7 @@ pub struct RoleExtension {
 
 /// `AxSecurityDutyExtension`: adds privileges to a duty of another model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DutyExtension {
     pub name: String,
     /// The duty being extended.
@@ -280,6 +289,7 @@ impl RoleExtension {
 
 /// An extensible data security (XDS) policy: a row-level filter applied by role context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Policy {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -251,6 +251,7 @@ pub struct NewToken {
     pub label: Option<String>,
     /// 1 to 3650 days; default 90.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 
@@ -259,8 +260,11 @@ pub struct NewToken {
 pub struct RotateToken {
     /// How long the old token stays valid, 0 to 604,800 seconds (a week); default 86,400.
     #[serde(default)]
+    #[schema(maximum = 604800)]
     pub grace_seconds: Option<u32>,
+    /// 1 to 3650 days; default 90.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<u32>,
 }
 

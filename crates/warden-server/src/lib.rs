@@ -15,8 +15,10 @@ pub mod endpoints;
 mod openapi;
 mod problem;
 mod state;
+mod tls;
 
 pub use state::AppState;
+pub use tls::{TlsConfig, TlsError};
 
 use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
 use axum::http::StatusCode;
@@ -59,6 +61,8 @@ pub enum ServerError {
     Store(#[from] warden_store::StoreError),
     #[error("{0}")]
     Api(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     #[error("server: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -288,27 +292,65 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Set `Secure` on cookies (behind a TLS-terminating proxy).
     pub secure_cookies: bool,
+    /// Serve HTTPS with this certificate and key ([`serve_tls`]); cookies are then always `Secure`.
+    pub tls: Option<TlsConfig>,
 }
 
 /// Prepares the store (built-in model) and the state, ready to serve.
 pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<AppState, ServerError> {
     install_builtin(store.as_ref()).await?;
     let snapshot = Snapshot::load(store.as_ref()).await?;
-    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies))
+    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies || options.tls.is_some()))
 }
 
-/// Serves until `shutdown` resolves, then finishes the requests in flight.
+/// Serves plain HTTP until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(state.clone().follow(stop_rx));
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
         })
-        .await?;
+        .await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
+    served?;
+    Ok(())
+}
+
+/// Serves HTTPS with `tls` until `shutdown` resolves, then finishes the
+/// requests in flight. `state` must come from [`prepare`] with `tls` in its
+/// options, so that session cookies are `Secure`.
+pub async fn serve_tls(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    tls: &TlsConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    if !state.secure_cookies {
+        return Err(ServerError::Api("serving HTTPS needs a state prepared with the TLS options (Secure cookies)".into()));
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(state.clone().follow(stop_rx));
+    let app = router(state);
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    let signal = tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        // No deadline, as with plain HTTP: idle connections close at once, busy ones after their response.
+        stopper.graceful_shutdown(None);
+    });
+    let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.config.clone());
+    let served = axum_server::from_tcp_rustls(listener.into_std()?, config)
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+        .await;
+    signal.abort();
+    let _ = stop_tx.send(true);
+    let _ = follower.await;
+    served?;
     Ok(())
 }

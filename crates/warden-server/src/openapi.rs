@@ -13,9 +13,10 @@ use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder, Schema,
+    Components, ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required, ResponseBuilder, Schema,
 };
-use utoipa::PartialSchema;
+use utoipa::{PartialSchema, ToSchema};
+use warden_model::{Assignment, Duty, DutyExtension, EntryPoint, ObjectKind, Organization, Policy, Privilege, Role, RoleExtension, User};
 
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| serde_json::to_string(&build()).unwrap_or_default());
 
@@ -42,11 +43,83 @@ fn body_content(body: Body) -> Option<(String, RefOr<Schema>)> {
         Body::None => None,
         Body::Schema("OpenApiDocument") => Some(("application/json".into(), object_schema("an OpenAPI 3.1 document"))),
         Body::Schema(name) => Some(("application/json".into(), Ref::from_schema_name(name).into())),
-        Body::Object(kind) => Some((
-            "application/json".into(),
-            object_schema(&format!("a {kind} as Warden stores it (the `object` of a GET of one {kind})")),
-        )),
+        Body::Object(kind) => Some(("application/json".into(), Ref::from_schema_name(object_schema_name(kind)).into())),
         Body::Text => Some(("text/plain".into(), String::schema())),
+    }
+}
+
+/// The component that describes a stored object of `kind`: the model type's
+/// own name (`Role`, `EntryPoint`, ...), derived from its serde shape.
+pub fn object_schema_name(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::EntryPoint => "EntryPoint",
+        ObjectKind::Privilege => "Privilege",
+        ObjectKind::Duty => "Duty",
+        ObjectKind::Role => "Role",
+        ObjectKind::RoleExtension => "RoleExtension",
+        ObjectKind::DutyExtension => "DutyExtension",
+        ObjectKind::Policy => "Policy",
+        ObjectKind::Organization => "Organization",
+        ObjectKind::User => "User",
+        ObjectKind::Assignment => "Assignment",
+        ObjectKind::Credential => "Credential",
+    }
+}
+
+/// Adds `T`'s schema and every schema it refers to.
+fn with_schema<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    components.schema_from::<T>().schemas_from_iter(nested)
+}
+
+/// The stored objects that request bodies carry (credentials are never one).
+fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
+    components = with_schema::<EntryPoint>(components);
+    components = with_schema::<Privilege>(components);
+    components = with_schema::<Duty>(components);
+    components = with_schema::<Role>(components);
+    components = with_schema::<RoleExtension>(components);
+    components = with_schema::<DutyExtension>(components);
+    components = with_schema::<Policy>(components);
+    components = with_schema::<Organization>(components);
+    components = with_schema::<User>(components);
+    with_schema::<Assignment>(components)
+}
+
+/// A date or an RFC 3339 instant with seconds, as `Timestamp::parse` reads them
+/// (months, days, hours and minutes in range; a 31st of a short month still fails).
+const AT_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
+
+/// An id as the core services accept it: not empty, no control characters,
+/// no white space at either end.
+const ID_PATTERN: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
+/// An organization id also has no `;` (it separates organizations in assignments.csv).
+const ORGANIZATION_ID_PATTERN: &str = r"^[^\s;\u0000-\u001f\u007f-\u009f]([^;\u0000-\u001f\u007f-\u009f]*[^\s;\u0000-\u001f\u007f-\u009f])?$";
+/// An entry point's key is `TYPE/NAME`, so only the name's end is checked for white space.
+const ENTRY_POINT_NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f]$";
+
+/// The properties that make up an object's key, and the pattern the server holds them to.
+pub fn key_properties(kind: ObjectKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        ObjectKind::EntryPoint => &[("name", ENTRY_POINT_NAME_PATTERN)],
+        ObjectKind::Organization => &[("id", ORGANIZATION_ID_PATTERN)],
+        ObjectKind::User | ObjectKind::Credential => &[("id", ID_PATTERN)],
+        ObjectKind::Assignment => &[("user", ID_PATTERN), ("role", ID_PATTERN)],
+        _ => &[("name", ID_PATTERN)],
+    }
+}
+
+/// Adds the key patterns to the derived object schemas (the model types do
+/// not know the rules the governance services apply to ids).
+fn constrain_keys(components: &mut Components) {
+    for c in endpoints::COLLECTIONS {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(object_schema_name(c.kind)) else { continue };
+        for (property, pattern) in key_properties(c.kind) {
+            if let Some(RefOr::T(Schema::Object(p))) = object.properties.get_mut(*property) {
+                p.pattern = Some((*pattern).to_string());
+            }
+        }
     }
 }
 
@@ -70,7 +143,7 @@ pub fn build() -> OpenApi {
                 "at" | "since" => ObjectBuilder::new()
                     .schema_type(SchemaType::Type(Type::String))
                     .description(Some("an RFC 3339 instant or a date (YYYY-MM-DD)"))
-                    .pattern(Some(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"))
+                    .pattern(Some(AT_PATTERN))
                     .into(),
                 "changes" => bool::schema(),
                 "access" => Ref::from_schema_name("AccessName").into(),
@@ -118,7 +191,7 @@ pub fn build() -> OpenApi {
         }
         paths.add_path_operation(e.path.clone(), vec![http_method(&e.method)], op.build());
     }
-    let components = ComponentsBuilder::new()
+    let mut components = object_components(ComponentsBuilder::new())
         .schema_from::<Problem>()
         .schema_from::<Health>()
         .schema_from::<LoginRequest>()
@@ -159,6 +232,7 @@ pub fn build() -> OpenApi {
         .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
         .security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))))
         .build();
+    constrain_keys(&mut components);
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()
@@ -181,6 +255,204 @@ mod tests {
         for e in crate::endpoints::all() {
             let method = e.method.as_str().to_lowercase();
             assert!(doc["paths"][&e.path][&method].is_object(), "{} {} is not documented", e.method, e.path);
+        }
+    }
+
+    use crate::endpoints::{Body, COLLECTIONS};
+    use serde_json::{json, Value};
+    use warden_model::{Object, ObjectKind};
+
+    /// One object of each collection kind with every field set, as a client would send it.
+    fn full_sample(kind: ObjectKind) -> Value {
+        match kind {
+            ObjectKind::EntryPoint => json!({
+                "kind": "MenuItemDisplay", "name": "CustTable", "label": "Customers", "help_text": "All customers",
+                "object": "CustTable", "object_type": "Form", "view_licence": "Universal", "maintain_licence": "Enterprise", "model": "ApplicationSuite"
+            }),
+            ObjectKind::Privilege => json!({
+                "name": "CustTableView", "label": "View customers", "description": "d", "model": "ApplicationSuite",
+                "entry_points": [{"name": "CustTable", "kind": "MenuItemDisplay", "object": "CustTable", "child": "Grid", "grant": {"allow": 1, "deny": 0}}],
+                "direct_access": [{"table": "CustTable", "grant": {"allow": 1, "deny": 16}}]
+            }),
+            ObjectKind::Duty => json!({"name": "CustView", "label": "l", "description": "d", "model": "m", "privileges": ["CustTableView"]}),
+            ObjectKind::Role => json!({
+                "name": "Clerk", "label": "l", "description": "d", "model": "m", "duties": ["CustView"], "privileges": ["CustTableView"], "sub_roles": ["Base"]
+            }),
+            ObjectKind::RoleExtension => json!({"name": "Clerk.Ext", "target": "Clerk", "model": "m", "duties": ["D"], "privileges": ["P"], "sub_roles": ["S"]}),
+            ObjectKind::DutyExtension => json!({"name": "CustView.Ext", "target": "CustView", "model": "m", "privileges": ["P"]}),
+            ObjectKind::Policy => json!({
+                "name": "CustGroupPolicy", "label": "l", "description": "d", "model": "m", "primary_table": "CustGroup", "query": "CustGroupQuery",
+                "context_type": "RoleName", "context_string": "c", "role_name": "Clerk", "constrained_tables": ["CustTable"], "operation": "Select", "enabled": true
+            }),
+            ObjectKind::Organization => json!({"id": "USMF", "name": "Contoso Entertainment USA"}),
+            ObjectKind::User => json!({"id": "alice", "name": "Alice", "kind": "service_account", "enabled": true, "email": "alice@example.com"}),
+            ObjectKind::Assignment => json!({
+                "user": "alice", "role": "Clerk", "organizations": ["USMF"], "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z"
+            }),
+            ObjectKind::Credential => unreachable!("credentials are never a request body"),
+        }
+    }
+
+    fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+        match schema["$ref"].as_str() {
+            Some(r) => resolve(doc, &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")]),
+            None => schema,
+        }
+    }
+
+    /// A small JSON Schema check (type, enum, properties, required, items,
+    /// oneOf/anyOf/allOf, minimum/maximum): enough for the model's schemas.
+    fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+        let schema = resolve(doc, schema);
+        assert!(!schema.is_null(), "{at}: unresolved schema reference");
+        for key in ["oneOf", "anyOf"] {
+            if let Some(alts) = schema[key].as_array() {
+                if !alts.iter().any(|a| validate(doc, a, value, at).is_ok()) {
+                    return Err(format!("{at}: {value} matches no alternative of {schema}"));
+                }
+            }
+        }
+        if let Some(all) = schema["allOf"].as_array() {
+            for a in all {
+                validate(doc, a, value, at)?;
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let type_ok = |t: &str| match t {
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            "null" => value.is_null(),
+            _ => false,
+        };
+        if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
+            return Err(format!("{at}: {value} is not of type {types:?}"));
+        }
+        if let Some(allowed) = schema["enum"].as_array() {
+            if !allowed.contains(value) {
+                return Err(format!("{at}: {value} is not one of {allowed:?}"));
+            }
+        }
+        if let (Some(n), Some(min)) = (value.as_f64(), schema["minimum"].as_f64()) {
+            if n < min {
+                return Err(format!("{at}: {n} < minimum {min}"));
+            }
+        }
+        if let (Some(n), Some(max)) = (value.as_f64(), schema["maximum"].as_f64()) {
+            if n > max {
+                return Err(format!("{at}: {n} > maximum {max}"));
+            }
+        }
+        if let Some(obj) = value.as_object() {
+            for r in schema["required"].as_array().into_iter().flatten() {
+                if !obj.contains_key(r.as_str().unwrap()) {
+                    return Err(format!("{at}: required property {r} is missing"));
+                }
+            }
+            if let Some(props) = schema["properties"].as_object() {
+                for (k, v) in obj {
+                    let Some(p) = props.get(k) else { return Err(format!("{at}: property {k} is not in the schema")) };
+                    validate(doc, p, v, &format!("{at}.{k}"))?;
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+            for (i, v) in arr.iter().enumerate() {
+                validate(doc, items, v, &format!("{at}[{i}]"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every request body that carries a stored object names the component of
+    /// its kind, and that component is the serde shape the server parses:
+    /// a full sample validates against it and is accepted; a property is
+    /// `required` exactly when the server refuses the sample without it; the
+    /// sample with only the required properties is accepted.
+    #[test]
+    fn object_bodies_have_the_schema_the_server_parses() {
+        let doc = serde_json::to_value(super::build()).unwrap();
+        let mut kinds = Vec::new();
+        for e in crate::endpoints::all() {
+            let Body::Object(kind) = e.request else { continue };
+            kinds.push(kind);
+            let method = e.method.as_str().to_lowercase();
+            let body = &doc["paths"][&e.path][&method]["requestBody"]["content"]["application/json"]["schema"];
+            assert_eq!(body["$ref"], format!("#/components/schemas/{}", super::object_schema_name(kind)), "{} {}", e.method, e.path);
+        }
+        for c in COLLECTIONS {
+            assert!(kinds.contains(&c.kind), "no body of kind {}", c.kind);
+        }
+        assert!(!kinds.contains(&ObjectKind::Credential));
+        for c in COLLECTIONS {
+            let name = super::object_schema_name(c.kind);
+            let schema = &doc["components"]["schemas"][name];
+            assert_eq!(schema["type"], "object", "{name}: {schema}");
+            let props = schema["properties"].as_object().unwrap_or_else(|| panic!("{name} has no properties"));
+            let required: Vec<&str> = schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            let sample = full_sample(c.kind);
+            Object::from_body(c.kind, sample.clone()).unwrap_or_else(|e| panic!("{name} sample refused: {e}"));
+            validate(&doc, schema, &sample, name).unwrap();
+            for p in props.keys() {
+                assert!(sample.get(p).is_some(), "{name}.{p} is in the schema but not in the test's sample");
+                let mut without = sample.clone();
+                without.as_object_mut().unwrap().remove(p);
+                let accepted = Object::from_body(c.kind, without).is_ok();
+                assert_eq!(accepted, !required.contains(&p.as_str()), "{name}.{p}: required in the schema = {}, but the server {} it missing", required.contains(&p.as_str()), if accepted { "accepts" } else { "refuses" });
+            }
+            let minimal: serde_json::Map<String, Value> = sample.as_object().unwrap().iter().filter(|(k, _)| required.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let minimal = Value::Object(minimal);
+            Object::from_body(c.kind, minimal.clone()).unwrap_or_else(|e| panic!("{name} with only its required properties {minimal} refused: {e}"));
+            // What the server stores and returns validates too (Options left out, defaults written).
+            let stored = Object::from_body(c.kind, minimal).unwrap().to_body();
+            validate(&doc, schema, &stored, name).unwrap();
+        }
+    }
+
+    /// The key patterns say what the core services' id check says: accepted
+    /// ids match, refused ones do not.
+    #[test]
+    fn key_patterns_match_the_ids_the_server_accepts() {
+        let doc = serde_json::to_value(super::build()).unwrap();
+        let ok = ["a", "Clerk", "a b", "Rôle-1.x", "日本"];
+        let refused = ["", " a", "a ", "\t", "a\u{7}b", "a\nb", "a\u{85}"];
+        for c in COLLECTIONS {
+            let schema = &doc["components"]["schemas"][super::object_schema_name(c.kind)];
+            for (property, _) in super::key_properties(c.kind) {
+                let pattern = schema["properties"][property]["pattern"].as_str().unwrap_or_else(|| panic!("{}.{property} has no pattern", c.kind));
+                let re = regex::Regex::new(pattern).unwrap();
+                for id in ok {
+                    assert!(re.is_match(id), "{}.{property}: {id:?} should match {pattern}", c.kind);
+                }
+                for id in refused {
+                    // An entry point's name may start with white space: its key is TYPE/NAME.
+                    if c.kind == ObjectKind::EntryPoint && id == " a" {
+                        continue;
+                    }
+                    assert!(!re.is_match(id), "{}.{property}: {id:?} should not match {pattern}", c.kind);
+                }
+                assert_eq!(re.is_match("a;b"), c.kind != ObjectKind::Organization, "{}.{property}", c.kind);
+            }
+        }
+    }
+
+    /// The `at`/`since` pattern admits what `Timestamp::parse` reads.
+    #[test]
+    fn instant_pattern_matches_what_the_server_parses() {
+        let re = regex::Regex::new(super::AT_PATTERN).unwrap();
+        for ok in ["2026-01-31", "2026-01-31T08:00:00Z", "2026-01-31t08:00:00.123+02:00", "0001-12-01T23:59:59-05:30"] {
+            assert!(re.is_match(ok), "{ok}");
+            assert!(warden_model::Timestamp::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["0000-00-00", "2026-13-01", "2026-01-31T08:00Z", "2026-01-31 08:00:00Z", "2026-01-31T24:00:00Z", "2026-01-31T08:00:00"] {
+            assert!(!re.is_match(bad), "{bad}");
         }
     }
 }

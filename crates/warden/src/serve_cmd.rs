@@ -4,9 +4,10 @@
 use anyhow::{Context as _, Result};
 use clap::Args;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use warden_core::Warden;
-use warden_server::{Bootstrap, ServeOptions};
+use warden_server::{Bootstrap, ServeOptions, TlsConfig};
 use warden_store::Store;
 
 #[derive(Debug, Args)]
@@ -19,20 +20,33 @@ pub struct ServeArgs {
     #[arg(long)]
     pub demo: bool,
 
-    /// Mark cookies Secure (set this when a TLS-terminating proxy is in front)
+    /// Mark cookies Secure (set this when a TLS-terminating proxy is in front; implied by --tls-cert)
     #[arg(long)]
     pub secure_cookies: bool,
+
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key
+    #[arg(long, value_name = "CERT.pem", env = "WARDEN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert; needs --tls-cert
+    #[arg(long, value_name = "KEY.pem", env = "WARDEN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Runs until Ctrl-C or SIGTERM, then finishes the requests in flight.
 pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+    // Read the certificate and key first: a bad file stops the start before anything is written.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsConfig::load(cert, key)?),
+        _ => None,
+    };
     if args.demo && store.revision().await? == 0 {
         let outcome = Warden::new(store.clone(), "warden").with_origin("server").load_demo(false, warden_model::Timestamp::now()).await?;
         if let warden_core::DemoOutcome::Loaded { revision, .. } = outcome {
             println!("Loaded the demo dataset (revision {revision}).");
         }
     }
-    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies };
+    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone() };
     let state = warden_server::prepare(store.clone(), &options).await?;
     let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match warden_server::bootstrap_admin(store.as_ref(), password.as_deref()).await? {
@@ -47,9 +61,13 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
     state.refresh(None).await.map_err(|e| anyhow::anyhow!(e.detail))?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!("Warden listening on http://{addr} (API: http://{addr}/api/v1, OpenAPI: http://{addr}/api/v1/openapi.json)");
-    tracing::info!(%addr, revision = state.snapshot().revision, "serving");
-    warden_server::serve(state, listener, shutdown_signal()).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Warden listening on {scheme}://{addr} (API: {scheme}://{addr}/api/v1, OpenAPI: {scheme}://{addr}/api/v1/openapi.json)");
+    tracing::info!(%addr, tls = tls.is_some(), revision = state.snapshot().revision, "serving");
+    match &tls {
+        Some(tls) => warden_server::serve_tls(state, listener, tls, shutdown_signal()).await?,
+        None => warden_server::serve(state, listener, shutdown_signal()).await?,
+    }
     Ok(())
 }
 
