@@ -271,7 +271,7 @@ impl Tally {
 /// cannot be typed back or that would break a file format.
 pub(crate) fn check_id(kind: ObjectKind, id: &str) -> Result<(), String> {
     if id.is_empty() {
-        return Err(format!("a {kind} id cannot be empty"));
+        return Err(format!("the {kind} id cannot be empty"));
     }
     if id.trim() != id {
         return Err(format!("{kind} id '{id}' starts or ends with spaces"));
@@ -293,6 +293,8 @@ fn check_body(object: &Object) -> Result<(), CoreError> {
             "an assignment's 'rule' is set by Warden for the assignments that assignment rules make; leave it out".into(),
         )),
         Object::User(u) => u.attributes.keys().try_for_each(|k| crate::edit::check_attribute(k)),
+        // The key is `TYPE/NAME`, never empty itself: the name is what must be typeable.
+        Object::EntryPoint(e) => check_id(ObjectKind::EntryPoint, &e.name).map_err(CoreError::InvalidInput),
         Object::AssignmentRule(r) => {
             r.conditions.iter().try_for_each(|c| {
                 let text = c.to_string();

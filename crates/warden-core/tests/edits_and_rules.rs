@@ -131,6 +131,10 @@ async fn bad_rules_and_forged_provenance_are_refused_and_change_nothing() {
     let mut user = User::new("dave");
     user.attributes.insert("bad name".into(), "x".into());
     assert!(w.create(Object::User(user)).await.is_err());
+    // An entry point's name may not be empty even though its key `TYPE/` is not.
+    let blank = warden_model::EntryPoint::referenced(&warden_model::EntryPointKey::new(warden_model::EntryPointType::MenuItemDisplay, ""));
+    let e = w.create(Object::EntryPoint(blank)).await.expect_err("empty name");
+    assert_eq!(e.to_string(), "the entry point id cannot be empty");
 
     assert_eq!(w.store().revision().await.unwrap(), before, "nothing was written");
 }

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One permission on an entry point. The discriminant is the bit used in [`AccessSet`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Access {
     Read = 0,

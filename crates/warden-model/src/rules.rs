@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 /// How a condition compares a user attribute with its values. Comparisons
 /// ignore case, as D365's queries over user fields do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConditionOp {
@@ -41,6 +42,7 @@ impl ConditionOp {
 /// One test over a user attribute. Attributes are the user's own fields
 /// (`id`, `name`, `email`, `type`, `enabled`) and its free-form
 /// [`User::attributes`] (`department`, `company`, `title`, ...).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Condition {
     pub attribute: String,
@@ -92,6 +94,7 @@ impl FromStr for Condition {
 
 /// A rule that gives `role` (globally, or in `organizations`) to every user
 /// matching all `conditions`, except `excluded_users`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssignmentRule {
     pub name: String,

@@ -72,6 +72,7 @@ impl EntryPointType {
 /// action menu item may share a name, so the type is part of the key.
 ///
 /// For a service operation the name is `Service.Operation`, as D365 shows it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EntryPointKey {
     pub kind: EntryPointType,

@@ -13,6 +13,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How bad holding both sides of a rule is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
@@ -49,6 +50,7 @@ impl FromStr for Severity {
 }
 
 /// One side of a rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SodSide {
@@ -68,6 +70,7 @@ impl fmt::Display for SodSide {
 }
 
 /// A segregation-of-duties rule.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SodRule {
     pub name: String,
@@ -101,6 +104,7 @@ impl SodRule {
 }
 
 /// Where an administrator left a conflict.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConflictStatus {
@@ -122,6 +126,7 @@ impl ConflictStatus {
 /// A user who holds both sides of a rule, and what was decided about it.
 /// Keyed by user and rule: one decision covers every organization the
 /// conflict occurs in, which `organizations` lists as found.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SodConflict {
     pub user: String,
@@ -151,6 +156,7 @@ impl SodConflict {
 }
 
 /// The SoD parameters (D365's "Check similarity" and "Level for similarity validation").
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SodSettings {
     /// Compare a new or edited duty (by privileges) or privilege (by entry points) with the others.

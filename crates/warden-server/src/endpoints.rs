@@ -71,6 +71,7 @@ pub const COLLECTIONS: &[Collection] = &[
     Collection { kind: ObjectKind::User, segment: "users", key_params: &["id"], area: Area::Users },
     Collection { kind: ObjectKind::Assignment, segment: "assignments", key_params: &["user", "role"], area: Area::Assignments },
     Collection { kind: ObjectKind::AssignmentRule, segment: "assignment-rules", key_params: &["name"], area: Area::Assignments },
+    Collection { kind: ObjectKind::SodRule, segment: "sod/rules", key_params: &["name"], area: Area::SecurityConfiguration },
 ];
 
 impl Collection {

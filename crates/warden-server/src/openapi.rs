@@ -63,6 +63,10 @@ pub fn object_schema_name(kind: ObjectKind) -> &'static str {
         ObjectKind::User => "User",
         ObjectKind::Assignment => "Assignment",
         ObjectKind::Credential => "Credential",
+        ObjectKind::AssignmentRule => "AssignmentRule",
+        ObjectKind::SodRule => "SodRule",
+        ObjectKind::SodConflict => "SodConflict",
+        ObjectKind::SodSettings => "SodSettings",
     }
 }
 
@@ -84,7 +88,11 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     components = with_schema::<Policy>(components);
     components = with_schema::<Organization>(components);
     components = with_schema::<User>(components);
-    with_schema::<Assignment>(components)
+    components = with_schema::<Assignment>(components);
+    components = with_schema::<warden_model::AssignmentRule>(components);
+    components = with_schema::<warden_model::SodRule>(components);
+    components = with_schema::<warden_model::SodConflict>(components);
+    with_schema::<warden_model::SodSettings>(components)
 }
 
 /// A date or an RFC 3339 instant with seconds, as `Timestamp::parse` reads them
@@ -285,11 +293,28 @@ mod tests {
                 "context_type": "RoleName", "context_string": "c", "role_name": "Clerk", "constrained_tables": ["CustTable"], "operation": "Select", "enabled": true
             }),
             ObjectKind::Organization => json!({"id": "USMF", "name": "Contoso Entertainment USA"}),
-            ObjectKind::User => json!({"id": "alice", "name": "Alice", "kind": "service_account", "enabled": true, "email": "alice@example.com"}),
-            ObjectKind::Assignment => json!({
-                "user": "alice", "role": "Clerk", "organizations": ["USMF"], "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z"
+            ObjectKind::User => json!({
+                "id": "alice", "name": "Alice", "kind": "service_account", "enabled": true, "email": "alice@example.com",
+                "attributes": {"department": "Finance"}
             }),
-            ObjectKind::Credential => unreachable!("credentials are never a request body"),
+            ObjectKind::Assignment => json!({
+                "user": "alice", "role": "Clerk", "organizations": ["USMF"], "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z",
+                "rule": "FinanceClerks"
+            }),
+            ObjectKind::AssignmentRule => json!({
+                "name": "FinanceClerks", "role": "Clerk", "description": "d",
+                "conditions": [{"attribute": "department", "op": "equals", "values": ["Finance"]}],
+                "organizations": ["USMF"], "excluded_users": ["bob"], "enabled": true
+            }),
+            ObjectKind::SodRule => json!({
+                "name": "VendorVsPayment", "severity": "critical", "risk": "r", "mitigation": "m",
+                "first": {"kind": "duty", "duty": "VendTableMaintain"},
+                "second": {"kind": "entry_point", "entry_point": {"kind": "MenuItemAction", "name": "VendInvoiceApprove"}, "access": "Invoke"},
+                "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z", "enabled": true
+            }),
+            ObjectKind::Credential | ObjectKind::SodConflict | ObjectKind::SodSettings => {
+                unreachable!("{kind} is never a collection's request body")
+            }
         }
     }
 
