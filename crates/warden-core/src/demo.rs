@@ -14,7 +14,7 @@ use crate::error::CoreError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use warden_model::{Assignment, AssignmentRule, Condition, ConditionOp, Duty, EntryPoint, EntryPointKey, Model, ObjectKind, Organization, Privilege, Role, Timestamp, User, UserKind};
+use warden_model::{Assignment, AssignmentRule, Condition, ConditionOp, Severity, SodRule, SodSide, Duty, EntryPoint, EntryPointKey, Model, ObjectKind, Organization, Privilege, Role, Timestamp, User, UserKind};
 
 include!(concat!(env!("OUT_DIR"), "/demo_files.rs"));
 
@@ -105,6 +105,53 @@ const ASSIGNMENTS: &[(&str, &str, &[&str], Window)] = &[
     ("svc-docimport", "DEVDocuExpImpJournalMaintain", &["FRRT", "USMF"], Window::Always),
 ];
 
+/// The demo's segregation-of-duties rules: two classic finance pairs from the
+/// AX 2012 duties, and one over an entry point (running SQL against the
+/// database) that no duty name gives away.
+fn sod_rules() -> Vec<SodRule> {
+    let duty = |d: &str| SodSide::Duty { duty: d.to_string() };
+    let rule = |name: &str, first, second, severity, risk: &str, mitigation: &str| SodRule {
+        name: name.into(),
+        first,
+        second,
+        severity,
+        risk: Some(risk.into()),
+        mitigation: Some(mitigation.into()),
+        valid_from: None,
+        valid_to: None,
+        enabled: true,
+    };
+    vec![
+        rule(
+            "ApproveVendorPaymentsVsMaintainBankAccounts",
+            duty("PaymVendorPaymentTransactionsApprove"),
+            duty("BankBankAccountsMaintain"),
+            Severity::Critical,
+            "one person could redirect a bank account and approve the payment to it",
+            "monthly review of bank account changes by the controller",
+        ),
+        rule(
+            "ApproveRequisitionsVsMaintainVendorInvoices",
+            duty("PurchReqPurchaseRequisitionApprove"),
+            duty("PurchComplementaryInvoiceMaintain"),
+            Severity::High,
+            "one person could approve a purchase and enter the invoice that pays for it",
+            "invoice matching against receipts",
+        ),
+        rule(
+            "SecurityAdministrationVsSqlExecution",
+            duty("SysSecSecurityMaintain"),
+            SodSide::EntryPoint {
+                entry_point: EntryPointKey::new(warden_model::EntryPointType::MenuItemDisplay, "DEVSQLQueryExecute"),
+                access: warden_model::Access::Update,
+            },
+            Severity::Critical,
+            "a security administrator who can run SQL can change the security tables behind the audit trail",
+            "database audit log reviewed weekly",
+        ),
+    ]
+}
+
 /// Commands worth running on the demo, as `(what it shows, arguments)`.
 pub const TRY: &[(&str, &str)] = &[
     ("what Carlos may do, and through which roles", "user show carlos"),
@@ -118,6 +165,16 @@ pub const TRY: &[(&str, &str)] = &[
     ("time-bound: Fatima's temporary access has expired", "check --user fatima --entry-point DEVSysTableBrowser --access update --explain"),
     ("a duty extension at work", "check --user mike --entry-point DEVDevRecordInfo --access read --explain"),
     ("a role built from sub-roles", "role show WDNDeveloperToolsAdministrator"),
+    (
+        "segregation of duties: refused, naming the rule",
+        "user assign kenji DEVSQLQueryExecute",
+    ),
+    (
+        "... allowed with a reason, recorded in the conflicts register",
+        "user assign kenji DEVSQLQueryExecute --override-reason \"cover for Adam during the upgrade\"",
+    ),
+    ("the register", "sod conflicts"),
+    ("a rule-made role: Bella is in accounts payable", "assignment-rule show FinanceAccountsPayable"),
     ("all roles, with their duties, privileges and users", "role list"),
 ];
 
@@ -264,6 +321,9 @@ pub fn model(now: Timestamp) -> Result<Model, CoreError> {
     model.sort_assignments();
     let rule = ap_clerk_rule();
     model.assignment_rules.insert(rule.name.clone(), rule);
+    for rule in sod_rules() {
+        model.sod_rules.insert(rule.name.clone(), rule);
+    }
     for change in crate::rules::sync(&model) {
         if let warden_store::Change::Put(object) = change {
             model.put(object);
@@ -335,5 +395,13 @@ mod tests {
         assert_eq!(bella.len(), 1, "the rule gives Bella the clerk role");
         assert_eq!((bella[0].role.as_str(), bella[0].organizations.as_slice()), ("VendInvoiceAccountsPayableClerk", &["USMF".to_string()][..]));
         assert!(m.assignments_of("julia").iter().all(|a| a.rule.is_none()), "Julia's manual assignment stands");
+        let sod = warden_engine::SodIndex::build(&m);
+        assert_eq!(sod.verify(&m, now), vec![], "the demo starts without SoD conflicts");
+        assert_eq!(sod.roles_violating(now), vec![], "and without roles that break a rule by themselves");
+        let mut kenji = m.clone();
+        kenji.put(warden_model::Object::Assignment(Assignment::global("kenji", "DEVSQLQueryExecute")));
+        let found = sod.user_conflicts(&kenji, "kenji", now);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].rule, "SecurityAdministrationVsSqlExecution");
     }
 }

@@ -331,6 +331,7 @@ pub fn resolve(model: &Model, kind: ObjectKind, text: &str) -> Result<String, Co
         ObjectKind::Organization => by_name(&model.organizations, kind, text),
         ObjectKind::User => by_name(&model.users, kind, text),
         ObjectKind::AssignmentRule => by_name(&model.assignment_rules, kind, text),
+        ObjectKind::SodRule => by_name(&model.sod_rules, kind, text),
         ObjectKind::Policy => by_name(&model.policies, kind, text),
         ObjectKind::EntryPoint => Ok(warden_engine::resolve_entry_point(model, text)?.to_string()),
         _ => Err(CoreError::InvalidInput(format!("{kind}s are not named by the command line"))),
