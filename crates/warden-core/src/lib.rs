@@ -24,6 +24,7 @@ mod rules;
 mod service;
 mod snapshot;
 mod sod;
+mod sod_files;
 
 pub use csv_io::{
     parse_assignments, parse_orgs, parse_users, write_assignments, write_orgs, write_users, CsvProblem, ASSIGNMENT_COLUMNS,
@@ -31,6 +32,7 @@ pub use csv_io::{
 };
 pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
+pub use sod_files::{parse_entry_point_side, parse_sod_rules, write_sod_rules_csv, SOD_RULE_COLUMNS};
 pub use sod::{ConflictFound, Resolution, RoleReport, RoleViolation, VerifyOutcome};
 pub use service::{
     write_dataset, AotImportOutcome, AssignOutcome, CsvImportOutcome, DatasetReport, DemoOutcome, ExportOutcome, RevokeOutcome,

@@ -266,13 +266,19 @@ impl Warden {
         self.create(Object::SodRule(rule)).await
     }
 
-    /// `sod rule import`: adds or replaces rules by name, all or nothing.
-    pub async fn import_sod_rules(&self, rules: Vec<SodRule>, file: &str) -> Result<crate::CsvImportOutcome, CoreError> {
-        let objects: Vec<Object> = rules.into_iter().map(Object::SodRule).collect();
-        for o in &objects {
-            crate::service::check_id(ObjectKind::SodRule, &o.key().name).map_err(CoreError::InvalidInput)?;
-        }
-        self.import_csv(file, ObjectKind::SodRule, "sod rule import", Target::default(), |_| Ok(objects.clone())).await
+    /// `sod rule import FILE`: adds or replaces rules by name from CSV or JSON
+    /// ([`crate::parse_sod_rules`]), all or nothing.
+    pub async fn import_sod_rules(&self, path: &std::path::Path) -> Result<crate::CsvImportOutcome, CoreError> {
+        let file = path.display().to_string();
+        let data = std::fs::read(path).map_err(|source| CoreError::Read { path: path.to_path_buf(), source })?;
+        self.import_csv(&file, ObjectKind::SodRule, "sod rule import", Target::default(), |model| {
+            let rules = crate::sod_files::parse_sod_rules(&file, &data, model)?;
+            for r in &rules {
+                crate::service::check_id(ObjectKind::SodRule, &r.name).map_err(|e| CoreError::InvalidInput(format!("{file}: {e}")))?;
+            }
+            Ok(rules.into_iter().map(Object::SodRule).collect())
+        })
+        .await
     }
 
     /// `sod validate RULE`: the roles that break one rule by themselves.

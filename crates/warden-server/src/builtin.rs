@@ -45,10 +45,13 @@ pub enum Area {
     Activity,
     /// `/metrics`.
     Monitoring,
+    /// Segregation-of-duties rules (Read, Create, Update, Delete) and the
+    /// conflicts register: verification and decisions (Invoke).
+    SegregationOfDuties,
 }
 
 impl Area {
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::Check,
         Area::Analysis,
         Area::SecurityConfiguration,
@@ -59,6 +62,7 @@ impl Area {
         Area::AuditTrail,
         Area::Activity,
         Area::Monitoring,
+        Area::SegregationOfDuties,
     ];
 
     /// The entry point's AOT name.
@@ -74,6 +78,7 @@ impl Area {
             Area::AuditTrail => "WardenAuditTrail",
             Area::Activity => "WardenActivity",
             Area::Monitoring => "WardenMonitoring",
+            Area::SegregationOfDuties => "WardenSegregationOfDuties",
         }
     }
 
@@ -89,6 +94,7 @@ impl Area {
             Area::AuditTrail => "Audit trail",
             Area::Activity => "Sign-in and activity events",
             Area::Monitoring => "Metrics",
+            Area::SegregationOfDuties => "Segregation of duties",
         }
     }
 }
@@ -132,6 +138,13 @@ const PRIVILEGES: &[(&str, &str, Area, &[Access])] = &[
     ("WardenActivityReport", "Report sign-in and activity events", Area::Activity, &[Access::Create]),
     ("WardenActivityView", "View sign-in and activity events", Area::Activity, &[Access::Read]),
     ("WardenMonitoringView", "Read metrics", Area::Monitoring, &[Access::Read]),
+    ("WardenSegregationOfDutiesView", "View segregation-of-duties rules and conflicts", Area::SegregationOfDuties, &[Access::Read]),
+    (
+        "WardenSegregationOfDutiesMaintain",
+        "Maintain segregation-of-duties rules, verify compliance and decide conflicts",
+        Area::SegregationOfDuties,
+        &[Access::Read, Access::Create, Access::Update, Access::Delete, Access::Invoke],
+    ),
 ];
 
 /// Duties: (name, label, privileges).
@@ -149,6 +162,7 @@ const DUTIES: &[(&str, &str, &[&str])] = &[
             "WardenAssignmentsView",
             "WardenActivityView",
             "WardenCheckInvoke",
+            "WardenSegregationOfDutiesView",
         ],
     ),
     (
@@ -159,6 +173,7 @@ const DUTIES: &[(&str, &str, &[&str])] = &[
             "WardenOrganizationsMaintain",
             "WardenUsersMaintain",
             "WardenAssignmentsMaintain",
+            "WardenSegregationOfDutiesMaintain",
         ],
     ),
     ("WardenManageCredentials", "Manage passwords and API tokens", &["WardenCredentialsMaintain"]),

@@ -71,7 +71,7 @@ pub const COLLECTIONS: &[Collection] = &[
     Collection { kind: ObjectKind::User, segment: "users", key_params: &["id"], area: Area::Users },
     Collection { kind: ObjectKind::Assignment, segment: "assignments", key_params: &["user", "role"], area: Area::Assignments },
     Collection { kind: ObjectKind::AssignmentRule, segment: "assignment-rules", key_params: &["name"], area: Area::Assignments },
-    Collection { kind: ObjectKind::SodRule, segment: "sod/rules", key_params: &["name"], area: Area::SecurityConfiguration },
+    Collection { kind: ObjectKind::SodRule, segment: "sod/rules", key_params: &["name"], area: Area::SegregationOfDuties },
 ];
 
 impl Collection {
@@ -90,7 +90,7 @@ impl Collection {
     }
 }
 
-fn ep(method: Method, path: &str, guard: Guard, tag: &'static str, summary: &str, request: Body, response: (u16, Body)) -> Endpoint {
+pub(crate) fn ep(method: Method, path: &str, guard: Guard, tag: &'static str, summary: &str, request: Body, response: (u16, Body)) -> Endpoint {
     Endpoint {
         method,
         path: path.to_string(),
@@ -105,7 +105,7 @@ fn ep(method: Method, path: &str, guard: Guard, tag: &'static str, summary: &str
     }
 }
 
-fn needs(area: Area, access: Access) -> Guard {
+pub(crate) fn needs(area: Area, access: Access) -> Guard {
     Guard::Requires(Action::new(area, access))
 }
 
@@ -200,6 +200,7 @@ pub fn all() -> Vec<Endpoint> {
             v.push(ep(Method::GET, &c.layers_path(), needs(c.area, Access::Read), "layers", &format!("A {name}'s code, database and effective form"), None, (200, Schema("ObjectLayers"))));
         }
     }
+    v.extend(crate::sod_api::endpoints());
     v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList"))));
     v.push(ep(
         Method::POST,

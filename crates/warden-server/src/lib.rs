@@ -14,6 +14,7 @@ mod dto;
 pub mod endpoints;
 mod openapi;
 mod problem;
+mod sod_api;
 mod state;
 mod tls;
 
@@ -178,6 +179,7 @@ pub fn router(state: AppState) -> Router {
             r = r.route(&c.layers_path(), get(move |State(s): State<AppState>, Path(p): Path<HashMap<String, String>>| api::object_layers(s, c, p)));
         }
     }
+    r = crate::sod_api::routes(r);
     r = r
         .route("/api/v1/customizations", get(api::customizations))
         .route("/api/v1/customizations/remove", post(api::remove_customizations));

@@ -126,6 +126,14 @@ impl From<CoreError> for ApiError {
                 ApiError::unprocessable(e.to_string())
             }
             CoreError::NotEmpty { .. } => ApiError::conflict(e.to_string()),
+            CoreError::SodRoles(ref list) => {
+                let errors = list.iter().map(|v| format!("role {} holds both sides of rule {}", v.role, v.rule)).collect();
+                ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "segregation-of-duties", e.to_string()) }
+            }
+            CoreError::SodConflicts(ref list) => {
+                let errors = list.iter().map(ToString::to_string).collect();
+                ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "segregation-of-duties", e.to_string()) }
+            }
             e => ApiError::internal(e),
         }
     }

@@ -369,3 +369,41 @@ async fn assignment_rules_follow_users_changed_over_http() {
     let (_, rule) = server.call(Some(&admin), Method::GET, "/api/v1/assignment-rules/FinanceAccountsPayable", None).await;
     assert_eq!(rule["object"]["excluded_users"], json!(["bella"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segregation_of_duties_over_http() {
+    let server = start().await;
+    let admin = server.admin_token().await;
+    let rule = "SecurityAdministrationVsSqlExecution";
+    // A direct assignment that breaks a rule: 409 naming the rule, nothing written.
+    let body = json!({"role": "DEVSQLQueryExecute"});
+    let (status, problem) = server.call(Some(&admin), Method::POST, "/api/v1/users/kenji/assign", Some(body)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert!(problem["detail"].as_str().unwrap().contains(rule), "{problem}");
+    // The generic assignments collection is just as preventive.
+    let (status, _) = server.call(Some(&admin), Method::POST, "/api/v1/assignments", Some(json!({"user": "kenji", "role": "DEVSQLQueryExecute"}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // With a reason it goes through and into the register.
+    let body = json!({"role": "DEVSQLQueryExecute", "override_reason": "upgrade weekend"});
+    let (status, out) = server.call(Some(&admin), Method::POST, "/api/v1/users/kenji/assign", Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (_, register) = server.call(Some(&admin), Method::GET, "/api/v1/sod/conflicts?status=allowed", None).await;
+    assert_eq!(register["total"], 1, "{register}");
+    assert_eq!(register["items"][0]["reason"], "upgrade weekend");
+    let decided_by = register["items"][0]["decided_by"].as_str().unwrap();
+    assert!(decided_by.starts_with("admin"), "the signed-in administrator decided: {decided_by}");
+    // Rules are a collection; verification and the roles report are operations.
+    let (status, rules) = server.call(Some(&admin), Method::GET, "/api/v1/sod/rules", None).await;
+    assert_eq!((status, rules["total"].as_u64()), (StatusCode::OK, Some(3)));
+    let (status, verified) = server.call(Some(&admin), Method::POST, "/api/v1/sod/verify", None).await;
+    assert_eq!((status, verified["conflicts"].as_u64()), (StatusCode::OK, Some(1)), "{verified}");
+    let (status, roles) = server.call(Some(&admin), Method::GET, "/api/v1/sod/roles", None).await;
+    assert_eq!((status, roles["roles"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    let (status, v) = server.call(Some(&admin), Method::GET, &format!("/api/v1/sod/rules/{rule}/validate"), None).await;
+    assert_eq!((status, v["roles"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    // A security auditor reads the register but cannot decide.
+    let auditor = server.user_with_roles(&admin, "audrey", &["SecurityAuditor"]).await;
+    assert_eq!(server.call(Some(&auditor), Method::GET, "/api/v1/sod/conflicts", None).await.0, StatusCode::OK);
+    let (status, _) = server.call(Some(&auditor), Method::POST, "/api/v1/sod/verify", None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -85,6 +85,10 @@ Runs only on an empty store. If the store already holds the demo, says so and do
     #[command(subcommand, name = "entry-point")]
     EntryPoint(crate::edit_cmd::EntryPointCommand),
 
+    /// Segregation of duties: rules, verification, the conflicts register
+    #[command(subcommand)]
+    Sod(crate::sod_cmd::SodCommand),
+
     /// Rules that assign a role to every user whose attributes match (department, title, ...)
     #[command(subcommand, name = "assignment-rule")]
     AssignmentRule(crate::edit_cmd::RuleCommand),
@@ -270,7 +274,11 @@ same audited change.")]
     #[command(long_about = "Assign a role to a user: globally (no --org), or only in the given \
 organizations (repeat --org), and only from --from until --to when given (--to is exclusive).\n\n\
 A user holds each role at most once: assigning a role the user already has replaces that \
-assignment's organizations and window.")]
+assignment's organizations and window.\n\n\
+An assignment that would give the user both sides of a segregation-of-duties rule (in any one \
+organization; a global assignment counts in every one) is refused, naming the rule and the roles, \
+unless --override-reason says why it is allowed; the override is recorded in the conflicts register \
+and the audit trail.")]
     Assign {
         /// User id
         user: String,
@@ -285,6 +293,9 @@ assignment's organizations and window.")]
         /// End of validity, exclusive: now, a date or an RFC 3339 instant
         #[arg(long, value_name = "TIME", value_parser = parse_time)]
         to: Option<Timestamp>,
+        /// Allow the segregation-of-duties conflicts this creates, recorded with this reason in the conflicts register
+        #[arg(long, value_name = "TEXT")]
+        override_reason: Option<String>,
     },
 
     /// Remove a role from a user (an error if the user does not have it)

@@ -118,6 +118,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::Privilege(cmd) => crate::edit_cmd::privilege(ctx, cmd).await,
         Command::EntryPoint(cmd) => crate::edit_cmd::entry_point(ctx, cmd).await,
         Command::AssignmentRule(cmd) => crate::edit_cmd::assignment_rule(ctx, cmd).await,
+        Command::Sod(cmd) => crate::sod_cmd::sod(ctx, cmd).await,
         Command::Check(args) => check(ctx, args).await,
         Command::Gen(args) => gen_model(ctx, args),
         Command::Audit(cmd) => crate::audit_cmd::audit(ctx, cmd).await,
@@ -321,8 +322,8 @@ async fn org(ctx: &Context, cmd: OrgCommand) -> anyhow::Result<Output> {
 async fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<Output> {
     let warden = ctx.warden().await?;
     match cmd {
-        UserCommand::Assign { user, role, orgs, from, to } => {
-            let outcome = warden.assign(&user, &role, &orgs, from, to, now()).await?;
+        UserCommand::Assign { user, role, orgs, from, to, override_reason } => {
+            let outcome = warden.assign_with_override(&user, &role, &orgs, from, to, now(), override_reason.as_deref()).await?;
             if ctx.json {
                 return ctx.json(&outcome);
             }
@@ -334,6 +335,18 @@ async fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<Output> {
             }
             for n in &outcome.notes {
                 let _ = writeln!(text, "  note: {n}");
+            }
+            if let Some(reason) = &override_reason {
+                let (model, _) = warden.store().load().await?;
+                let allowed: Vec<&str> = model
+                    .sod_conflicts
+                    .values()
+                    .filter(|c| c.user == a.user && c.reason.as_ref() == Some(reason) && c.decided.is_some())
+                    .map(|c| c.rule.as_str())
+                    .collect();
+                if !allowed.is_empty() {
+                    let _ = writeln!(text, "  segregation-of-duties conflict allowed with your reason, recorded in the register: {}", allowed.join(", "));
+                }
             }
             Ok(Output::ok(text))
         }

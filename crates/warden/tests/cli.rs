@@ -100,6 +100,9 @@ fn help_is_available_for_every_command() {
         vec!["entry-point", "add", "--help"],
         vec!["user", "edit", "--help"],
         vec!["assignment-rule", "add", "--help"],
+        vec!["sod", "rule", "add", "--help"],
+        vec!["sod", "resolve", "--help"],
+        vec!["sod", "conflicts", "--help"],
     ] {
         let out = ok(dir.path(), &args);
         assert!(out.contains("Usage:"), "{args:?}: {out}");
