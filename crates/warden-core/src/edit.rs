@@ -128,6 +128,8 @@ pub struct EditOutcome {
     /// The form before an edit; none for an add.
     pub before: Option<Object>,
     pub revision: Revision,
+    /// Things worth knowing that did not stop the write (a duty or privilege similar to others).
+    pub warnings: Vec<String>,
 }
 
 impl Edit {
@@ -368,10 +370,12 @@ impl Warden {
                 let mut fresh = blank.clone();
                 edit.apply(model, &mut fresh)?;
                 let summary = json!({ "object": fresh.key(), "body": fresh.to_body() });
-                Ok(Plan { action: crate::service::action_name(kind, "create"), summary, changes: vec![Change::Put(fresh.clone())], outcome: fresh })
+                let warnings = crate::sod::similarity_warnings(model, &fresh);
+                Ok(Plan { action: crate::service::action_name(kind, "create"), summary, changes: vec![Change::Put(fresh.clone())], outcome: (fresh, warnings) })
             })
             .await?;
-        Ok(EditOutcome { object, before: None, revision })
+        let (object, warnings) = object;
+        Ok(EditOutcome { object, before: None, revision, warnings })
     }
 
     /// `role edit`, `user disable`, ...: changes the object named `key` (its
@@ -383,17 +387,18 @@ impl Warden {
         let (model, revision) = self.store().load().await?;
         let (before, after) = planned_edit(&model, kind, key, edit)?;
         if before == after {
-            return Ok(EditOutcome { object: after, before: Some(before), revision });
+            return Ok(EditOutcome { object: after, before: Some(before), revision, warnings: Vec::new() });
         }
-        let ((before, after), revision, _) = self
+        let ((before, after, warnings), revision, _) = self
             .run_to(Target::default(), Validation::Strict, |model| {
                 let (before, after) = planned_edit(model, kind, key, edit)?;
                 let summary = json!({ "object": after.key() });
                 let changes = vec![Change::Put(after.clone())];
-                Ok(Plan { action: crate::service::action_name(kind, "replace"), summary, changes, outcome: (before, after) })
+                let warnings = crate::sod::similarity_warnings(model, &after);
+                Ok(Plan { action: crate::service::action_name(kind, "replace"), summary, changes, outcome: (before, after, warnings) })
             })
             .await?;
-        Ok(EditOutcome { object: after, before: Some(before), revision })
+        Ok(EditOutcome { object: after, before: Some(before), revision, warnings })
     }
 
     /// `role remove`, `user remove`, ...: [`Warden::delete`] by the name a person typed.

@@ -57,6 +57,10 @@ pub enum CoreError {
     #[error("{}", sod_roles(.0))]
     SodRoles(Vec<crate::sod::RoleViolation>),
 
+    /// "Check similarity" refuses duties or privileges that overlap others.
+    #[error("{}", similar(*.level, .pairs))]
+    Similar { level: u8, pairs: Vec<warden_engine::SimilarPair> },
+
     /// Direct assignments would give users both sides of SoD rules.
     #[error("{}", sod_conflicts(.0))]
     SodConflicts(Vec<crate::sod::ConflictFound>),
@@ -82,6 +86,13 @@ fn sod_roles(list: &[crate::sod::RoleViolation]) -> String {
         .map(|v| format!("role '{}' would hold both sides of segregation-of-duties rule '{}': {} and {}", v.role, v.rule, v.first, v.second))
         .collect();
     list_strings("refused: the change breaks segregation of duties", &lines)
+}
+
+fn similar(level: u8, pairs: &[warden_engine::SimilarPair]) -> String {
+    let lines: Vec<String> = pairs.iter().map(crate::sod::describe_similar).collect();
+    let mut out = list_strings(&format!("refused: similar to existing objects at or above the similarity level of {level}%"), &lines);
+    out.push_str("\nMake the object distinct, reuse the existing one, or change the SoD settings (sod settings).");
+    out
 }
 
 fn sod_conflicts(list: &[crate::sod::ConflictFound]) -> String {

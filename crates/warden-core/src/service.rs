@@ -408,6 +408,12 @@ impl Warden {
                 }
                 changes.extend(review.changes);
             }
+            if role_check {
+                let similar = crate::sod::similarity_check(&model, &changes)?;
+                if let (false, Some(map)) = (similar.is_empty(), summary.as_object_mut()) {
+                    map.insert("similar".into(), json!(similar));
+                }
+            }
             let introduced = new_problems(&before, model.validate());
             let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
             if !errors.is_empty() {

@@ -214,6 +214,49 @@ pub(crate) fn review(
     Ok(Some(Review { changes: out, summary }))
 }
 
+/// The SoD parameters in force (the defaults when none were set).
+pub(crate) fn settings(model: &Model) -> warden_model::SodSettings {
+    model.sod_settings.clone().unwrap_or_default()
+}
+
+/// With "Check similarity" on: the duties and privileges a write puts that
+/// overlap others at or above the level. Refused when the settings say so,
+/// otherwise returned as warnings (the audit event records them).
+pub(crate) fn similarity_check(model: &Model, changes: &[Change]) -> Result<Vec<warden_engine::SimilarPair>, CoreError> {
+    let s = settings(model);
+    if !s.check_similarity {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for c in changes {
+        if let Change::Put(o) = c
+            && let Some((kind, _)) = warden_engine::members_of(model, o)
+        {
+            found.extend(warden_engine::similar_to(model, kind, &o.key().name, s.similarity_level));
+        }
+    }
+    if s.refuse_similar && !found.is_empty() {
+        return Err(CoreError::Similar { level: s.similarity_level, pairs: found });
+    }
+    Ok(found)
+}
+
+/// [`similarity_check`]'s warnings for one object as an edit would make it, worded for people.
+pub(crate) fn similarity_warnings(model: &Model, object: &Object) -> Vec<String> {
+    let s = settings(model);
+    let Some((kind, members)) = warden_engine::members_of(model, object).filter(|_| s.check_similarity) else { return Vec::new() };
+    let name = object.key().name;
+    warden_engine::similar_to_members(model, kind, &name, &members, s.similarity_level).iter().map(describe_similar).collect()
+}
+
+pub(crate) fn describe_similar(p: &warden_engine::SimilarPair) -> String {
+    let what = match p.kind {
+        warden_engine::SimilarKind::Duty => "privileges",
+        warden_engine::SimilarKind::Privilege => "entry points",
+    };
+    format!("{} and {} have {}% of their {what} in common ({} shared)", p.first, p.second, p.percent, p.common)
+}
+
 fn conflict(user: &str, c: &UserConflict, status: ConflictStatus, source: &str, decision: Option<(&String, &str)>, now: Timestamp) -> SodConflict {
     SodConflict {
         user: user.to_string(),
@@ -260,6 +303,36 @@ pub enum Resolution {
 }
 
 impl Warden {
+    /// `sod settings`: stores the SoD parameters (one audited change).
+    pub async fn set_sod_settings(&self, settings: warden_model::SodSettings) -> Result<crate::WriteOutcome, CoreError> {
+        if !(1..=100).contains(&settings.similarity_level) {
+            return Err(CoreError::InvalidInput(format!("similarity level {} is not a percentage from 1 to 100", settings.similarity_level)));
+        }
+        let (_, revision, _) = self
+            .run(Validation::AllowDangling, |_| {
+                let summary = json!({ "settings": settings });
+                Ok(Plan { action: "sod settings", summary, changes: vec![Change::Put(Object::SodSettings(settings.clone()))], outcome: () })
+            })
+            .await?;
+        Ok(crate::WriteOutcome { revision })
+    }
+
+    /// The SoD parameters in force.
+    pub async fn sod_settings(&self) -> Result<warden_model::SodSettings, CoreError> {
+        Ok(settings(&self.store().load().await?.0))
+    }
+
+    /// `sod similarity`: every pair of duties and of privileges that overlap at
+    /// or above `level` percent (the settings' level when none is given).
+    pub async fn similarity_report(&self, level: Option<u8>) -> Result<(u8, Vec<warden_engine::SimilarPair>), CoreError> {
+        let (model, _) = self.store().load().await?;
+        let level = level.unwrap_or_else(|| settings(&model).similarity_level);
+        if !(1..=100).contains(&level) {
+            return Err(CoreError::InvalidInput(format!("level {level} is not a percentage from 1 to 100")));
+        }
+        Ok((level, warden_engine::similar_pairs(&model, level)))
+    }
+
     /// `sod rule add`: a new rule. Its sides must name existing duties or entry
     /// points; creating it does not check existing roles (`sod validate` does).
     pub async fn add_sod_rule(&self, rule: SodRule) -> Result<crate::WriteOutcome, CoreError> {

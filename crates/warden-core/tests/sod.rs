@@ -162,3 +162,34 @@ async fn rule_changes_are_monitored_and_verify_catches_what_bypassed_the_service
     assert!(out.new_unresolved.is_empty() && out.no_longer_conflicting.is_empty(), "a decided conflict is left alone");
     let _ = ObjectKind::SodConflict;
 }
+
+#[tokio::test]
+async fn similar_duties_are_warned_about_or_refused_per_the_settings() {
+    let (_dir, w) = demo().await;
+    let m = model(&w).await;
+    let privileges = m.duties["DEVIntegIntegrationAdminBase"].privileges.clone();
+    assert!(privileges.len() > 4);
+    let copy = |n: usize| Edit::Duty(warden_core::DutyEdit { privileges: ListEdit::adding(privileges[..n].to_vec()), ..Default::default() });
+    // Off by default: nothing said.
+    assert!(w.add("CopyA", &copy(privileges.len())).await.unwrap().warnings.is_empty());
+    w.set_sod_settings(warden_model::SodSettings { check_similarity: true, similarity_level: 80, refuse_similar: false }).await.unwrap();
+    let out = w.add("CopyB", &copy(privileges.len())).await.unwrap();
+    assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+    assert!(out.warnings[0].starts_with("CopyB and "), "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("100% of their privileges in common"), "{:?}", out.warnings);
+    let event = last_event(&w).await;
+    assert_eq!(event.summary["similar"].as_array().map(Vec::len), Some(2), "the audit event records them");
+    // Below the level: no warning.
+    let half = privileges.len() / 2;
+    assert!(w.add("Half", &copy(half)).await.unwrap().warnings.iter().all(|x| !x.contains("DEVIntegIntegrationAdminBase")));
+    w.set_sod_settings(warden_model::SodSettings { check_similarity: true, similarity_level: 80, refuse_similar: true }).await.unwrap();
+    let before = w.store().revision().await.unwrap();
+    let e = w.add("CopyC", &copy(privileges.len())).await.expect_err("refused");
+    assert!(matches!(e, CoreError::Similar { .. }), "{e}");
+    assert!(e.to_string().contains("CopyC and DEVIntegIntegrationAdminBase have 100%"), "{e}");
+    assert_eq!(w.store().revision().await.unwrap(), before);
+    let (level, pairs) = w.similarity_report(None).await.unwrap();
+    assert_eq!(level, 80);
+    assert!(pairs.iter().any(|p| p.first == "CopyA" && p.second == "CopyB" && p.percent == 100), "{pairs:?}");
+    assert!(w.set_sod_settings(warden_model::SodSettings { check_similarity: true, similarity_level: 0, refuse_similar: true }).await.is_err());
+}

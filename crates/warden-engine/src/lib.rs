@@ -17,12 +17,14 @@ mod index;
 mod names;
 pub mod reference;
 mod resolve;
+mod similarity;
 pub mod sod;
 
 pub use explain::{explain, AssignmentState, AssignmentStatus, Explanation, GrantPath, PathStep, StepKind};
 pub use flatten::{effective_permissions, role_permissions, EffectivePermission};
 pub use index::{EntryPointId, Index, IndexStats, OrgId, UserId};
 pub use resolve::{resolve_entry_point, ResolveError};
+pub use similarity::{members_of, similar_pairs, similar_to, similar_to_members, SimilarKind, SimilarPair};
 pub use sod::{SodIndex, UserConflict};
 
 use serde::{Deserialize, Serialize};

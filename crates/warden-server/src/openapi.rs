@@ -246,6 +246,8 @@ pub fn build() -> OpenApi {
         .schema_from::<crate::sod_api::Revision>()
         .schema_from::<crate::sod_api::AssignRequest>()
         .schema_from::<crate::sod_api::AssignResponse>()
+        .schema_from::<crate::sod_api::SimilarPairDto>()
+        .schema_from::<crate::sod_api::SimilarityReport>()
         .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
         .security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))))
         .build();

@@ -130,6 +130,10 @@ impl From<CoreError> for ApiError {
                 let errors = list.iter().map(|v| format!("role {} holds both sides of rule {}", v.role, v.rule)).collect();
                 ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "segregation-of-duties", e.to_string()) }
             }
+            CoreError::Similar { ref pairs, .. } => {
+                let errors = pairs.iter().map(|p| format!("{} ~ {} ({}%)", p.first, p.second, p.percent)).collect();
+                ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "similar-object", e.to_string()) }
+            }
             CoreError::SodConflicts(ref list) => {
                 let errors = list.iter().map(ToString::to_string).collect();
                 ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "segregation-of-duties", e.to_string()) }

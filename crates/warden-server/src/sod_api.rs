@@ -40,6 +40,13 @@ pub fn endpoints() -> Vec<Endpoint> {
             Schema("ResolveRequest"),
             (200, Schema("Revision")),
         ),
+        ep(Method::GET, "/api/v1/sod/settings", needs(area, Access::Read), tag, "The SoD parameters (similarity checking)", Body::None, (200, Schema("SodSettings"))),
+        ep(Method::PUT, "/api/v1/sod/settings", needs(area, Access::Update), tag, "Change the SoD parameters", Schema("SodSettings"), (200, Schema("SodSettings"))),
+        {
+            let mut e = ep(Method::GET, "/api/v1/sod/similarity", needs(area, Access::Read), tag, "Pairs of duties and of privileges that overlap at or above a level", Body::None, (200, Schema("SimilarityReport")));
+            e.query = vec![("level", "percent of overlap, 1-100 (default: the settings' level)", false)];
+            e
+        },
         ep(
             Method::POST,
             "/api/v1/users/{id}/assign",
@@ -59,6 +66,8 @@ pub fn routes(r: Router<AppState>) -> Router<AppState> {
         .route("/api/v1/sod/rules/{name}/validate", get(validate))
         .route("/api/v1/sod/conflicts/{user}/{rule}/resolve", post(resolve))
         .route("/api/v1/users/{id}/assign", post(assign))
+        .route("/api/v1/sod/settings", get(settings).put(set_settings))
+        .route("/api/v1/sod/similarity", get(similarity))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -227,4 +236,63 @@ async fn assign(
         .await?;
     state.refresh(Some(out.revision)).await?;
     Ok(Json(AssignResponse { assignment: out.assignment, replaced: out.replaced, notes: out.notes, revision: out.revision }))
+}
+
+async fn settings(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<warden_model::SodSettings>> {
+    let p = caller.principal()?;
+    Ok(Json(state.warden(&p.actor(), &caller.origin).sod_settings().await?))
+}
+
+async fn set_settings(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Result<Json<warden_model::SodSettings>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<warden_model::SodSettings>> {
+    let Json(settings) = body?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).set_sod_settings(settings.clone()).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok(Json(settings))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimilarPairDto {
+    /// `duty` or `privilege`.
+    pub kind: String,
+    pub first: String,
+    pub second: String,
+    pub percent: u8,
+    pub common: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimilarityReport {
+    pub level: u8,
+    pub pairs: Vec<SimilarPairDto>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LevelQuery {
+    level: Option<u8>,
+}
+
+async fn similarity(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: Result<Query<LevelQuery>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<SimilarityReport>> {
+    let Query(q) = q?;
+    let p = caller.principal()?;
+    let (level, pairs) = state.warden(&p.actor(), &caller.origin).similarity_report(q.level).await?;
+    let pairs = pairs
+        .into_iter()
+        .map(|p| SimilarPairDto {
+            kind: serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+            first: p.first,
+            second: p.second,
+            percent: p.percent,
+            common: p.common,
+        })
+        .collect();
+    Ok(Json(SimilarityReport { level, pairs }))
 }

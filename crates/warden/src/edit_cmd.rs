@@ -240,7 +240,11 @@ fn written(ctx: &Context, verb: &str, outcome: &EditOutcome) -> anyhow::Result<O
     if outcome.before.as_ref() == Some(&outcome.object) {
         return Ok(Output::ok(format!("{key}: nothing to change; nothing written (revision {})\n", outcome.revision)));
     }
-    Ok(Output::ok(format!("{verb} {key} (revision {})\n", outcome.revision)))
+    let mut text = format!("{verb} {key} (revision {})\n", outcome.revision);
+    for w in &outcome.warnings {
+        let _ = writeln!(text, "  warning: {w}");
+    }
+    Ok(Output::ok(text))
 }
 
 async fn removed(ctx: &Context, kind: ObjectKind, name: &str) -> anyhow::Result<Output> {

@@ -59,6 +59,27 @@ rules that gave the conflicting roles, which takes those roles away in the same 
     },
     /// Every role that breaks a rule by itself, with its number of violations and the rules
     Roles,
+    /// Show or change the SoD parameters (similarity checking)
+    #[command(long_about = "Show the SoD parameters, or change them. With --check-similarity true, adding or \
+editing a duty (compared by privileges) or a privilege (compared by entry points) that overlaps an \
+existing one at or above --similarity-level percent of their union is reported, or refused with \
+--refuse-similar true.")]
+    Settings {
+        #[arg(long, value_name = "true|false")]
+        check_similarity: Option<bool>,
+        /// Percent of overlap (1-100) at which two duties or privileges count as similar
+        #[arg(long, value_name = "PERCENT")]
+        similarity_level: Option<u8>,
+        /// Refuse similar duties and privileges instead of warning
+        #[arg(long, value_name = "true|false")]
+        refuse_similar: Option<bool>,
+    },
+    /// Every pair of duties, and of privileges, that overlap at or above a level
+    Similarity {
+        /// Percent of overlap [default: the settings' level]
+        #[arg(long, value_name = "PERCENT")]
+        level: Option<u8>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +249,43 @@ pub async fn sod(ctx: &Context, cmd: SodCommand) -> anyhow::Result<Output> {
             }
             let verb = if allow { "Allowed" } else { "Denied" };
             Ok(Output::ok(format!("{verb} conflict {conflict} (revision {})\n", out.revision)))
+        }
+        SodCommand::Settings { check_similarity, similarity_level, refuse_similar } => {
+            let mut settings = warden.sod_settings().await?;
+            let changing = check_similarity.is_some() || similarity_level.is_some() || refuse_similar.is_some();
+            let mut revision = None;
+            if changing {
+                settings.check_similarity = check_similarity.unwrap_or(settings.check_similarity);
+                settings.similarity_level = similarity_level.unwrap_or(settings.similarity_level);
+                settings.refuse_similar = refuse_similar.unwrap_or(settings.refuse_similar);
+                revision = Some(warden.set_sod_settings(settings.clone()).await?.revision);
+            }
+            if ctx.json {
+                return ctx.json(&serde_json::json!({ "settings": settings, "revision": revision }));
+            }
+            let mut text = String::new();
+            if let Some(r) = revision {
+                let _ = writeln!(text, "Changed the SoD settings (revision {r}):");
+            }
+            let _ = writeln!(text, "  check similarity:     {}", settings.check_similarity);
+            let _ = writeln!(text, "  similarity level:     {}%", settings.similarity_level);
+            let _ = writeln!(text, "  refuse similar:       {}", settings.refuse_similar);
+            Ok(Output::ok(text))
+        }
+        SodCommand::Similarity { level } => {
+            let (level, pairs) = warden.similarity_report(level).await?;
+            if ctx.json {
+                return ctx.json(&serde_json::json!({ "level": level, "pairs": pairs }));
+            }
+            if pairs.is_empty() {
+                return Ok(Output::ok(format!("No duties or privileges overlap at {level}% or more.\n")));
+            }
+            let mut t = Table::new(&["KIND", "FIRST", "SECOND", "OVERLAP", "SHARED"]);
+            for p in pairs {
+                let kind = serde_json::to_value(p.kind)?.as_str().unwrap_or_default().to_string();
+                t.row(vec![kind, p.first, p.second, format!("{}%", p.percent), p.common.to_string()]);
+            }
+            Ok(Output::ok(t.render("")))
         }
         SodCommand::Roles => {
             let roles = warden.sod_roles(now()).await?;
