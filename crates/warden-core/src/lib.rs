@@ -25,6 +25,7 @@ mod service;
 mod snapshot;
 mod sod;
 mod sod_files;
+pub mod webhooks;
 
 pub use csv_io::{
     parse_assignments, parse_orgs, parse_users, write_assignments, write_orgs, write_users, CsvProblem, ASSIGNMENT_COLUMNS,

@@ -144,7 +144,7 @@ pub(crate) fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
     table!(EntryPoint => "entry-point", Privilege => "privilege", Duty => "duty", Role => "role",
         RoleExtension => "role-extension", DutyExtension => "duty-extension", Policy => "policy",
         Organization => "org", User => "user", Assignment => "assignment", Credential => "credential",
-        AssignmentRule => "assignment-rule", SodRule => "sod-rule", SodConflict => "sod-conflict", SodSettings => "sod-settings")
+        AssignmentRule => "assignment-rule", SodRule => "sod-rule", SodConflict => "sod-conflict", SodSettings => "sod-settings", Webhook => "webhook")
 }
 
 /// A planned write: what the audit trail will call it and what it changes.
@@ -202,6 +202,7 @@ pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
         ObjectKind::SodRule => model.sod_rules.get(name).cloned().map(Object::SodRule),
         ObjectKind::SodConflict => model.sod_conflicts.get(name).cloned().map(Object::SodConflict),
         ObjectKind::SodSettings => model.sod_settings.clone().map(Object::SodSettings),
+        ObjectKind::Webhook => model.webhooks.get(name).cloned().map(Object::Webhook),
     }
 }
 

@@ -13,6 +13,7 @@ mod rules;
 mod security;
 mod sod;
 mod time;
+mod webhook;
 
 pub use access::{Access, AccessSet, Grant, Permission};
 pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
@@ -25,6 +26,7 @@ pub use security::{
     PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
 };
 pub use time::Timestamp;
+pub use webhook::Webhook;
 
 /// A value that is not one of the accepted spellings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

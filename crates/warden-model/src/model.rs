@@ -3,6 +3,7 @@
 use crate::identity::{Assignment, Credential, Organization, User};
 use crate::rules::AssignmentRule;
 use crate::sod::{SodConflict, SodRule, SodSettings};
+use crate::webhook::Webhook;
 use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -27,10 +28,11 @@ pub enum ObjectKind {
     SodRule,
     SodConflict,
     SodSettings,
+    Webhook,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 15] = [
+    pub const ALL: [ObjectKind; 16] = [
         ObjectKind::EntryPoint,
         ObjectKind::Privilege,
         ObjectKind::Duty,
@@ -46,6 +48,7 @@ impl ObjectKind {
         ObjectKind::SodRule,
         ObjectKind::SodConflict,
         ObjectKind::SodSettings,
+        ObjectKind::Webhook,
     ];
 
     /// The stable identifier used in storage, JSON and URLs (`entry_point`, `role`, ...).
@@ -66,6 +69,7 @@ impl ObjectKind {
             ObjectKind::SodRule => "sod_rule",
             ObjectKind::SodConflict => "sod_conflict",
             ObjectKind::SodSettings => "sod_settings",
+            ObjectKind::Webhook => "webhook",
         }
     }
 
@@ -105,6 +109,7 @@ impl ObjectKind {
             ObjectKind::SodRule => "SoD rule",
             ObjectKind::SodConflict => "SoD conflict",
             ObjectKind::SodSettings => "SoD settings",
+            ObjectKind::Webhook => "webhook",
         }
     }
 }
@@ -222,6 +227,9 @@ pub struct Model {
     /// SoD parameters; the defaults when none are stored.
     #[serde(default)]
     pub sod_settings: Option<SodSettings>,
+    /// Alert receivers, by id.
+    #[serde(default)]
+    pub webhooks: BTreeMap<String, Webhook>,
 }
 
 impl Model {

@@ -4,6 +4,7 @@ use crate::identity::{Assignment, Credential, Organization, User};
 use crate::model::{Model, ObjectKind, ObjectRef};
 use crate::rules::AssignmentRule;
 use crate::sod::{SodConflict, SodRule, SodSettings, SOD_SETTINGS_KEY};
+use crate::webhook::Webhook;
 use crate::security::{Duty, DutyExtension, EntryPoint, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +27,7 @@ pub enum Object {
     SodRule(SodRule),
     SodConflict(SodConflict),
     SodSettings(SodSettings),
+    Webhook(Webhook),
 }
 
 impl Object {
@@ -45,6 +47,7 @@ impl Object {
             Object::SodRule(_) => ObjectKind::SodRule,
             Object::SodConflict(_) => ObjectKind::SodConflict,
             Object::SodSettings(_) => ObjectKind::SodSettings,
+            Object::Webhook(_) => ObjectKind::Webhook,
             Object::Credential(_) => ObjectKind::Credential,
         }
     }
@@ -67,6 +70,7 @@ impl Object {
             Object::SodRule(r) => r.name.clone(),
             Object::SodConflict(c) => SodConflict::key_of(&c.user, &c.rule),
             Object::SodSettings(_) => SOD_SETTINGS_KEY.to_string(),
+            Object::Webhook(w) => w.id.clone(),
             Object::Credential(c) => c.id.clone(),
         };
         ObjectRef::new(self.kind(), name)
@@ -89,6 +93,7 @@ impl Object {
             Object::SodRule(x) => serde_json::to_value(x),
             Object::SodConflict(x) => serde_json::to_value(x),
             Object::SodSettings(x) => serde_json::to_value(x),
+            Object::Webhook(x) => serde_json::to_value(x),
             Object::Credential(x) => serde_json::to_value(x),
         }
         .expect("model types serialize to JSON infallibly")
@@ -111,6 +116,7 @@ impl Object {
             ObjectKind::SodRule => Object::SodRule(serde_json::from_value(body)?),
             ObjectKind::SodConflict => Object::SodConflict(serde_json::from_value(body)?),
             ObjectKind::SodSettings => Object::SodSettings(serde_json::from_value(body)?),
+            ObjectKind::Webhook => Object::Webhook(serde_json::from_value(body)?),
             ObjectKind::Credential => Object::Credential(serde_json::from_value(body)?),
         })
     }
@@ -171,6 +177,9 @@ impl Model {
                 self.sod_conflicts.insert(SodConflict::key_of(&x.user, &x.rule), x);
             }
             Object::SodSettings(x) => self.sod_settings = Some(x),
+            Object::Webhook(x) => {
+                self.webhooks.insert(x.id.clone(), x);
+            }
         }
     }
 
@@ -192,6 +201,7 @@ impl Model {
             ObjectKind::SodRule => self.sod_rules.remove(name).is_some(),
             ObjectKind::SodConflict => self.sod_conflicts.remove(name).is_some(),
             ObjectKind::SodSettings => self.sod_settings.take().is_some(),
+            ObjectKind::Webhook => self.webhooks.remove(name).is_some(),
             ObjectKind::Assignment => {
                 let Some((user, role)) = name.rsplit_once('/') else { return false };
                 match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user, role))) {
@@ -223,6 +233,7 @@ impl Model {
             ObjectKind::SodRule => Box::new(self.sod_rules.values().cloned().map(Object::SodRule)),
             ObjectKind::SodConflict => Box::new(self.sod_conflicts.values().cloned().map(Object::SodConflict)),
             ObjectKind::SodSettings => Box::new(self.sod_settings.iter().cloned().map(Object::SodSettings)),
+            ObjectKind::Webhook => Box::new(self.webhooks.values().cloned().map(Object::Webhook)),
         }
     }
 
@@ -246,5 +257,6 @@ impl Model {
             .chain(self.sod_rules.values().cloned().map(Object::SodRule))
             .chain(self.sod_conflicts.values().cloned().map(Object::SodConflict))
             .chain(self.sod_settings.iter().cloned().map(Object::SodSettings))
+            .chain(self.webhooks.values().cloned().map(Object::Webhook))
     }
 }

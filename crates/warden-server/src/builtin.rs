@@ -48,10 +48,12 @@ pub enum Area {
     /// Segregation-of-duties rules (Read, Create, Update, Delete) and the
     /// conflicts register: verification and decisions (Invoke).
     SegregationOfDuties,
+    /// Webhooks that receive alerts (Read; Create, Delete; Invoke to rotate a secret).
+    Webhooks,
 }
 
 impl Area {
-    pub const ALL: [Area; 11] = [
+    pub const ALL: [Area; 12] = [
         Area::Check,
         Area::Analysis,
         Area::SecurityConfiguration,
@@ -63,6 +65,7 @@ impl Area {
         Area::Activity,
         Area::Monitoring,
         Area::SegregationOfDuties,
+        Area::Webhooks,
     ];
 
     /// The entry point's AOT name.
@@ -79,6 +82,7 @@ impl Area {
             Area::Activity => "WardenActivity",
             Area::Monitoring => "WardenMonitoring",
             Area::SegregationOfDuties => "WardenSegregationOfDuties",
+            Area::Webhooks => "WardenWebhooks",
         }
     }
 
@@ -95,6 +99,7 @@ impl Area {
             Area::Activity => "Sign-in and activity events",
             Area::Monitoring => "Metrics",
             Area::SegregationOfDuties => "Segregation of duties",
+            Area::Webhooks => "Alert webhooks",
         }
     }
 }
@@ -145,6 +150,13 @@ const PRIVILEGES: &[(&str, &str, Area, &[Access])] = &[
         Area::SegregationOfDuties,
         &[Access::Read, Access::Create, Access::Update, Access::Delete, Access::Invoke],
     ),
+    ("WardenWebhooksView", "View alert webhooks and their deliveries", Area::Webhooks, &[Access::Read]),
+    (
+        "WardenWebhooksMaintain",
+        "Maintain alert webhooks and rotate their secrets",
+        Area::Webhooks,
+        &[Access::Read, Access::Create, Access::Delete, Access::Invoke],
+    ),
 ];
 
 /// Duties: (name, label, privileges).
@@ -163,6 +175,7 @@ const DUTIES: &[(&str, &str, &[&str])] = &[
             "WardenActivityView",
             "WardenCheckInvoke",
             "WardenSegregationOfDutiesView",
+            "WardenWebhooksView",
         ],
     ),
     (
@@ -174,6 +187,7 @@ const DUTIES: &[(&str, &str, &[&str])] = &[
             "WardenUsersMaintain",
             "WardenAssignmentsMaintain",
             "WardenSegregationOfDutiesMaintain",
+            "WardenWebhooksMaintain",
         ],
     ),
     ("WardenManageCredentials", "Manage passwords and API tokens", &["WardenCredentialsMaintain"]),

@@ -15,8 +15,10 @@ pub mod endpoints;
 mod openapi;
 mod problem;
 mod sod_api;
+mod webhook_api;
 mod state;
 mod tls;
+pub mod webhooks;
 
 pub use state::AppState;
 pub use tls::{TlsConfig, TlsError};
@@ -180,6 +182,7 @@ pub fn router(state: AppState) -> Router {
         }
     }
     r = crate::sod_api::routes(r);
+    r = crate::webhook_api::routes(r);
     r = r
         .route("/api/v1/customizations", get(api::customizations))
         .route("/api/v1/customizations/remove", post(api::remove_customizations));
@@ -296,19 +299,22 @@ pub struct ServeOptions {
     pub secure_cookies: bool,
     /// Serve HTTPS with this certificate and key ([`serve_tls`]); cookies are then always `Secure`.
     pub tls: Option<TlsConfig>,
+    /// Alert delivery to webhooks.
+    pub webhooks: webhooks::WebhookOptions,
 }
 
 /// Prepares the store (built-in model) and the state, ready to serve.
 pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<AppState, ServerError> {
     install_builtin(store.as_ref()).await?;
     let snapshot = Snapshot::load(store.as_ref()).await?;
-    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies || options.tls.is_some()))
+    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies || options.tls.is_some()).with_webhooks(options.webhooks.clone()))
 }
 
 /// Serves plain HTTP until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(state.clone().follow(stop_rx));
+    let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
+    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx));
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -318,6 +324,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown:
         .await;
     let _ = stop_tx.send(true);
     let _ = follower.await;
+    let _ = deliverer.await;
     served?;
     Ok(())
 }
@@ -335,7 +342,8 @@ pub async fn serve_tls(
         return Err(ServerError::Api("serving HTTPS needs a state prepared with the TLS options (Secure cookies)".into()));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(state.clone().follow(stop_rx));
+    let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
+    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx));
     let app = router(state);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -353,6 +361,7 @@ pub async fn serve_tls(
     signal.abort();
     let _ = stop_tx.send(true);
     let _ = follower.await;
+    let _ = deliverer.await;
     served?;
     Ok(())
 }

@@ -67,6 +67,7 @@ pub fn object_schema_name(kind: ObjectKind) -> &'static str {
         ObjectKind::SodRule => "SodRule",
         ObjectKind::SodConflict => "SodConflict",
         ObjectKind::SodSettings => "SodSettings",
+        ObjectKind::Webhook => "Webhook",
     }
 }
 
@@ -248,6 +249,10 @@ pub fn build() -> OpenApi {
         .schema_from::<crate::sod_api::AssignResponse>()
         .schema_from::<crate::sod_api::SimilarPairDto>()
         .schema_from::<crate::sod_api::SimilarityReport>()
+        .schema_from::<crate::webhook_api::WebhookList>()
+        .schema_from::<crate::webhook_api::NewWebhook>()
+        .schema_from::<crate::webhook_api::WebhookSecret>()
+        .schema_from::<crate::webhook_api::DeliveryList>()
         .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
         .security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))))
         .build();
@@ -323,7 +328,7 @@ mod tests {
                 "second": {"kind": "entry_point", "entry_point": {"kind": "MenuItemAction", "name": "VendInvoiceApprove"}, "access": "Invoke"},
                 "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z", "enabled": true
             }),
-            ObjectKind::Credential | ObjectKind::SodConflict | ObjectKind::SodSettings => {
+            ObjectKind::Credential | ObjectKind::SodConflict | ObjectKind::SodSettings | ObjectKind::Webhook => {
                 unreachable!("{kind} is never a collection's request body")
             }
         }

@@ -29,6 +29,8 @@ pub struct Inner {
     pub metrics: Option<PrometheusHandle>,
     /// Set the `Secure` attribute on cookies (when serving TLS).
     pub secure_cookies: bool,
+    /// How alerts reach the webhooks.
+    pub webhooks: crate::webhooks::WebhookOptions,
     ready: AtomicBool,
 }
 
@@ -48,8 +50,20 @@ impl AppState {
             limiter: RateLimiter::new(Duration::from_secs(300), 10),
             metrics,
             secure_cookies,
+            webhooks: crate::webhooks::WebhookOptions::default(),
             ready: AtomicBool::new(true),
         }))
+    }
+
+    /// The same state with these webhook options (set once, before serving).
+    pub fn with_webhooks(self, webhooks: crate::webhooks::WebhookOptions) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.webhooks = webhooks;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
     }
 
     /// The current snapshot; lock-free.

@@ -28,6 +28,7 @@ pub(crate) fn encode(object: &Object) -> String {
         Object::SodRule(x) => serde_json::to_string(x),
         Object::SodConflict(x) => serde_json::to_string(x),
         Object::SodSettings(x) => serde_json::to_string(x),
+        Object::Webhook(x) => serde_json::to_string(x),
         Object::Credential(x) => serde_json::to_string(x),
     }
     .expect("model types serialize to JSON infallibly")
@@ -49,6 +50,7 @@ pub(crate) fn decode(kind: ObjectKind, body: &str) -> Result<Object, serde_json:
         ObjectKind::SodRule => Object::SodRule(serde_json::from_str(body)?),
         ObjectKind::SodConflict => Object::SodConflict(serde_json::from_str(body)?),
         ObjectKind::SodSettings => Object::SodSettings(serde_json::from_str(body)?),
+        ObjectKind::Webhook => Object::Webhook(serde_json::from_str(body)?),
         ObjectKind::Credential => Object::Credential(serde_json::from_str(body)?),
     })
 }

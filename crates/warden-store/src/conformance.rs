@@ -287,6 +287,15 @@ pub fn sample_model() -> Model {
         decided_by: Some("admin".into()),
         decided: Some(Timestamp(1_700_000_100_000)),
     }));
+    m.put(Object::Webhook(warden_model::Webhook {
+        id: "wh_0001".into(),
+        url: "https://alerts.example.com/warden".into(),
+        events: vec!["sod.conflict.*".into()],
+        enabled: true,
+        generation: 1,
+        created: Timestamp(1_700_000_000_000),
+        description: Some("security operations".into()),
+    }));
     m.put(Object::SodSettings(warden_model::SodSettings { check_similarity: true, similarity_level: 75, refuse_similar: false }));
     let mut svc = user("svc-batch");
     svc.kind = UserKind::ServiceAccount;

@@ -89,6 +89,10 @@ Runs only on an empty store. If the store already holds the demo, says so and do
     #[command(subcommand)]
     Sod(crate::sod_cmd::SodCommand),
 
+    /// Webhooks that receive alerts (new SoD conflicts, overrides), signed and retried
+    #[command(subcommand)]
+    Webhook(crate::webhook_cmd::WebhookCommand),
+
     /// Rules that assign a role to every user whose attributes match (department, title, ...)
     #[command(subcommand, name = "assignment-rule")]
     AssignmentRule(crate::edit_cmd::RuleCommand),

@@ -59,6 +59,22 @@ impl Context {
         Ok(Warden::new(store, self.actor.clone()))
     }
 
+    /// The key webhook secrets derive from: `WARDEN_WEBHOOK_KEY`, else a
+    /// `webhook.key` file beside the SQLite store (made on first use). A
+    /// PostgreSQL store has no folder of its own: its replicas must share the
+    /// variable.
+    pub fn webhook_key(&self) -> anyhow::Result<Option<warden_core::webhooks::WebhookKey>> {
+        let dir = match self.database_url.as_deref() {
+            None => Some(self.data_dir.clone()),
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                Some(std::path::Path::new(path).parent().map(std::path::Path::to_path_buf).unwrap_or_default())
+            }
+            Some(_) => None,
+        };
+        Ok(warden_core::webhooks::WebhookKey::load(dir.as_deref())?)
+    }
+
     pub fn json(&self, value: &impl Serialize) -> anyhow::Result<Output> {
         let mut text = serde_json::to_string_pretty(value).context("cannot render JSON")?;
         text.push('\n');
@@ -119,13 +135,14 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::EntryPoint(cmd) => crate::edit_cmd::entry_point(ctx, cmd).await,
         Command::AssignmentRule(cmd) => crate::edit_cmd::assignment_rule(ctx, cmd).await,
         Command::Sod(cmd) => crate::sod_cmd::sod(ctx, cmd).await,
+        Command::Webhook(cmd) => crate::webhook_cmd::webhook(ctx, cmd).await,
         Command::Check(args) => check(ctx, args).await,
         Command::Gen(args) => gen_model(ctx, args),
         Command::Audit(cmd) => crate::audit_cmd::audit(ctx, cmd).await,
         Command::Customizations(cmd) => crate::audit_cmd::customizations(ctx, cmd).await,
         Command::Serve(args) => {
             let store = ctx.warden().await?.store().clone();
-            crate::serve_cmd::serve(store, args).await?;
+            crate::serve_cmd::serve(store, args, ctx.webhook_key()?).await?;
             Ok(Output::ok(String::new()))
         }
     }

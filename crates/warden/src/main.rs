@@ -12,6 +12,7 @@ mod edit_cmd;
 mod serve_cmd;
 mod sod_cmd;
 mod table;
+mod webhook_cmd;
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};

@@ -34,7 +34,7 @@ pub struct ServeArgs {
 }
 
 /// Runs until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
+pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<warden_core::webhooks::WebhookKey>) -> Result<()> {
     // Read the certificate and key first: a bad file stops the start before anything is written.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsConfig::load(cert, key)?),
@@ -46,7 +46,8 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs) -> Result<()> {
             println!("Loaded the demo dataset (revision {revision}).");
         }
     }
-    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone() };
+    let webhooks = warden_server::webhooks::WebhookOptions { key: webhook_key, ..Default::default() };
+    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone(), webhooks };
     let state = warden_server::prepare(store.clone(), &options).await?;
     let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match warden_server::bootstrap_admin(store.as_ref(), password.as_deref()).await? {

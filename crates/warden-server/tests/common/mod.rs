@@ -30,10 +30,15 @@ impl Drop for TestServer {
 
 /// Starts a server with the demo data and a bootstrap administrator.
 pub async fn start() -> TestServer {
+    start_with(Default::default()).await
+}
+
+/// [`start`] with webhook delivery options.
+pub async fn start_with(webhooks: warden_server::webhooks::WebhookOptions) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let store = warden_store::open(None, dir.path()).await.unwrap();
     Warden::new(store.clone(), "test").load_demo(false, warden_model::Timestamp::now()).await.unwrap();
-    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None };
+    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks };
     let state = warden_server::prepare(store.clone(), &options).await.unwrap();
     let boot = warden_server::bootstrap_admin(store.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
     assert!(matches!(boot, warden_server::Bootstrap::FromEnvironment { .. }), "{boot:?}");
