@@ -125,8 +125,10 @@ pub(crate) fn review(
         return Ok(None);
     }
     let index = SodIndex::build(after);
-    if role_check && configuration && changes.iter().any(|c| c.key().kind.is_deployable()) {
-        let old = SodIndex::build(before);
+    let security = changes.iter().any(|c| c.key().kind.is_deployable());
+    let rules_changed = changes.iter().any(|c| c.key().kind == ObjectKind::SodRule);
+    let old = security.then(|| SodIndex::build(before));
+    if let (true, Some(old)) = (role_check, &old) {
         let mut violations = Vec::new();
         for (role, rules) in index.roles_violating(now) {
             let had: BTreeSet<&str> = old.role_violations(role, now).into_iter().collect();
@@ -139,8 +141,16 @@ pub(crate) fn review(
             return Err(CoreError::SodRoles(violations));
         }
     }
+    // Only the users a change can affect: those whose assignments it touches,
+    // those holding a role whose SoD view it changed, or everyone when rules changed.
+    if let (false, Some(old)) = (rules_changed, &old) {
+        let changed: BTreeSet<&str> = index.changed_roles(old).into_iter().collect();
+        if !changed.is_empty() {
+            users.extend(after.assignments.iter().filter(|a| changed.contains(a.role.as_str())).map(|a| a.user.clone()));
+        }
+    }
     let all_users: Vec<&str>;
-    let scope: Vec<&str> = if configuration {
+    let scope: Vec<&str> = if rules_changed || (configuration && old.is_none()) {
         all_users = after.users.keys().map(String::as_str).collect();
         all_users
     } else {

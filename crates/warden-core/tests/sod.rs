@@ -193,3 +193,19 @@ async fn similar_duties_are_warned_about_or_refused_per_the_settings() {
     assert!(pairs.iter().any(|p| p.first == "CopyA" && p.second == "CopyB" && p.percent == 100), "{pairs:?}");
     assert!(w.set_sod_settings(warden_model::SodSettings { check_similarity: true, similarity_level: 0, refuse_similar: true }).await.is_err());
 }
+
+#[tokio::test]
+async fn a_role_edit_re_checks_the_holders_of_that_role_and_records_what_it_causes() {
+    let (_dir, w) = demo().await;
+    // Everyone holds SystemUser; giving it SQL execution breaks the rule for the one security administrator.
+    let edit = Edit::Role(RoleEdit { privileges: ListEdit::adding(vec!["DEVSQLQueryExecuteMaintain".into()]), ..RoleEdit::default() });
+    w.edit("SystemUser", &edit).await.expect("the role itself breaks no rule");
+    let m = model(&w).await;
+    let keys: Vec<&String> = m.sod_conflicts.keys().collect();
+    assert_eq!(keys, [&format!("kenji/{RULE}")]);
+    assert_eq!(m.sod_conflicts[&format!("kenji/{RULE}")].source, "change");
+    // Taking it back clears the record in the same commit.
+    let undo = Edit::Role(RoleEdit { privileges: ListEdit { add: vec![], remove: vec!["DEVSQLQueryExecuteMaintain".into()] }, ..RoleEdit::default() });
+    w.edit("SystemUser", &undo).await.expect("undo");
+    assert!(model(&w).await.sod_conflicts.is_empty());
+}

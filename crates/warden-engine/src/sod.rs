@@ -186,6 +186,22 @@ impl SodIndex {
         }
     }
 
+    /// Roles whose SoD view differs between two indexes over the same rules
+    /// (what a change to the security configuration did), and roles only one has.
+    pub fn changed_roles<'a>(&'a self, before: &SodIndex) -> Vec<&'a str> {
+        let same_rules = self.rules.len() == before.rules.len()
+            && self.rules.iter().zip(&before.rules).all(|(a, b)| a.name == b.name && a.first == b.first && a.second == b.second);
+        self.role_names
+            .iter()
+            .enumerate()
+            .filter(|(i, name)| match before.role_ids.get(*name) {
+                Some(&j) if same_rules => self.allow[*i] != before.allow[j as usize] || self.deny[*i] != before.deny[j as usize],
+                _ => true,
+            })
+            .map(|(_, n)| n.as_str())
+            .collect()
+    }
+
     /// Rules that a role breaks by itself (sub-roles included), from `now` on.
     pub fn role_violations(&self, role: &str, now: Timestamp) -> Vec<&str> {
         let Some(&id) = self.role_ids.get(role) else { return Vec::new() };
