@@ -58,7 +58,7 @@ fn sets(model: &Model, kind: SimilarKind) -> Vec<(&str, FxHashSet<String>)> {
 
 fn percent(common: usize, a: usize, b: usize) -> u8 {
     let union = a + b - common;
-    if union == 0 { 0 } else { (common * 100 / union) as u8 }
+    (common * 100).checked_div(union).map_or(0, |p| p as u8)
 }
 
 /// Every pair of duties (and of privileges) whose overlap is at least

@@ -173,6 +173,9 @@ proptest! {
 /// exist) or an access on an entry point.
 type SideSpec = (bool, usize, usize);
 
+/// Two sides, valid from, valid to, enabled.
+type RuleSpec = (SideSpec, SideSpec, Option<i64>, Option<i64>, bool);
+
 fn side(spec: &Spec, (is_duty, i, a): SideSpec) -> SodSide {
     if is_duty {
         SodSide::Duty { duty: name("D", i % (spec.duties.len() + 1), spec.duties.len()) }
@@ -181,7 +184,7 @@ fn side(spec: &Spec, (is_duty, i, a): SideSpec) -> SodSide {
     }
 }
 
-fn with_sod_rules(spec: &Spec, rules: &[(SideSpec, SideSpec, Option<i64>, Option<i64>, bool)]) -> Model {
+fn with_sod_rules(spec: &Spec, rules: &[RuleSpec]) -> Model {
     let mut model = build(spec);
     for (i, (a, b, from, to, enabled)) in rules.iter().enumerate() {
         model.put(Object::SodRule(SodRule {
@@ -199,7 +202,7 @@ fn with_sod_rules(spec: &Spec, rules: &[(SideSpec, SideSpec, Option<i64>, Option
     model
 }
 
-fn sod_rules() -> impl Strategy<Value = Vec<(SideSpec, SideSpec, Option<i64>, Option<i64>, bool)>> {
+fn sod_rules() -> impl Strategy<Value = Vec<RuleSpec>> {
     let side = (prop::bool::ANY, 0usize..9, 0usize..6);
     let window = prop::option::weighted(0.3, 0i64..100);
     prop::collection::vec((side.clone(), side, window.clone(), window, prop::bool::weighted(0.9)), 1..8)

@@ -347,11 +347,10 @@ mod tests {
         let schema = resolve(doc, schema);
         assert!(!schema.is_null(), "{at}: unresolved schema reference");
         for key in ["oneOf", "anyOf"] {
-            if let Some(alts) = schema[key].as_array() {
-                if !alts.iter().any(|a| validate(doc, a, value, at).is_ok()) {
+            if let Some(alts) = schema[key].as_array()
+                && !alts.iter().any(|a| validate(doc, a, value, at).is_ok()) {
                     return Err(format!("{at}: {value} matches no alternative of {schema}"));
                 }
-            }
         }
         if let Some(all) = schema["allOf"].as_array() {
             for a in all {
@@ -376,21 +375,18 @@ mod tests {
         if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
             return Err(format!("{at}: {value} is not of type {types:?}"));
         }
-        if let Some(allowed) = schema["enum"].as_array() {
-            if !allowed.contains(value) {
+        if let Some(allowed) = schema["enum"].as_array()
+            && !allowed.contains(value) {
                 return Err(format!("{at}: {value} is not one of {allowed:?}"));
             }
-        }
-        if let (Some(n), Some(min)) = (value.as_f64(), schema["minimum"].as_f64()) {
-            if n < min {
+        if let (Some(n), Some(min)) = (value.as_f64(), schema["minimum"].as_f64())
+            && n < min {
                 return Err(format!("{at}: {n} < minimum {min}"));
             }
-        }
-        if let (Some(n), Some(max)) = (value.as_f64(), schema["maximum"].as_f64()) {
-            if n > max {
+        if let (Some(n), Some(max)) = (value.as_f64(), schema["maximum"].as_f64())
+            && n > max {
                 return Err(format!("{at}: {n} > maximum {max}"));
             }
-        }
         if let Some(obj) = value.as_object() {
             for r in schema["required"].as_array().into_iter().flatten() {
                 if !obj.contains_key(r.as_str().unwrap()) {
