@@ -48,6 +48,7 @@ pub struct Condition {
     pub attribute: String,
     pub op: ConditionOp,
     /// Alternatives: the condition holds when one of them matches (all of them, for `not_equals`).
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub values: Vec<String>,
 }
 
@@ -102,6 +103,7 @@ pub struct AssignmentRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// All must hold. At least one: a rule never silently means "everyone".
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub conditions: Vec<Condition>,
     /// Empty: the assignments the rule makes are global.
     #[serde(default)]

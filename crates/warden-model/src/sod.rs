@@ -164,6 +164,7 @@ pub struct SodSettings {
     pub check_similarity: bool,
     /// Overlap, in percent of the two objects' union, at which they count as similar.
     #[serde(default = "default_level")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 100))]
     pub similarity_level: u8,
     /// Refuse a similar duty or privilege, rather than only warn.
     #[serde(default)]

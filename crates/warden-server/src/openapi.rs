@@ -93,6 +93,7 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     components = with_schema::<warden_model::AssignmentRule>(components);
     components = with_schema::<warden_model::SodRule>(components);
     components = with_schema::<warden_model::SodConflict>(components);
+    components = with_schema::<warden_model::Webhook>(components);
     with_schema::<warden_model::SodSettings>(components)
 }
 
@@ -155,6 +156,8 @@ pub fn build() -> OpenApi {
                     .pattern(Some(AT_PATTERN))
                     .into(),
                 "changes" => bool::schema(),
+                "status" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).enum_values(Some(["unresolved", "allowed"])).into(),
+                "level" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(100)).into(),
                 "access" => Ref::from_schema_name("AccessName").into(),
                 _ => String::schema(),
             };

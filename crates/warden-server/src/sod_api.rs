@@ -202,8 +202,10 @@ pub struct AssignRequest {
     pub organizations: Vec<String>,
     /// RFC 3339 instant or date.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
     pub valid_from: Option<String>,
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$")]
     pub valid_to: Option<String>,
     /// Allows the segregation-of-duties conflicts this creates, recorded in the register with this reason.
     #[serde(default)]

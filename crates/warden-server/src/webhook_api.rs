@@ -45,6 +45,7 @@ pub struct WebhookList {
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// `https://...`, or `http://` for a receiver on this host.
+    #[schema(pattern = r"^https?://[^/?#\s]+[^\s]*$")]
     pub url: String,
     /// Alert types (`sod.conflict.unresolved`, `sod.conflict.*`, ...); all when empty.
     #[serde(default)]
@@ -110,7 +111,10 @@ pub struct DeliveryQuery {
 
 async fn deliveries(State(state): State<AppState>, q: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<DeliveryList>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100).clamp(1, crate::api::MAX_PAGE);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=crate::api::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::unprocessable(format!("limit: {limit} is not between 1 and {}", crate::api::MAX_PAGE)));
+    }
     let filter = warden_store::ActivityFilter { kinds: vec!["webhook_delivery".into()], ..Default::default() };
     let rows = state.store.activity(&filter).await?;
     let mut deliveries: Vec<serde_json::Value> = rows
