@@ -39,6 +39,14 @@ fn decision_name(d: Decision) -> DecisionName {
     if d.is_allowed() { DecisionName::Allow } else { DecisionName::Deny }
 }
 
+/// A page size as the listings take it: 1 to [`MAX_PAGE`], 100 when left out.
+pub(crate) fn page_limit(limit: Option<usize>) -> ApiResult<usize> {
+    match limit.unwrap_or(100) {
+        n @ 1..=MAX_PAGE => Ok(n),
+        n => Err(ApiError::unprocessable(format!("limit: {n} is not between 1 and {MAX_PAGE}"))),
+    }
+}
+
 fn parse_at(text: Option<&str>, now: Timestamp) -> ApiResult<Timestamp> {
     match text {
         None => Ok(now),
@@ -92,8 +100,8 @@ fn entry_point_id(index: &Index, text: &str) -> Result<(EntryPointId, EntryPoint
     found.ok_or_else(|| format!("unknown entry point '{text}'"))
 }
 
-pub async fn check(Extension(caller): Extension<Caller>, body: Result<Json<CheckRequest>, axum::extract::rejection::JsonRejection>) -> ApiResult<Json<CheckResponse>> {
-    let Json(req) = body?;
+pub async fn check(Extension(caller): Extension<Caller>, body: Result<crate::problem::JsonObject<CheckRequest>, crate::problem::ApiError>) -> ApiResult<Json<CheckResponse>> {
+    let crate::problem::JsonObject(req) = body?;
     let snap = &caller.snapshot;
     let at = parse_at(req.at.as_deref(), caller.now)?;
     let index = &snap.index;
@@ -142,9 +150,9 @@ pub async fn check(Extension(caller): Extension<Caller>, body: Result<Json<Check
 
 pub async fn check_batch(
     Extension(caller): Extension<Caller>,
-    body: Result<Json<BatchCheckRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<BatchCheckRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Json<BatchCheckResponse>> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     if req.checks.len() > MAX_BATCH {
         return Err(ApiError::unprocessable(format!("a batch holds at most {MAX_BATCH} checks, not {}", req.checks.len())));
     }
@@ -253,9 +261,9 @@ fn cookie_header(state: &AppState, name: &str, value: &str, http_only: bool, max
 pub async fn login(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<LoginRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Response> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let by_client = format!("client {}", client_key(&caller.origin));
     let by_user = format!("user {}", req.user.to_lowercase());
     for key in [&by_client, &by_user] {
@@ -426,9 +434,9 @@ fn issue(user: &str, label: Option<String>, now: Timestamp, lifetime_ms: i64) ->
 pub async fn create_token(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<NewToken>, crate::problem::ApiError>,
 ) -> ApiResult<Response> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     if !caller.snapshot.model.users.contains_key(&req.user) {
         return Err(ApiError::unprocessable(format!("user: unknown user '{}'", req.user)));
@@ -450,9 +458,9 @@ pub async fn rotate_token(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Result<Json<RotateToken>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<RotateToken>, crate::problem::ApiError>,
 ) -> ApiResult<Response> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     let old = stored_token(&caller.snapshot.model, &id)?.clone();
     let grace = match req.grace_seconds.unwrap_or(86_400) {
@@ -486,9 +494,9 @@ pub async fn set_password(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(user): Path<String>,
-    body: Result<Json<SetPassword>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<SetPassword>, crate::problem::ApiError>,
 ) -> ApiResult<StatusCode> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     if !caller.snapshot.model.users.contains_key(&user) {
         return Err(ApiError::not_found(format!("user '{user}' does not exist")));
@@ -527,7 +535,7 @@ pub fn object_ref(text: &str) -> ApiResult<ObjectRef> {
 
 pub async fn audit(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<AuditPage>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(q.limit)?;
     let filter = AuditFilter {
         since: q.since.as_deref().map(|s| parse_at(Some(s), caller.now)).transpose()?,
         actor: q.actor,
@@ -554,6 +562,9 @@ pub async fn audit_verify(State(state): State<AppState>, body: axum::body::Bytes
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?
     };
+    if let Some(a) = req.anchor.as_ref().filter(|a| a.seq > i64::MAX as u64) {
+        return Err(ApiError::unprocessable(format!("anchor.seq: {} is beyond any trail (at most {})", a.seq, i64::MAX)));
+    }
     let anchor = req.anchor.map(|a| warden_store::AuditAnchor { seq: a.seq, hash: a.hash });
     Ok(Json(match state.store.verify_audit(anchor.as_ref()).await? {
         AuditVerification::Intact { events, head } => VerifyResponse { status: "intact".into(), events: Some(events), head: Some(head), seq: None, reason: None },
@@ -567,9 +578,9 @@ pub async fn session_event(
     kind: &'static str,
     state: AppState,
     caller: Caller,
-    body: Result<Json<SessionEvent>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<SessionEvent>, crate::problem::ApiError>,
 ) -> ApiResult<Response> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     if !caller.snapshot.model.users.contains_key(&req.user) {
         return Err(ApiError::unprocessable(format!("user: unknown user '{}'", req.user)));
@@ -601,7 +612,7 @@ pub struct EventQuery {
 
 pub async fn events(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: Result<Query<EventQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<EventPage>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100).clamp(1, MAX_PAGE);
+    let limit = page_limit(q.limit)?;
     let filter = warden_store::ActivityFilter {
         user: q.user,
         kinds: q.kind.into_iter().collect(),
@@ -653,10 +664,7 @@ fn label_of(o: &Object) -> Option<&str> {
 
 pub async fn list_objects(c: &'static Collection, caller: Caller, q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<ObjectPage>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::unprocessable(format!("limit: {limit} is not between 1 and {MAX_PAGE}")));
-    }
+    let limit = page_limit(q.limit)?;
     let needle = q.q.as_deref().map(str::to_lowercase);
     let model = &caller.snapshot.model;
     // Keys in byte order, the order the store lists them in and the cursor compares by.
@@ -805,9 +813,9 @@ pub async fn customizations(State(state): State<AppState>) -> ApiResult<Json<Cus
 pub async fn remove_customizations(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<Json<RemoveCustomizations>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<RemoveCustomizations>, crate::problem::ApiError>,
 ) -> ApiResult<Json<CustomizationsRemoved>> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     let keys = req
         .objects

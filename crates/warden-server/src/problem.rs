@@ -165,3 +165,33 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A JSON request body that must be an object. Serde would also build a
+/// struct from an array of its fields in order (`[null, 30]`), which no
+/// schema of this API describes, so such bodies are refused.
+pub struct JsonObject<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonObject<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| { let m = m.trim(); m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")) });
+        if !json {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Expected request with `Content-Type: application/json`"));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| ApiError::new(e.status(), "invalid-json", e.body_text()))?;
+        // Parsed straight into `T` (the check path stays one pass); only the first byte is looked at first.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-json", "request body: expected a JSON object"));
+        }
+        serde_json::from_slice(&bytes).map(JsonObject).map_err(|e| {
+            let status = if e.is_syntax() || e.is_eof() { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+            ApiError::new(status, "invalid-json", format!("Failed to parse the request body as JSON: {e}"))
+        })
+    }
+}

@@ -179,9 +179,9 @@ async fn resolve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((user, rule)): Path<(String, String)>,
-    body: Result<Json<ResolveRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<ResolveRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Json<Revision>> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     let resolution = match req.decision.as_str() {
         "allow" => warden_core::Resolution::Allow { reason: req.reason.unwrap_or_default() },
@@ -224,9 +224,9 @@ async fn assign(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(user): Path<String>,
-    body: Result<Json<AssignRequest>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<AssignRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Json<AssignResponse>> {
-    let Json(req) = body?;
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     let time = |field: &str, t: Option<String>| {
         t.map(|t| warden_core::parse_time(&t, caller.now).map_err(|e| ApiError::unprocessable(format!("{field}: {e}")))).transpose()
@@ -248,9 +248,9 @@ async fn settings(State(state): State<AppState>, Extension(caller): Extension<Ca
 async fn set_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<Json<warden_model::SodSettings>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonObject<warden_model::SodSettings>, crate::problem::ApiError>,
 ) -> ApiResult<Json<warden_model::SodSettings>> {
-    let Json(settings) = body?;
+    let crate::problem::JsonObject(settings) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).set_sod_settings(settings.clone()).await?;
     state.refresh(Some(out.revision)).await?;

@@ -81,8 +81,8 @@ async fn list(Extension(caller): Extension<Caller>) -> ApiResult<Json<WebhookLis
     Ok(Json(WebhookList { items: caller.snapshot.model.webhooks.values().cloned().collect() }))
 }
 
-async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<Json<NewWebhook>, axum::extract::rejection::JsonRejection>) -> ApiResult<Response> {
-    let Json(req) = body?;
+async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<crate::problem::JsonObject<NewWebhook>, crate::problem::ApiError>) -> ApiResult<Response> {
+    let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).add_webhook(&req.url, req.events, req.description, key(&state)?, caller.now).await?;
     state.refresh(Some(out.revision)).await?;
@@ -111,10 +111,7 @@ pub struct DeliveryQuery {
 
 async fn deliveries(State(state): State<AppState>, q: Result<Query<DeliveryQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<DeliveryList>> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=crate::api::MAX_PAGE).contains(&limit) {
-        return Err(ApiError::unprocessable(format!("limit: {limit} is not between 1 and {}", crate::api::MAX_PAGE)));
-    }
+    let limit = crate::api::page_limit(q.limit)?;
     let filter = warden_store::ActivityFilter { kinds: vec!["webhook_delivery".into()], ..Default::default() };
     let rows = state.store.activity(&filter).await?;
     let mut deliveries: Vec<serde_json::Value> = rows

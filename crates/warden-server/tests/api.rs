@@ -407,3 +407,21 @@ async fn segregation_of_duties_over_http() {
     let (status, _) = server.call(Some(&auditor), Method::POST, "/api/v1/sod/verify", None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_must_be_objects_and_pages_in_range() {
+    let server = start().await;
+    let admin = server.admin_token().await;
+    // serde would build a struct from an array of its fields; the API takes objects only.
+    let (status, problem) = server.call(Some(&admin), Method::POST, "/api/v1/check", Some(json!(["carlos", "DEVSQLQueryExecute", "read"]))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let (status, _) = server.call(Some(&admin), Method::POST, "/api/v1/tokens", Some(json!([null, null]))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = server.call(Some(&admin), Method::POST, "/api/v1/check", Some(json!({"user": "carlos", "entry_point": "DEVSQLQueryExecute", "access": "read"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in ["/api/v1/events?limit=0", "/api/v1/audit?limit=1001", "/api/v1/roles?limit=0", "/api/v1/webhooks/deliveries?limit=0"] {
+        assert_eq!(server.call(Some(&admin), Method::GET, path, None).await.0, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+    }
+    let (status, _) = server.call(Some(&admin), Method::POST, "/api/v1/audit/verify", Some(json!({"anchor": {"seq": 9223372036854775808u64, "hash": ""}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
