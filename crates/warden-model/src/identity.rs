@@ -100,6 +100,7 @@ pub struct Assignment {
     /// Warden keeps rule-made assignments in line with the rules, and never
     /// touches manual ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(read_only))]
     pub rule: Option<String>,
 }
 

@@ -45,6 +45,7 @@ impl ConditionOp {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Condition {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[\p{L}\p{N}_.-]+$"))]
     pub attribute: String,
     pub op: ConditionOp,
     /// Alternatives: the condition holds when one of them matches (all of them, for `not_equals`).
