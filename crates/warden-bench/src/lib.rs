@@ -12,6 +12,8 @@ pub mod alloc;
 pub mod engines;
 pub mod report;
 pub mod run;
+pub mod sod;
+pub mod sod_naive;
 
 pub use run::{run, Config, EngineKind, EngineResult, Report};
 

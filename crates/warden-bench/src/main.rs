@@ -1,16 +1,20 @@
 //! `warden-bench`: see the crate README.
 
 use anyhow::Result;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::time::Duration;
-use warden_bench::{report, run, Config, EngineKind};
+use warden_bench::sod::{run_sod, SodConfig};
+use warden_bench::{report, run, sod, Config, EngineKind};
 use warden_gen::Scale;
 
 /// Benchmarks Warden's access check against a hash map, cedar-policy, casbin and
 /// the reference evaluator, on one generated model and one request stream.
+/// `warden-bench sod` benchmarks the segregation-of-duties analysis instead.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Model size: small or d365.
     #[arg(long, default_value = "d365")]
     scale: Scale,
@@ -45,8 +49,75 @@ struct Args {
     quiet: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Segregation of duties: SodIndex build, full verify and the re-check after
+    /// one assignment, against a naive per-user scan and the reference semantics.
+    Sod(SodArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct SodArgs {
+    /// Model size: small or d365.
+    #[arg(long, default_value = "d365")]
+    scale: Scale,
+    /// Seed of the model, the rules and the samples.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// SoD rules generated.
+    #[arg(long, default_value_t = 1_000)]
+    rules: usize,
+    /// Full verifications timed (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    verify_runs: usize,
+    /// Users given one extra assignment and re-checked.
+    #[arg(long, default_value_t = 10_000)]
+    rechecks: usize,
+    /// Users the naive scan checks (timed; the full scan is extrapolated from them).
+    #[arg(long, default_value_t = 2_000)]
+    naive_sample: usize,
+    /// Re-checked users the naive scan checks too.
+    #[arg(long, default_value_t = 500)]
+    naive_rechecks: usize,
+    /// Users compared with warden_engine::sod::reference (about 10 s each at d365, on all cores).
+    #[arg(long, default_value_t = 40)]
+    reference_sample: usize,
+    /// Longest the naive scan may run, in seconds; it stops early and says so.
+    #[arg(long, default_value_t = 120)]
+    budget_s: u64,
+    /// Longest the reference may run, in seconds; it stops early and says so.
+    #[arg(long, default_value_t = 240)]
+    reference_budget_s: u64,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// No progress messages on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(Command::Sod(a)) = args.command {
+        let mut config = SodConfig::new(a.scale);
+        config.seed = a.seed;
+        config.rules = a.rules;
+        config.verify_runs = a.verify_runs;
+        config.rechecks = a.rechecks;
+        config.naive_sample = a.naive_sample;
+        config.naive_rechecks = a.naive_rechecks;
+        config.reference_sample = a.reference_sample;
+        config.budget = Duration::from_secs(a.budget_s);
+        config.reference_budget = Duration::from_secs(a.reference_budget_s);
+        config.verbose = !a.quiet;
+        let report = run_sod(&config)?;
+        if a.json {
+            println!("{}", sod::to_json(&report));
+        } else {
+            print!("{}", sod::to_table(&report));
+        }
+        return Ok(());
+    }
     let mut config = Config::new(args.scale);
     config.seed = args.seed;
     config.checks = args.checks;

@@ -56,7 +56,7 @@ pub fn to_json(report: &Report) -> Value {
     })
 }
 
-fn human_ns(ns: f64) -> String {
+pub(crate) fn human_ns(ns: f64) -> String {
     if !ns.is_finite() {
         "-".to_string()
     } else if ns >= 1e6 {
@@ -68,7 +68,7 @@ fn human_ns(ns: f64) -> String {
     }
 }
 
-fn ratio(x: f64) -> String {
+pub(crate) fn ratio(x: f64) -> String {
     if !x.is_finite() {
         "-".to_string()
     } else if x >= 100.0 {

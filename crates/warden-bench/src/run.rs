@@ -343,7 +343,7 @@ fn time_each<E: Engine>(engine: &E, requests: &[Request], limit: usize, clock: &
 }
 
 /// Nearest-rank percentile of a sorted slice.
-fn percentile(sorted: &[f64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

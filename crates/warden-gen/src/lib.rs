@@ -19,7 +19,7 @@ use std::fmt;
 use std::str::FromStr;
 use warden_model::{
     Access, AccessSet, Assignment, Duty, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Grant, Licence,
-    Model, Organization, Permission, Privilege, Role, Timestamp, User, UserKind,
+    Model, Organization, Permission, Privilege, Role, Severity, SodRule, SodSide, Timestamp, User, UserKind,
 };
 
 /// 2026-01-01T00:00:00Z: validity windows and request instants are placed
@@ -800,6 +800,164 @@ pub fn requests(model: &Model, count: usize, seed: u64) -> Vec<Request> {
         .collect()
 }
 
+/// Share of duty-pair rules drawn from two duties one role holds (that role,
+/// and every role above it, then breaks the rule by itself).
+const SOD_SAME_ROLE_SHARE: f64 = 0.01;
+/// Share of duty-pair rules drawn from two roles one user holds (a duty of each).
+const SOD_SAME_USER_SHARE: f64 = 0.05;
+/// Share of entry-point rules drawn from two accesses one role allows.
+const SOD_EP_SAME_ROLE_SHARE: f64 = 0.02;
+/// Share of rules that are entry-point rules (the rest are duty pairs).
+const SOD_ENTRY_POINT_SHARE: f64 = 0.2;
+/// Share of rules switched off (D365 rules can be disabled).
+const SOD_DISABLED_SHARE: f64 = 0.02;
+
+/// Every duty a role holds, through its sub-roles and extensions too, sorted.
+fn duty_closure<'a>(model: &'a Model, role: &'a str) -> Vec<&'a str> {
+    let (mut roles, mut duties) = (BTreeSet::new(), BTreeSet::new());
+    let mut stack = vec![role];
+    while let Some(name) = stack.pop() {
+        if !roles.insert(name) {
+            continue;
+        }
+        let Some(r) = model.roles.get(name) else { continue };
+        duties.extend(model.role_duties(r).filter(|d| model.duties.contains_key(*d)));
+        stack.extend(model.role_sub_roles(r));
+    }
+    duties.into_iter().collect()
+}
+
+/// Every (entry point, access) a role's privileges allow, sub-roles included, sorted.
+fn allowed_closure(model: &Model, role: &str) -> Vec<(EntryPointKey, Access)> {
+    let (mut roles, mut out) = (BTreeSet::new(), BTreeSet::new());
+    let mut stack = vec![role];
+    while let Some(name) = stack.pop() {
+        if !roles.insert(name) {
+            continue;
+        }
+        let Some(r) = model.roles.get(name) else { continue };
+        let via_duties = model.role_duties(r).filter_map(|d| model.duties.get(d)).flat_map(|d| model.duty_privileges(d));
+        for p in model.role_privileges(r).chain(via_duties).filter_map(|p| model.privileges.get(p)) {
+            for g in &p.entry_points {
+                let key = g.key();
+                if model.entry_points.contains_key(&key) {
+                    out.extend(g.grant.allow.iter().map(|a| (key.clone(), a)));
+                }
+            }
+        }
+        stack.extend(model.role_sub_roles(r));
+    }
+    out.into_iter().collect()
+}
+
+/// `count` segregation-of-duties rules over `model`'s duties and entry points,
+/// the same for the same model, count and seed, named `SOD0001`, `SOD0002`, ...
+///
+/// About 80% oppose two duties, 20% two accesses on entry points (an access
+/// some privilege actually allows). Most pairs are drawn at random, which
+/// almost nobody holds both of; a few are drawn from what one role holds
+/// (the role breaks the rule by itself) or from two roles one user holds, so
+/// that a realistic minority of roles and users is in conflict. Severities
+/// are spread (10% critical, 30% high, 40% medium, 20% low); 2% of the rules
+/// are disabled; none has a validity window. The two sides always differ and
+/// no unordered pair appears twice (fewer rules come back only when the model
+/// has too few duties or entry points to make `count` distinct pairs).
+pub fn sod_rules(model: &Model, count: usize, seed: u64) -> Vec<SodRule> {
+    let mut rng = stream(seed, 7);
+    let duties: Vec<&str> = model.duties.keys().map(String::as_str).collect();
+    let roles: Vec<&str> = model.roles.keys().map(String::as_str).collect();
+    let users_with_two: Vec<&str> =
+        model.users.keys().map(String::as_str).filter(|u| model.assignments_of(u).len() >= 2).collect();
+    // Every (privilege, grant) on a known entry point that allows something: entry-point sides are drawn from these.
+    let grants: Vec<(&EntryPointKey, AccessSet)> = model
+        .privileges
+        .values()
+        .flat_map(|p| p.entry_points.iter())
+        .filter(|g| !g.grant.allow.is_empty())
+        .filter_map(|g| model.entry_points.get_key_value(&g.key()).map(|(k, _)| (k, g.grant.allow)))
+        .collect();
+    let random_access = |rng: &mut ChaCha8Rng, allow: AccessSet| {
+        let accesses: Vec<Access> = allow.iter().collect();
+        accesses[rng.random_range(0..accesses.len())]
+    };
+    let duty_side = |d: &str| SodSide::Duty { duty: d.to_string() };
+    let ep_side = |(entry_point, access): (EntryPointKey, Access)| SodSide::EntryPoint { entry_point, access };
+
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut out = Vec::with_capacity(count);
+    // Bounded: a model too small for `count` distinct pairs returns what it has.
+    let mut attempts = 0usize;
+    while out.len() < count && attempts < count.saturating_mul(50) + 1_000 {
+        attempts += 1;
+        let entry_point_rule = !grants.is_empty() && (duties.len() < 2 || rng.random_bool(SOD_ENTRY_POINT_SHARE));
+        let pair: Option<(SodSide, SodSide)> = if entry_point_rule {
+            if rng.random_bool(SOD_EP_SAME_ROLE_SHARE) && !roles.is_empty() {
+                let allowed = allowed_closure(model, roles[rng.random_range(0..roles.len())]);
+                (allowed.len() >= 2).then(|| {
+                    let two = index::sample(&mut rng, allowed.len(), 2);
+                    (ep_side(allowed[two.index(0)].clone()), ep_side(allowed[two.index(1)].clone()))
+                })
+            } else {
+                let side = |rng: &mut ChaCha8Rng| {
+                    let (key, allow) = grants[rng.random_range(0..grants.len())];
+                    (key.clone(), random_access(rng, allow))
+                };
+                let (a, b) = (side(&mut rng), side(&mut rng));
+                Some((ep_side(a), ep_side(b)))
+            }
+        } else if duties.len() >= 2 {
+            let roll = rng.random_range(0.0..1.0);
+            if roll < SOD_SAME_ROLE_SHARE && !roles.is_empty() {
+                let held = duty_closure(model, roles[rng.random_range(0..roles.len())]);
+                (held.len() >= 2).then(|| {
+                    let two = index::sample(&mut rng, held.len(), 2);
+                    (duty_side(held[two.index(0)]), duty_side(held[two.index(1)]))
+                })
+            } else if roll < SOD_SAME_ROLE_SHARE + SOD_SAME_USER_SHARE && !users_with_two.is_empty() {
+                let assignments = model.assignments_of(users_with_two[rng.random_range(0..users_with_two.len())]);
+                let two = index::sample(&mut rng, assignments.len(), 2);
+                let a = duty_closure(model, &assignments[two.index(0)].role);
+                let b = duty_closure(model, &assignments[two.index(1)].role);
+                (!a.is_empty() && !b.is_empty())
+                    .then(|| (duty_side(a[rng.random_range(0..a.len())]), duty_side(b[rng.random_range(0..b.len())])))
+            } else {
+                let two = index::sample(&mut rng, duties.len(), 2);
+                Some((duty_side(duties[two.index(0)]), duty_side(duties[two.index(1)])))
+            }
+        } else {
+            None
+        };
+        let Some((first, second)) = pair else { continue };
+        if first == second {
+            continue;
+        }
+        let (x, y) = (first.to_string(), second.to_string());
+        let key = if x < y { (x, y) } else { (y, x) };
+        if !seen.insert(key) {
+            continue;
+        }
+        let severity = match rng.random_range(0..10u32) {
+            0 => Severity::Critical,
+            1..=3 => Severity::High,
+            4..=7 => Severity::Medium,
+            _ => Severity::Low,
+        };
+        let number = out.len() + 1;
+        out.push(SodRule {
+            name: format!("SOD{number:04}"),
+            risk: Some(format!("Holding both {first} and {second} lets one person start and finish the same transaction.")),
+            mitigation: (severity <= Severity::Medium).then(|| "Monthly review of the transactions by a second person.".to_string()),
+            first,
+            second,
+            severity,
+            valid_from: None,
+            valid_to: None,
+            enabled: !rng.random_bool(SOD_DISABLED_SHARE),
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -835,6 +993,49 @@ mod tests {
     #[test]
     fn requests_on_an_empty_model_are_empty() {
         assert!(requests(&Model::default(), 10, 1).is_empty());
+    }
+
+    #[test]
+    fn sod_rules_are_deterministic_and_name_known_sides() {
+        let model = generate(Scale::Small, 5);
+        let rules = sod_rules(&model, 60, 9);
+        assert_eq!(rules, sod_rules(&model, 60, 9));
+        assert_ne!(rules, sod_rules(&model, 60, 10));
+        assert_eq!(rules.len(), 60);
+        assert_eq!(rules[0].name, "SOD0001");
+        assert_eq!(rules[59].name, "SOD0060");
+        let pairs: BTreeSet<(String, String)> = rules
+            .iter()
+            .map(|r| {
+                let (a, b) = (r.first.to_string(), r.second.to_string());
+                if a < b { (a, b) } else { (b, a) }
+            })
+            .collect();
+        assert_eq!(pairs.len(), rules.len(), "no pair twice");
+        let entry_point_rules = rules.iter().filter(|r| matches!(r.first, SodSide::EntryPoint { .. })).count();
+        assert!((3..=25).contains(&entry_point_rules), "{entry_point_rules} entry-point rules of 60");
+        for r in &rules {
+            assert_ne!(r.first, r.second);
+            for side in [&r.first, &r.second] {
+                match side {
+                    SodSide::Duty { duty } => assert!(model.duties.contains_key(duty), "{duty}"),
+                    SodSide::EntryPoint { entry_point, access } => {
+                        assert!(model.entry_points.contains_key(entry_point), "{entry_point}");
+                        let allowed = model.privileges.values().flat_map(|p| &p.entry_points).any(|g| g.key() == *entry_point && g.grant.allow.contains(*access));
+                        assert!(allowed, "no privilege allows {access} on {entry_point}");
+                    }
+                }
+            }
+        }
+        let mut with_rules = model.clone();
+        with_rules.sod_rules = rules.into_iter().map(|r| (r.name.clone(), r)).collect();
+        assert_eq!(with_rules.validate(), model.validate());
+        assert!(with_rules.validate().is_empty(), "{:?}", with_rules.validate());
+    }
+
+    #[test]
+    fn sod_rules_on_an_empty_model_are_empty() {
+        assert!(sod_rules(&Model::default(), 10, 1).is_empty());
     }
 
     #[test]
