@@ -558,11 +558,14 @@ impl Warden {
         to: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<AssignOutcome, CoreError> {
-        self.assign_inner(user, role, orgs, from, to, now, None).await
+        self.assign_with_override(user, role, orgs, from, to, now, None).await
     }
 
+    /// `user assign --override-reason`: [`Warden::assign`] that allows the
+    /// segregation-of-duties conflicts it creates, recording them in the
+    /// conflicts register with the reason, in the same commit.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn assign_inner(
+    pub async fn assign_with_override(
         &self,
         user: &str,
         role: &str,
@@ -570,8 +573,12 @@ impl Warden {
         from: Option<Timestamp>,
         to: Option<Timestamp>,
         now: Timestamp,
-        override_reason: Option<String>,
+        override_reason: Option<&str>,
     ) -> Result<AssignOutcome, CoreError> {
+        if override_reason.is_some_and(|r| r.trim().is_empty()) {
+            return Err(CoreError::InvalidInput("--override-reason is empty; say why the conflict is allowed".into()));
+        }
+        let override_reason = override_reason.map(|r| r.trim().to_string());
         if let (Some(f), Some(t)) = (from, to)
             && f >= t
         {

@@ -492,25 +492,6 @@ impl Warden {
             .await?;
         Ok(crate::WriteOutcome { revision })
     }
-
-    /// `user assign --override-reason`: [`Warden::assign`] that allows the
-    /// segregation-of-duties conflicts it creates, recording them with the reason.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn assign_with_override(
-        &self,
-        user: &str,
-        role: &str,
-        orgs: &[String],
-        from: Option<Timestamp>,
-        to: Option<Timestamp>,
-        now: Timestamp,
-        override_reason: Option<&str>,
-    ) -> Result<crate::AssignOutcome, CoreError> {
-        if override_reason.is_some_and(|r| r.trim().is_empty()) {
-            return Err(CoreError::InvalidInput("--override-reason is empty; say why the conflict is allowed".into()));
-        }
-        self.assign_inner(user, role, orgs, from, to, now, override_reason.map(|r| r.trim().to_string())).await
-    }
 }
 
 /// A target that refuses the new conflicts of directly assigned users unless `override_reason`.

@@ -1,48 +1,12 @@
 //! End-to-end tests of the `warden` binary: each runs the real executable
 //! against its own temporary data directory, as a user would from the README.
 
+mod common;
+
+use common::{json, ok, stderr, stdout, warden, XPPTOOLS};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tempfile::TempDir;
-
-const XPPTOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/aot/xpptools");
-
-/// Runs `warden --data-dir DIR ARGS...` with a clean environment.
-fn warden(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("WARDEN_DATA_DIR")
-        .env_remove("WARDEN_DATABASE_URL")
-        .env("USER", "tester")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the warden binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Runs and insists on exit status 0.
-fn ok(data: &Path, args: &[&str]) -> String {
-    let o = warden(data, args);
-    assert_eq!(o.status.code(), Some(0), "warden {args:?} failed:\n{}\n{}", stdout(&o), stderr(&o));
-    stdout(&o)
-}
-
-fn json(data: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    let o = warden(data, &all);
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("warden {all:?} printed no JSON ({e}):\n{}\n{}", stdout(&o), stderr(&o)))
-}
 
 /// The exit status of a check: 0 allow, 1 deny, 2 error.
 fn check(data: &Path, args: &[&str]) -> i32 {

@@ -2,44 +2,11 @@
 //! role from a new entry point up, editing it, the user lifecycle, and
 //! assignment rules that follow users' attributes.
 
+mod common;
+
+use common::{json, ok, refused, warden, XPPTOOLS};
 use std::path::Path;
-use std::process::{Command, Output};
 use tempfile::TempDir;
-
-const XPPTOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/aot/xpptools");
-
-fn warden(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("WARDEN_DATA_DIR")
-        .env_remove("WARDEN_DATABASE_URL")
-        .env("USER", "tester")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the warden binary runs")
-}
-
-fn ok(data: &Path, args: &[&str]) -> String {
-    let o = warden(data, args);
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert_eq!(o.status.code(), Some(0), "warden {args:?} failed:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-/// Runs a command that must fail with exit status 2; returns its stderr.
-fn refused(data: &Path, args: &[&str]) -> String {
-    let o = warden(data, args);
-    assert_eq!(o.status.code(), Some(2), "warden {args:?} should fail: {}", String::from_utf8_lossy(&o.stdout));
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(data: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    serde_json::from_str(&ok(data, &all)).expect("JSON")
-}
 
 fn allowed(data: &Path, args: &[&str]) -> bool {
     let mut all = vec!["check"];

@@ -3,35 +3,10 @@
 //! override with a reason in the register and the audit trail, rules in and
 //! out as files.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::{json, ok, warden};
 use tempfile::TempDir;
-
-fn warden(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .env_remove("WARDEN_DATA_DIR")
-        .env_remove("WARDEN_DATABASE_URL")
-        .env("USER", "tester")
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the warden binary runs")
-}
-
-fn ok(data: &Path, args: &[&str]) -> String {
-    let o = warden(data, args);
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert_eq!(o.status.code(), Some(0), "warden {args:?} failed:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
-    out
-}
-
-fn json(data: &Path, args: &[&str]) -> serde_json::Value {
-    let mut all = args.to_vec();
-    all.push("--json");
-    serde_json::from_str(&ok(data, &all)).expect("JSON")
-}
 
 #[test]
 fn a_conflict_is_refused_naming_the_rule_then_allowed_with_a_reason() {
