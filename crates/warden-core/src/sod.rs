@@ -150,14 +150,14 @@ pub(crate) fn review(
         }
     }
     let all_users: Vec<&str>;
-    let scope: Vec<&str> = if rules_changed || (configuration && old.is_none()) {
+    let scope: Vec<&str> = if rules_changed {
         all_users = after.users.keys().map(String::as_str).collect();
         all_users
     } else {
         users.iter().map(String::as_str).filter(|u| after.users.contains_key(*u)).collect()
     };
     let mut out = Vec::new();
-    let (mut recorded, mut allowed, mut cleared) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut recorded, mut allowed, mut cleared) = (Vec::new(), Vec::new(), BTreeSet::new());
     let mut refused = Vec::new();
     let assigned: BTreeSet<&str> = changes
         .iter()
@@ -201,7 +201,7 @@ pub(crate) fn review(
         let prefix = format!("{user}/");
         for (key, record) in after.sod_conflicts.range(prefix.clone()..).take_while(|(k, _)| k.starts_with(&prefix)) {
             if record.user == *user && !current_rules.contains(record.rule.as_str()) {
-                cleared.push(key.clone());
+                cleared.insert(key.clone());
                 out.push(Change::Delete(ObjectRef::new(ObjectKind::SodConflict, key.clone())));
             }
         }
@@ -210,7 +210,7 @@ pub(crate) fn review(
     for (key, record) in &after.sod_conflicts {
         let gone = !after.users.contains_key(&record.user) || !after.sod_rules.contains_key(&record.rule);
         if gone && !cleared.contains(key) {
-            cleared.push(key.clone());
+            cleared.insert(key.clone());
             out.push(Change::Delete(ObjectRef::new(ObjectKind::SodConflict, key.clone())));
         }
     }

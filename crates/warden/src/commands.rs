@@ -611,6 +611,11 @@ async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
 fn gen_model(ctx: &Context, args: GenArgs) -> anyhow::Result<Output> {
     let model = warden_gen::generate(args.scale, args.seed);
     let report = warden_core::write_dataset(&model, &args.out, args.force)?;
+    // SoD rules to try `sod` on the generated model: 1,000 at D365 size, as the benchmark uses.
+    let rules = warden_gen::sod_rules(&model, if model.users.len() > 10_000 { 1000 } else { 20 }, args.seed);
+    let mut csv = Vec::new();
+    warden_core::write_sod_rules_csv(&mut csv, &rules)?;
+    std::fs::write(args.out.join("sod-rules.csv"), csv).context("cannot write sod-rules.csv")?;
     if ctx.json {
         return ctx.json(&report);
     }
@@ -621,11 +626,12 @@ fn gen_model(ctx: &Context, args: GenArgs) -> anyhow::Result<Output> {
     let _ = writeln!(text, "  organizations.csv  {} organization{}", report.organizations, plural(report.organizations));
     let _ = writeln!(text, "  users.csv          {} user{}", report.users, plural(report.users));
     let _ = writeln!(text, "  assignments.csv    {} assignment{}", report.assignments, plural(report.assignments));
+    let _ = writeln!(text, "  sod-rules.csv      {} SoD rule{}", rules.len(), plural(rules.len()));
     let p = &ctx.prefix;
     let dir = shell_quote(&out.to_string());
     let _ = writeln!(
         text,
-        "\nLoad it with:\n  {p} import aot {dir}/aot\n  {p} import orgs {dir}/organizations.csv\n  {p} import users {dir}/users.csv\n  {p} import assignments {dir}/assignments.csv"
+        "\nLoad it with:\n  {p} import aot {dir}/aot\n  {p} import orgs {dir}/organizations.csv\n  {p} import users {dir}/users.csv\n  {p} import assignments {dir}/assignments.csv\n  {p} sod rule import {dir}/sod-rules.csv"
     );
     Ok(Output::ok(text))
 }
