@@ -5,7 +5,7 @@
 //! typo is refused rather than stored as a reference to nothing.
 
 use crate::error::CoreError;
-use crate::names::{did_you_mean, find_in, lookup};
+use crate::names::lookup;
 use crate::service::{check_id, Plan, Target, Validation, Warden};
 use serde::Serialize;
 use serde_json::json;
@@ -320,11 +320,7 @@ fn grant_for(key: &EntryPointKey) -> EntryPointGrant {
 /// The stored name that `text` means, for any kind with a name key.
 pub fn resolve(model: &Model, kind: ObjectKind, text: &str) -> Result<String, CoreError> {
     fn by_name<V>(map: &BTreeMap<String, V>, kind: ObjectKind, text: &str) -> Result<String, CoreError> {
-        find_in(map, text).map(|(k, _)| k.clone()).ok_or_else(|| CoreError::Unknown {
-            kind,
-            name: text.to_string(),
-            hint: did_you_mean(map.keys().map(String::as_str), text),
-        })
+        lookup::named(map, kind, text).map(|(k, _)| k.clone())
     }
     match kind {
         ObjectKind::Role => Ok(lookup::role(model, text)?.name.clone()),

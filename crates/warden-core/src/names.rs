@@ -128,21 +128,21 @@ mod tests {
 /// should see when the name is wrong.
 pub(crate) mod lookup {
     use super::{did_you_mean, find_in};
+    use std::collections::BTreeMap;
     use crate::error::CoreError;
     use warden_model::{Model, ObjectKind, Organization, Role, User};
 
+    /// The stored name and object that `text` means in one map of named objects.
+    pub(crate) fn named<'a, V>(map: &'a BTreeMap<String, V>, kind: ObjectKind, text: &str) -> Result<(&'a String, &'a V), CoreError> {
+        find_in(map, text).ok_or_else(|| CoreError::unknown(kind, text, map.keys().map(String::as_str)))
+    }
+
     pub(crate) fn user<'a>(model: &'a Model, text: &str) -> Result<&'a User, CoreError> {
-        let users = &model.users;
-        find_in(users, text)
-            .map(|(_, u)| u)
-            .ok_or_else(|| CoreError::unknown(ObjectKind::User, text, users.keys().map(String::as_str)))
+        named(&model.users, ObjectKind::User, text).map(|(_, u)| u)
     }
 
     pub(crate) fn org<'a>(model: &'a Model, text: &str) -> Result<&'a Organization, CoreError> {
-        let orgs = &model.organizations;
-        find_in(orgs, text)
-            .map(|(_, o)| o)
-            .ok_or_else(|| CoreError::unknown(ObjectKind::Organization, text, orgs.keys().map(String::as_str)))
+        named(&model.organizations, ObjectKind::Organization, text).map(|(_, o)| o)
     }
 
     pub(crate) fn role<'a>(model: &'a Model, text: &str) -> Result<&'a Role, CoreError> {

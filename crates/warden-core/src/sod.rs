@@ -440,11 +440,7 @@ impl Warden {
                     .sod_conflicts
                     .get(key)
                     .or_else(|| model.sod_conflicts.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
-                    .ok_or_else(|| CoreError::Unknown {
-                        kind: ObjectKind::SodConflict,
-                        name: key.to_string(),
-                        hint: crate::names::did_you_mean(model.sod_conflicts.keys().map(String::as_str), key),
-                    })?;
+                    .ok_or_else(|| CoreError::unknown(ObjectKind::SodConflict, key, model.sod_conflicts.keys().map(String::as_str)))?;
                 let mut changes = Vec::new();
                 let summary;
                 match &resolution {

@@ -179,11 +179,8 @@ impl Warden {
     pub async fn rotate_webhook(&self, id: &str, key: &WebhookKey) -> Result<WebhookCreated, CoreError> {
         let (webhook, revision, _) = self
             .run(Validation::AllowDangling, |model| {
-                let mut w = model.webhooks.get(id).cloned().ok_or_else(|| CoreError::Unknown {
-                    kind: ObjectKind::Webhook,
-                    name: id.to_string(),
-                    hint: crate::names::did_you_mean(model.webhooks.keys().map(String::as_str), id),
-                })?;
+                let (_, w) = crate::names::lookup::named(&model.webhooks, ObjectKind::Webhook, id)?;
+                let mut w = w.clone();
                 w.generation += 1;
                 let summary = json!({ "webhook": w.id, "generation": w.generation });
                 Ok(Plan { action: "webhook rotate", summary, changes: vec![Change::Put(Object::Webhook(w.clone()))], outcome: w })
