@@ -144,7 +144,8 @@ pub(crate) fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
     table!(EntryPoint => "entry-point", Privilege => "privilege", Duty => "duty", Role => "role",
         RoleExtension => "role-extension", DutyExtension => "duty-extension", Policy => "policy",
         Organization => "org", User => "user", Assignment => "assignment", Credential => "credential",
-        AssignmentRule => "assignment-rule", SodRule => "sod-rule", SodConflict => "sod-conflict", SodSettings => "sod-settings", Webhook => "webhook")
+        AssignmentRule => "assignment-rule", SodRule => "sod-rule", SodConflict => "sod-conflict", SodSettings => "sod-settings", Webhook => "webhook",
+        TempRoleSession => "temp-session", PrivilegedSession => "privileged-session", SessionSettings => "session-settings")
 }
 
 /// A planned write: what the audit trail will call it and what it changes.
@@ -203,6 +204,9 @@ pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
         ObjectKind::SodConflict => model.sod_conflicts.get(name).cloned().map(Object::SodConflict),
         ObjectKind::SodSettings => model.sod_settings.clone().map(Object::SodSettings),
         ObjectKind::Webhook => model.webhooks.get(name).cloned().map(Object::Webhook),
+        ObjectKind::TempRoleSession => model.temp_role_sessions.get(name).cloned().map(Object::TempRoleSession),
+        ObjectKind::PrivilegedSession => model.privileged_sessions.get(name).cloned().map(Object::PrivilegedSession),
+        ObjectKind::SessionSettings => model.session_settings.clone().map(Object::SessionSettings),
     }
 }
 

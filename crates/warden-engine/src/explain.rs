@@ -35,6 +35,8 @@ pub enum AssignmentState {
     /// Scoped to organizations, and the check named none of them (or no organization at all).
     OutOfScope,
     UnknownRole,
+    /// The user's own assignment, suspended by a Replace temporary role session.
+    Suspended { session: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,6 +44,9 @@ pub struct AssignmentStatus {
     pub assignment: Assignment,
     #[serde(flatten)]
     pub state: AssignmentState,
+    /// The temporary role session this assignment comes from; none for the user's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// A path from an assignment's role to a grant on the entry point.
@@ -90,8 +95,17 @@ pub fn explain(model: &Model, user: &str, ep: &EntryPointKey, access: Access, or
         out.reason = format!("user {user} does not exist");
         return out;
     };
-    for a in model.assignments_of(user) {
-        let state = if !model.roles.contains_key(&a.role) {
+    let view = model.access_view();
+    let enabled = view.enabled_at(model, user, at);
+    let sessions: Vec<_> = view.temp_sessions_at(user, at).collect();
+    let replaced = sessions.iter().find(|s| s.session_type == warden_model::SessionType::Replace).map(|s| s.id.clone());
+    let from_sessions: Vec<(Assignment, Option<String>)> = sessions.iter().flat_map(|s| s.assignments().map(|a| (a, Some(s.id.clone())))).collect();
+    let own = model.assignments_of(user).iter().map(|a| (a.clone(), None));
+    for (a, session) in own.chain(from_sessions) {
+        let a = &a;
+        let state = if let (None, Some(id)) = (&session, &replaced) {
+            AssignmentState::Suspended { session: id.clone() }
+        } else if !model.roles.contains_key(&a.role) {
             AssignmentState::UnknownRole
         } else if let Some(from) = a.valid_from.filter(|f| at < *f) {
             AssignmentState::NotYetValid { valid_from: from }
@@ -108,13 +122,14 @@ pub fn explain(model: &Model, user: &str, ep: &EntryPointKey, access: Access, or
             let mut visited = HashSet::new();
             walk_role(model, role, ep, access, active, &mut steps, &mut visited, &mut out.paths);
         }
-        out.assignments.push(AssignmentStatus { assignment: a.clone(), state });
+        out.assignments.push(AssignmentStatus { assignment: a.clone(), state, session });
     }
     let active = || out.paths.iter().filter(|p| p.active);
     let deny = active().find(|p| p.permission == Some(Permission::Deny));
     let allow = active().find(|p| p.permission == Some(Permission::Allow));
-    (out.decision, out.reason) = if !u.enabled {
-        (Decision::Deny, format!("user {user} is disabled; disabled users have no access"))
+    (out.decision, out.reason) = if !enabled {
+        let how = if u.enabled { " by a privileged user session" } else { "" };
+        (Decision::Deny, format!("user {user} is disabled{how}; disabled users have no access"))
     } else if let Some(p) = deny {
         (Decision::Deny, format!("{access} is denied by {}; Deny wins over every Allow", render_steps(&p.steps)))
     } else if let Some(p) = allow {
@@ -222,6 +237,7 @@ impl fmt::Display for AssignmentState {
             AssignmentState::Expired { valid_to } => write!(f, "expired (until {valid_to})"),
             AssignmentState::OutOfScope => f.write_str("out of scope (scoped to other organizations)"),
             AssignmentState::UnknownRole => f.write_str("role does not exist"),
+            AssignmentState::Suspended { session } => write!(f, "suspended by Replace session {session}"),
         }
     }
 }
@@ -241,7 +257,8 @@ impl fmt::Display for Explanation {
                 } else {
                     format!("orgs {}", a.assignment.organizations.join(","))
                 };
-                writeln!(f, "    {} [{}] {}", a.assignment.role, scope, a.state)?;
+                let via = a.session.as_ref().map(|s| format!(" (session {s})")).unwrap_or_default();
+                writeln!(f, "    {} [{}] {}{via}", a.assignment.role, scope, a.state)?;
             }
         }
         if self.paths.is_empty() {

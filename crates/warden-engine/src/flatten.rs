@@ -69,11 +69,10 @@ pub fn role_permissions(model: &Model, role: &str) -> Vec<EffectivePermission> {
 /// the roles active there and then. Empty for a disabled or unknown user.
 pub fn effective_permissions(model: &Model, user: &str, org: Option<&str>, at: Timestamp) -> Vec<EffectivePermission> {
     let mut map = BTreeMap::new();
-    if model.users.get(user).is_some_and(|u| u.enabled) {
-        for a in model.assignments_of(user) {
-            if a.is_valid_at(at) && a.applies_to(org) {
-                accumulate(model, &a.role, &mut map);
-            }
+    // With the sessions in force: a Replace session's window suspends own roles, a privileged one sets the account's state.
+    for a in model.access_view().assignments_of(model, user).iter() {
+        if a.is_valid_at(at) && a.applies_to(org) {
+            accumulate(model, &a.role, &mut map);
         }
     }
     to_vec(map)

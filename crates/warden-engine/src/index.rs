@@ -254,13 +254,15 @@ impl Index {
         let mut terms = Vec::new();
         let mut scopes = Vec::new();
         let mut assignment_count = 0;
+        // Sessions in force become assignments cut to their windows: checks never wait for the processor.
+        let view = model.access_view();
         for (i, u) in model.users.values().enumerate() {
             let id = user_ids.insert(0, &u.id);
             debug_assert_eq!(id as usize, i, "user ids are unique, so ids follow user order");
             roles_of_user.clear();
             terms_of_user.clear();
-            if u.enabled {
-                for a in model.assignments_of(&u.id) {
+            {
+                for a in view.assignments_of(model, &u.id).iter() {
                     let Some(&role) = role_ids.get(a.role.as_str()) else { continue };
                     if role as usize >= MAX_ROLES {
                         continue;

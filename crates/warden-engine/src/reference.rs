@@ -9,12 +9,20 @@ use warden_model::{Access, EntryPointKey, Model, Permission, Role, Timestamp};
 /// sub-roles, duties and privileges), minus every Deny from the same roles.
 pub fn check(model: &Model, user: &str, ep: &EntryPointKey, access: Access, org: Option<&str>, at: Timestamp) -> Decision {
     let Some(u) = model.users.get(user) else { return Decision::Deny };
-    if !u.enabled {
+    // A privileged session in force whose window holds the instant sets the account's state.
+    let privileged = model.privileged_sessions.values().find(|s| s.in_force() && s.user == user && s.start <= at && at < s.end);
+    if !privileged.map_or(u.enabled, |s| s.action.enabled()) {
         return Decision::Deny;
     }
+    // Temporary sessions in force whose window holds the instant add their roles; a Replace one
+    // suspends the user's own.
+    let sessions: Vec<_> =
+        model.temp_role_sessions.values().filter(|s| s.in_force() && s.user == user && s.start <= at && at < s.end).collect();
+    let replaced = sessions.iter().any(|s| s.session_type == warden_model::SessionType::Replace);
+    let own = model.assignments.iter().filter(|a| a.user == user && !replaced).cloned();
     let mut allowed = false;
     let mut denied = false;
-    for assignment in model.assignments.iter().filter(|a| a.user == user) {
+    for assignment in own.chain(sessions.iter().flat_map(|s| s.assignments())) {
         if !assignment.is_valid_at(at) || !assignment.applies_to(org) {
             continue;
         }

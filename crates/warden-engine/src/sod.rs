@@ -22,7 +22,7 @@
 
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashSet};
-use warden_model::{Access, EntryPointKey, Model, SodRule, SodSide, Timestamp};
+use warden_model::{Access, AccessView, Assignment, EntryPointKey, Model, SodRule, SodSide, Timestamp};
 
 /// One rule broken by one user: where, and through which roles.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -219,10 +219,17 @@ impl SodIndex {
 
     /// The rules `user` breaks from `now` on, with where and through which roles.
     pub fn user_conflicts(&self, model: &Model, user: &str, now: Timestamp) -> Vec<UserConflict> {
+        self.user_conflicts_in(model, &model.access_view(), user, now)
+    }
+
+    /// [`SodIndex::user_conflicts`] with the sessions in force already gathered,
+    /// for callers that look at many users.
+    pub fn user_conflicts_in(&self, model: &Model, view: &AccessView, user: &str, now: Timestamp) -> Vec<UserConflict> {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        let assignments = model.assignments_of(user);
+        let held = view.held_assignments_of(model, user);
+        let assignments: &[Assignment] = &held;
         // The role set only changes at assignment boundaries: one situation per stretch between them.
         let mut starts: Vec<Timestamp> = vec![now];
         for a in assignments {
@@ -296,8 +303,9 @@ impl SodIndex {
         if self.rules.is_empty() {
             return out;
         }
+        let view = model.access_view();
         for user in model.users.keys() {
-            for c in self.user_conflicts(model, user, now) {
+            for c in self.user_conflicts_in(model, &view, user, now) {
                 out.push((user.clone(), c));
             }
         }
@@ -369,11 +377,23 @@ pub mod reference {
 
     /// [`super::SodIndex::user_conflicts`], naively.
     pub fn user_conflicts(model: &Model, user: &str, now: Timestamp) -> Vec<UserConflict> {
-        let assignments: Vec<_> = model.assignments.iter().filter(|a| a.user == user).collect();
+        let own: Vec<_> = model.assignments.iter().filter(|a| a.user == user).cloned().collect();
+        let sessions: Vec<_> = model.temp_role_sessions.values().filter(|s| s.in_force() && s.user == user).collect();
         let mut instants: BTreeSet<Timestamp> = BTreeSet::from([now]);
-        for a in &assignments {
+        for a in &own {
             instants.extend(a.valid_from.into_iter().chain(a.valid_to).filter(|t| *t > now));
         }
+        for s in &sessions {
+            instants.extend([s.start, s.end].into_iter().filter(|t| *t > now));
+        }
+        // The roles held at an instant: a Replace session suspends the user's own.
+        let held = |at: Timestamp| -> Vec<warden_model::Assignment> {
+            let covering: Vec<_> = sessions.iter().filter(|s| s.start <= at && at < s.end).collect();
+            let replaced = covering.iter().any(|s| s.session_type == warden_model::SessionType::Replace);
+            let mut out: Vec<_> = if replaced { Vec::new() } else { own.iter().filter(|a| a.is_valid_at(at)).cloned().collect() };
+            out.extend(covering.iter().flat_map(|s| s.assignments()));
+            out
+        };
         for r in model.sod_rules.values() {
             instants.extend(r.valid_from.into_iter().chain(r.valid_to).filter(|t| *t > now));
         }
@@ -386,8 +406,8 @@ pub mod reference {
                     continue;
                 }
                 for &org in &orgs {
-                    let roles_here: Vec<&str> =
-                        assignments.iter().filter(|a| a.is_valid_at(at) && a.applies_to(org)).map(|a| a.role.as_str()).collect();
+                    let here = held(at);
+                    let roles_here: Vec<&str> = here.iter().filter(|a| a.applies_to(org)).map(|a| a.role.as_str()).collect();
                     if holds(model, &roles_here, &rule.first) && holds(model, &roles_here, &rule.second) {
                         match org {
                             None => global = true,

@@ -1,7 +1,8 @@
 //! The index, the explanation and the effective-permission listing must agree
 //! with the naive reference evaluator on random models: sub-roles (cycles
 //! included), extensions, Deny grants, dangling references, disabled users,
-//! organization scopes and validity windows.
+//! organization scopes, validity windows, and temporary role and privileged
+//! user sessions in every status.
 
 use proptest::prelude::*;
 use warden_engine::{effective_permissions, explain, reference, sod, Decision, Index, SodIndex, UserConflict};
@@ -33,6 +34,19 @@ struct Spec {
     duty_ext: Vec<(usize, Vec<usize>)>,
     users: Vec<bool>,
     assignments: Vec<AssignmentSpec>,
+    temp_sessions: Vec<TempSpec>,
+    privileged_sessions: Vec<PrivilegedSpec>,
+}
+
+/// User, roles, organizations, Replace, start, length, status (0..5).
+type TempSpec = (usize, Vec<usize>, Vec<usize>, bool, i64, i64, usize);
+/// User, slot (windows of one user never overlap), enable, status (0..6).
+type PrivilegedSpec = (usize, usize, bool, usize);
+
+fn sessions() -> impl Strategy<Value = (Vec<TempSpec>, Vec<PrivilegedSpec>)> {
+    let temp = (0usize..6, prop::collection::vec(0usize..17, 1..3), prop::collection::vec(0..ORGS.len(), 0..2), prop::bool::ANY, 0i64..100, 1i64..40, 0usize..5);
+    let privileged = (0usize..6, 0usize..3, prop::bool::ANY, 0usize..6);
+    (prop::collection::vec(temp, 0..4), prop::collection::vec(privileged, 0..3))
 }
 
 fn spec() -> impl Strategy<Value = Spec> {
@@ -49,8 +63,8 @@ fn spec() -> impl Strategy<Value = Spec> {
         let window = prop::option::weighted(0.3, 0i64..100);
         let assignments =
             prop::collection::vec((0..nu, 0..=nr, prop::collection::vec(0..ORGS.len(), 0..3), window.clone(), window), 0..24);
-        (Just(eps), privileges, duties, roles, role_ext, duty_ext, users, assignments).prop_map(
-            |(eps, privileges, duties, roles, role_ext, duty_ext, users, assignments)| Spec {
+        (Just(eps), privileges, duties, roles, role_ext, duty_ext, users, (assignments, sessions())).prop_map(
+            |(eps, privileges, duties, roles, role_ext, duty_ext, users, (assignments, (temp_sessions, privileged_sessions)))| Spec {
                 eps,
                 privileges,
                 duties,
@@ -59,6 +73,8 @@ fn spec() -> impl Strategy<Value = Spec> {
                 duty_ext,
                 users,
                 assignments,
+                temp_sessions,
+                privileged_sessions,
             },
         )
     })
@@ -134,6 +150,52 @@ fn build(spec: &Spec) -> Model {
             valid_from: from.map(Timestamp),
             valid_to: to.map(Timestamp),
             rule: None,
+        }));
+    }
+    let temp_statuses = [TempStatus::Draft, TempStatus::Planned, TempStatus::Active, TempStatus::Ended, TempStatus::Cancelled];
+    for (i, (user, roles, orgs, replace, start, len, status)) in spec.temp_sessions.iter().enumerate() {
+        let mut organizations: Vec<String> = orgs.iter().map(|&o| ORGS[o].to_string()).collect();
+        organizations.dedup();
+        m.put(Object::TempRoleSession(TempRoleSession {
+            id: format!("T{i}"),
+            user: format!("u{user}"),
+            roles: roles.iter().map(|&r| name("R", r % (nr + 1), nr)).collect(),
+            organizations,
+            session_type: if *replace { SessionType::Replace } else { SessionType::Merge },
+            start: Timestamp(*start),
+            end: Timestamp(start + len),
+            reason: None,
+            requested_by: "a".into(),
+            status: temp_statuses[*status],
+            approved_by: None,
+            override_reason: None,
+            started_at: None,
+            ended_at: None,
+            history: vec![],
+        }));
+    }
+    let statuses = [PrivilegedStatus::Draft, PrivilegedStatus::Approved, PrivilegedStatus::Active, PrivilegedStatus::Ended, PrivilegedStatus::Rejected, PrivilegedStatus::Cancelled];
+    let mut slots = std::collections::HashSet::new();
+    for (i, (user, slot, enable, status)) in spec.privileged_sessions.iter().enumerate() {
+        if !slots.insert((*user, *slot)) {
+            continue;
+        }
+        let start = *slot as i64 * 35;
+        m.put(Object::PrivilegedSession(PrivilegedSession {
+            id: format!("P{i}"),
+            user: format!("u{user}"),
+            start: Timestamp(start),
+            end: Timestamp(start + 30),
+            action: if *enable { AccountAction::Enable } else { AccountAction::Disable },
+            reason: None,
+            requested_by: "a".into(),
+            status: statuses[*status],
+            approved_by: None,
+            original_enabled: None,
+            started_at: None,
+            ended_at: None,
+            recording_deleted: None,
+            history: vec![],
         }));
     }
     m
@@ -240,6 +302,8 @@ fn sod_conflicts_follow_scopes_windows_and_deny() {
         duty_ext: vec![],
         users: vec![true],
         assignments: vec![(0, 0, vec![], None, None), (0, 1, vec![1], Some(10), Some(20))],
+        temp_sessions: vec![],
+        privileged_sessions: vec![],
     };
     let duties = ((true, 0, 0), (true, 1, 0), None, None, true);
     let index_of = |a: Access| Access::ALL.iter().position(|x| *x == a).expect("an access");
@@ -265,6 +329,8 @@ fn deny_wins_across_roles_and_windows_end_on_time() {
         duty_ext: vec![],
         users: vec![true],
         assignments: vec![(0, 0, vec![], None, None), (0, 1, vec![1], Some(10), Some(20))],
+        temp_sessions: vec![],
+        privileged_sessions: vec![],
     };
     let model = build(&spec);
     let index = Index::build(&model);
@@ -303,6 +369,8 @@ fn overflow_lists_agree_with_reference() {
                 (r % 2, r, orgs, window.0, window.1)
             })
             .collect(),
+        temp_sessions: vec![],
+        privileged_sessions: vec![],
     };
     let model = build(&spec);
     let index = Index::build(&model);

@@ -11,6 +11,7 @@ mod model;
 mod object;
 mod rules;
 mod security;
+mod session;
 mod sod;
 mod time;
 mod webhook;
@@ -24,6 +25,10 @@ pub use sod::{ConflictStatus, Severity, SodConflict, SodRule, SodSettings, SodSi
 pub use security::{
     Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Licence, Policy,
     PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
+};
+pub use session::{
+    AccessView, AccountAction, PrivilegedSession, PrivilegedStatus, RecordingDeletion, SessionSettings, SessionType, StatusChange,
+    TempRoleSession, TempStatus, PRIVILEGED_MAX_MS, SESSION_SETTINGS_KEY,
 };
 pub use time::Timestamp;
 pub use webhook::Webhook;

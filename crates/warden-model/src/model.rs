@@ -4,6 +4,7 @@ use crate::identity::{Assignment, Credential, Organization, User};
 use crate::rules::AssignmentRule;
 use crate::sod::{SodConflict, SodRule, SodSettings};
 use crate::webhook::Webhook;
+use crate::session::{PrivilegedSession, PrivilegedStatus, SessionSettings, TempRoleSession, TempStatus, PRIVILEGED_MAX_MS};
 use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -29,10 +30,13 @@ pub enum ObjectKind {
     SodConflict,
     SodSettings,
     Webhook,
+    TempRoleSession,
+    PrivilegedSession,
+    SessionSettings,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 16] = [
+    pub const ALL: [ObjectKind; 19] = [
         ObjectKind::EntryPoint,
         ObjectKind::Privilege,
         ObjectKind::Duty,
@@ -49,6 +53,9 @@ impl ObjectKind {
         ObjectKind::SodConflict,
         ObjectKind::SodSettings,
         ObjectKind::Webhook,
+        ObjectKind::TempRoleSession,
+        ObjectKind::PrivilegedSession,
+        ObjectKind::SessionSettings,
     ];
 
     /// The stable identifier used in storage, JSON and URLs (`entry_point`, `role`, ...).
@@ -70,6 +77,9 @@ impl ObjectKind {
             ObjectKind::SodConflict => "sod_conflict",
             ObjectKind::SodSettings => "sod_settings",
             ObjectKind::Webhook => "webhook",
+            ObjectKind::TempRoleSession => "temp_role_session",
+            ObjectKind::PrivilegedSession => "privileged_session",
+            ObjectKind::SessionSettings => "session_settings",
         }
     }
 
@@ -110,6 +120,9 @@ impl ObjectKind {
             ObjectKind::SodConflict => "SoD conflict",
             ObjectKind::SodSettings => "SoD settings",
             ObjectKind::Webhook => "webhook",
+            ObjectKind::TempRoleSession => "temporary role session",
+            ObjectKind::PrivilegedSession => "privileged user session",
+            ObjectKind::SessionSettings => "session settings",
         }
     }
 }
@@ -161,6 +174,14 @@ pub enum ModelError {
     SodSidesEqual { rule: String },
     #[error("SoD rule {rule}: valid-from {from} is not before valid-to {to}")]
     SodEmptyValidity { rule: String, from: String, to: String },
+    #[error("{session}: the end {end} is not after the start {start}")]
+    SessionEmptyWindow { session: ObjectRef, start: String, end: String },
+    #[error("{session} has no role to assign")]
+    SessionWithoutRoles { session: ObjectRef },
+    #[error("{session} lasts {minutes} minutes; a privileged user session lasts at most 24 hours (1440 minutes)")]
+    SessionTooLong { session: ObjectRef, minutes: i64 },
+    #[error("privileged user sessions {first} and {second} of user {user} overlap; one account can be in one privileged session at a time")]
+    SessionOverlap { user: String, first: String, second: String },
     #[error("{count} roles exceed the limit of {limit}: the access index packs role ids into 19 bits")]
     TooManyRoles { count: usize, limit: usize },
 }
@@ -230,6 +251,15 @@ pub struct Model {
     /// Alert receivers, by id.
     #[serde(default)]
     pub webhooks: BTreeMap<String, Webhook>,
+    /// Temporary role sessions, by id.
+    #[serde(default)]
+    pub temp_role_sessions: BTreeMap<String, TempRoleSession>,
+    /// Privileged user sessions, by id.
+    #[serde(default)]
+    pub privileged_sessions: BTreeMap<String, PrivilegedSession>,
+    /// Session parameters; the defaults when none are stored.
+    #[serde(default)]
+    pub session_settings: Option<SessionSettings>,
 }
 
 impl Model {
@@ -288,6 +318,7 @@ impl Model {
         self.check_sub_role_cycles(&mut errors);
         self.check_assignments(&mut errors);
         self.check_credentials(&mut errors);
+        self.check_sessions(&mut errors);
         for r in self.sod_rules.values().filter(|r| r.first == r.second) {
             errors.push(ModelError::SodSidesEqual { rule: r.name.clone() });
         }
@@ -483,6 +514,59 @@ impl Model {
                     from: ObjectRef::new(ObjectKind::Credential, &c.id),
                     to: ObjectRef::new(ObjectKind::User, &c.user),
                 });
+            }
+        }
+    }
+
+    /// Sessions not yet over must name existing users, roles and
+    /// organizations; finished ones are history and may outlive what they named.
+    fn check_sessions(&self, errors: &mut Vec<ModelError>) {
+        let window = |session: ObjectRef, start: crate::Timestamp, end: crate::Timestamp, errors: &mut Vec<ModelError>| {
+            if start >= end {
+                errors.push(ModelError::SessionEmptyWindow { session, start: start.to_string(), end: end.to_string() });
+            }
+        };
+        let reference = |from: &ObjectRef, kind: ObjectKind, name: &str, exists: bool, errors: &mut Vec<ModelError>| {
+            if !exists {
+                errors.push(ModelError::UnknownReference { from: from.clone(), to: ObjectRef::new(kind, name) });
+            }
+        };
+        for s in self.temp_role_sessions.values() {
+            let me = ObjectRef::new(ObjectKind::TempRoleSession, s.id.clone());
+            window(me.clone(), s.start, s.end, errors);
+            if matches!(s.status, TempStatus::Ended | TempStatus::Cancelled) {
+                continue;
+            }
+            if s.roles.is_empty() {
+                errors.push(ModelError::SessionWithoutRoles { session: me.clone() });
+            }
+            reference(&me, ObjectKind::User, &s.user, self.users.contains_key(&s.user), errors);
+            for r in &s.roles {
+                reference(&me, ObjectKind::Role, r, self.roles.contains_key(r), errors);
+            }
+            for o in &s.organizations {
+                reference(&me, ObjectKind::Organization, o, self.organizations.contains_key(o), errors);
+            }
+        }
+        let mut in_force: Vec<&PrivilegedSession> = Vec::new();
+        for s in self.privileged_sessions.values() {
+            let me = ObjectRef::new(ObjectKind::PrivilegedSession, s.id.clone());
+            window(me.clone(), s.start, s.end, errors);
+            if s.end.0 - s.start.0 > PRIVILEGED_MAX_MS {
+                errors.push(ModelError::SessionTooLong { session: me.clone(), minutes: (s.end.0 - s.start.0 + 59_999) / 60_000 });
+            }
+            if matches!(s.status, PrivilegedStatus::Ended | PrivilegedStatus::Cancelled | PrivilegedStatus::Rejected) {
+                continue;
+            }
+            reference(&me, ObjectKind::User, &s.user, self.users.contains_key(&s.user), errors);
+            if s.in_force() {
+                in_force.push(s);
+            }
+        }
+        in_force.sort_by(|a, b| (&a.user, a.start).cmp(&(&b.user, b.start)));
+        for pair in in_force.windows(2) {
+            if pair[0].user == pair[1].user && pair[1].start < pair[0].end {
+                errors.push(ModelError::SessionOverlap { user: pair[0].user.clone(), first: pair[0].id.clone(), second: pair[1].id.clone() });
             }
         }
     }

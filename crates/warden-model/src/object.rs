@@ -5,6 +5,7 @@ use crate::model::{Model, ObjectKind, ObjectRef};
 use crate::rules::AssignmentRule;
 use crate::sod::{SodConflict, SodRule, SodSettings, SOD_SETTINGS_KEY};
 use crate::webhook::Webhook;
+use crate::session::{PrivilegedSession, SessionSettings, TempRoleSession, SESSION_SETTINGS_KEY};
 use crate::security::{Duty, DutyExtension, EntryPoint, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +29,9 @@ pub enum Object {
     SodConflict(SodConflict),
     SodSettings(SodSettings),
     Webhook(Webhook),
+    TempRoleSession(TempRoleSession),
+    PrivilegedSession(PrivilegedSession),
+    SessionSettings(SessionSettings),
 }
 
 impl Object {
@@ -48,6 +52,9 @@ impl Object {
             Object::SodConflict(_) => ObjectKind::SodConflict,
             Object::SodSettings(_) => ObjectKind::SodSettings,
             Object::Webhook(_) => ObjectKind::Webhook,
+            Object::TempRoleSession(_) => ObjectKind::TempRoleSession,
+            Object::PrivilegedSession(_) => ObjectKind::PrivilegedSession,
+            Object::SessionSettings(_) => ObjectKind::SessionSettings,
             Object::Credential(_) => ObjectKind::Credential,
         }
     }
@@ -71,6 +78,9 @@ impl Object {
             Object::SodConflict(c) => SodConflict::key_of(&c.user, &c.rule),
             Object::SodSettings(_) => SOD_SETTINGS_KEY.to_string(),
             Object::Webhook(w) => w.id.clone(),
+            Object::TempRoleSession(x) => x.id.clone(),
+            Object::PrivilegedSession(x) => x.id.clone(),
+            Object::SessionSettings(_) => SESSION_SETTINGS_KEY.to_string(),
             Object::Credential(c) => c.id.clone(),
         };
         ObjectRef::new(self.kind(), name)
@@ -94,6 +104,9 @@ impl Object {
             Object::SodConflict(x) => serde_json::to_value(x),
             Object::SodSettings(x) => serde_json::to_value(x),
             Object::Webhook(x) => serde_json::to_value(x),
+            Object::TempRoleSession(x) => serde_json::to_value(x),
+            Object::PrivilegedSession(x) => serde_json::to_value(x),
+            Object::SessionSettings(x) => serde_json::to_value(x),
             Object::Credential(x) => serde_json::to_value(x),
         }
         .expect("model types serialize to JSON infallibly")
@@ -117,6 +130,9 @@ impl Object {
             ObjectKind::SodConflict => Object::SodConflict(serde_json::from_value(body)?),
             ObjectKind::SodSettings => Object::SodSettings(serde_json::from_value(body)?),
             ObjectKind::Webhook => Object::Webhook(serde_json::from_value(body)?),
+            ObjectKind::TempRoleSession => Object::TempRoleSession(serde_json::from_value(body)?),
+            ObjectKind::PrivilegedSession => Object::PrivilegedSession(serde_json::from_value(body)?),
+            ObjectKind::SessionSettings => Object::SessionSettings(serde_json::from_value(body)?),
             ObjectKind::Credential => Object::Credential(serde_json::from_value(body)?),
         })
     }
@@ -180,6 +196,13 @@ impl Model {
             Object::Webhook(x) => {
                 self.webhooks.insert(x.id.clone(), x);
             }
+            Object::TempRoleSession(x) => {
+                self.temp_role_sessions.insert(x.id.clone(), x);
+            }
+            Object::PrivilegedSession(x) => {
+                self.privileged_sessions.insert(x.id.clone(), x);
+            }
+            Object::SessionSettings(x) => self.session_settings = Some(x),
         }
     }
 
@@ -202,6 +225,9 @@ impl Model {
             ObjectKind::SodConflict => self.sod_conflicts.remove(name).is_some(),
             ObjectKind::SodSettings => self.sod_settings.take().is_some(),
             ObjectKind::Webhook => self.webhooks.remove(name).is_some(),
+            ObjectKind::TempRoleSession => self.temp_role_sessions.remove(name).is_some(),
+            ObjectKind::PrivilegedSession => self.privileged_sessions.remove(name).is_some(),
+            ObjectKind::SessionSettings => self.session_settings.take().is_some(),
             ObjectKind::Assignment => {
                 let Some((user, role)) = name.rsplit_once('/') else { return false };
                 match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user, role))) {
@@ -234,6 +260,9 @@ impl Model {
             ObjectKind::SodConflict => Box::new(self.sod_conflicts.values().cloned().map(Object::SodConflict)),
             ObjectKind::SodSettings => Box::new(self.sod_settings.iter().cloned().map(Object::SodSettings)),
             ObjectKind::Webhook => Box::new(self.webhooks.values().cloned().map(Object::Webhook)),
+            ObjectKind::TempRoleSession => Box::new(self.temp_role_sessions.values().cloned().map(Object::TempRoleSession)),
+            ObjectKind::PrivilegedSession => Box::new(self.privileged_sessions.values().cloned().map(Object::PrivilegedSession)),
+            ObjectKind::SessionSettings => Box::new(self.session_settings.iter().cloned().map(Object::SessionSettings)),
         }
     }
 
@@ -258,5 +287,8 @@ impl Model {
             .chain(self.sod_conflicts.values().cloned().map(Object::SodConflict))
             .chain(self.sod_settings.iter().cloned().map(Object::SodSettings))
             .chain(self.webhooks.values().cloned().map(Object::Webhook))
+            .chain(self.temp_role_sessions.values().cloned().map(Object::TempRoleSession))
+            .chain(self.privileged_sessions.values().cloned().map(Object::PrivilegedSession))
+            .chain(self.session_settings.iter().cloned().map(Object::SessionSettings))
     }
 }

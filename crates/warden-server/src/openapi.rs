@@ -68,6 +68,9 @@ pub fn object_schema_name(kind: ObjectKind) -> &'static str {
         ObjectKind::SodConflict => "SodConflict",
         ObjectKind::SodSettings => "SodSettings",
         ObjectKind::Webhook => "Webhook",
+        ObjectKind::TempRoleSession => "TempRoleSession",
+        ObjectKind::PrivilegedSession => "PrivilegedSession",
+        ObjectKind::SessionSettings => "SessionSettings",
     }
 }
 
@@ -331,7 +334,13 @@ mod tests {
                 "second": {"kind": "entry_point", "entry_point": {"kind": "MenuItemAction", "name": "VendInvoiceApprove"}, "access": "Invoke"},
                 "valid_from": "2026-01-01T00:00:00Z", "valid_to": "2027-01-01T00:00:00Z", "enabled": true
             }),
-            ObjectKind::Credential | ObjectKind::SodConflict | ObjectKind::SodSettings | ObjectKind::Webhook => {
+            ObjectKind::Credential
+            | ObjectKind::SodConflict
+            | ObjectKind::SodSettings
+            | ObjectKind::Webhook
+            | ObjectKind::TempRoleSession
+            | ObjectKind::PrivilegedSession
+            | ObjectKind::SessionSettings => {
                 unreachable!("{kind} is never a collection's request body")
             }
         }

@@ -30,6 +30,9 @@ pub(crate) fn encode(object: &Object) -> String {
         Object::SodSettings(x) => serde_json::to_string(x),
         Object::Webhook(x) => serde_json::to_string(x),
         Object::Credential(x) => serde_json::to_string(x),
+        Object::TempRoleSession(x) => serde_json::to_string(x),
+        Object::PrivilegedSession(x) => serde_json::to_string(x),
+        Object::SessionSettings(x) => serde_json::to_string(x),
     }
     .expect("model types serialize to JSON infallibly")
 }
@@ -52,6 +55,9 @@ pub(crate) fn decode(kind: ObjectKind, body: &str) -> Result<Object, serde_json:
         ObjectKind::SodSettings => Object::SodSettings(serde_json::from_str(body)?),
         ObjectKind::Webhook => Object::Webhook(serde_json::from_str(body)?),
         ObjectKind::Credential => Object::Credential(serde_json::from_str(body)?),
+        ObjectKind::TempRoleSession => Object::TempRoleSession(serde_json::from_str(body)?),
+        ObjectKind::PrivilegedSession => Object::PrivilegedSession(serde_json::from_str(body)?),
+        ObjectKind::SessionSettings => Object::SessionSettings(serde_json::from_str(body)?),
     })
 }
 
