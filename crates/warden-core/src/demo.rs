@@ -97,9 +97,11 @@ const ASSIGNMENTS: &[(&str, &str, &[&str], Window)] = &[
     ("julia", "VendInvoiceAccountsPayableClerk", &["GBSI"], Window::Always),
     ("julia", "VendInvoiceAccountsPayableManager", &["USMF"], Window::Temporary),
     ("kenji", "SysSecSecurityAdministrator", &[], Window::Always),
+    ("kenji", "SystemAdministrator", &[], Window::Always),
     ("lena", "CompanyChiefFinancialOfficer", &[], Window::Always),
     ("lena", "PaymTreasurer", &["DEMF"], Window::Always),
     ("mike", "SysServerITManager", &[], Window::Always),
+    ("mike", "SystemAdministrator", &[], Window::Always),
     ("nora", "WDNDeveloperToolsAdministrator", &["USMF"], Window::Temporary),
     ("svc-integration", "DEVIntegDeveloperRole", &[], Window::Always),
     ("svc-docimport", "DEVDocuExpImpJournalMaintain", &["FRRT", "USMF"], Window::Always),
@@ -290,6 +292,10 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 pub fn model(now: Timestamp) -> Result<Model, CoreError> {
     let mut model = read_aot()?;
     add_ax2012(&mut model)?;
+    // Warden's own roles, so that the demo's administrators (kenji, mike) can run sessions from the command line.
+    for o in crate::builtin::objects(&model) {
+        model.put(o);
+    }
     for (id, name) in ORGANIZATIONS {
         model.organizations.insert(id.to_string(), Organization { id: id.to_string(), name: Some(name.to_string()) });
     }
@@ -375,7 +381,7 @@ mod tests {
         let now = Timestamp::parse("2026-03-10T12:00:00Z").expect("valid time");
         let m = model(now).expect("demo builds");
         assert!(is_loaded(&m));
-        assert_eq!(m.roles.len(), 16, "{} roles", m.roles.len());
+        assert_eq!(m.roles.len(), 20, "{} roles (16 demo roles and Warden's own 4)", m.roles.len());
         assert!(check(&m, "adam", "DEVSQLQueryExecute", Access::Update, None, now));
         assert!(check(&m, "bella", "DEVSQLQueryExecute", Access::Read, None, now));
         assert!(!check(&m, "bella", "DEVSQLQueryExecute", Access::Update, None, now));

@@ -72,6 +72,14 @@ pub enum CoreError {
          (one audited change)"
     )]
     NotEmpty { summary: String },
+
+    /// The actor may not do this (not a system administrator, approving their own request, ...).
+    #[error("{0}")]
+    NotPermitted(String),
+
+    /// A session cannot make this move from where it is.
+    #[error("{session} is {status}: {message}")]
+    Transition { session: String, status: String, message: String },
 }
 
 impl CoreError {

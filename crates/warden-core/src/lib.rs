@@ -15,6 +15,7 @@
 //! organizations and validity window), because a user holds each role at most
 //! once; the command reports what it replaced.
 
+pub mod builtin;
 mod csv_io;
 pub mod demo;
 mod edit;
@@ -22,6 +23,7 @@ mod error;
 mod names;
 mod rules;
 mod service;
+pub mod sessions;
 mod snapshot;
 mod sod;
 mod sod_files;
@@ -37,7 +39,7 @@ pub use sod_files::{parse_entry_point_side, parse_sod_rules, write_sod_rules_csv
 pub use sod::{ConflictFound, Resolution, RoleReport, RoleViolation, VerifyOutcome};
 pub use service::{
     write_dataset, AotImportOutcome, AssignOutcome, CsvImportOutcome, DatasetReport, DemoOutcome, ExportOutcome, RevokeOutcome,
-    CustomizationsRemoved, Warden, WriteOutcome,
+    Clock, CustomizationsRemoved, Warden, WriteOutcome,
 };
 pub use snapshot::{
     AssignmentView, CheckOutcome, CheckRequest, ExtensionView, Member, OrgSummary, PermissionRow, RoleSummary, RoleView, Snapshot,
@@ -46,11 +48,51 @@ pub use snapshot::{
 
 use warden_model::Timestamp;
 
-/// Parses a time as people type it: `now`, an RFC 3339 instant
-/// (`2026-01-31T08:00:00Z`) or a date (`2026-01-31`, midnight UTC).
+/// Parses a time as people type it: `now`, relative to now (`+2h`, `+30s`,
+/// `+15m`, `+1d`, `-1h`), an RFC 3339 instant (`2026-01-31T08:00:00Z`) or a
+/// date (`2026-01-31`, midnight UTC).
 pub fn parse_time(text: &str, now: Timestamp) -> Result<Timestamp, CoreError> {
-    if text.trim().eq_ignore_ascii_case("now") {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("now") {
         return Ok(now);
     }
+    if let Some((sign, rest)) = text.strip_prefix('+').map(|r| (1, r)).or_else(|| text.strip_prefix('-').map(|r| (-1, r))) {
+        let unit = rest.chars().last().unwrap_or(' ');
+        let ms = match unit {
+            's' => 1_000,
+            'm' => 60_000,
+            'h' => 3_600_000,
+            'd' => 86_400_000,
+            _ => 0,
+        };
+        let amount = rest[..rest.len() - unit.len_utf8().min(rest.len())].parse::<i64>().ok();
+        return match (ms, amount) {
+            (ms, Some(n)) if ms > 0 && n >= 0 => n
+                .checked_mul(ms)
+                .and_then(|d| now.0.checked_add(sign * d))
+                .map(Timestamp)
+                .ok_or_else(|| CoreError::InvalidInput(format!("time '{text}' is out of range"))),
+            _ => Err(CoreError::InvalidInput(format!(
+                "invalid relative time '{text}': expected a sign, a whole number and a unit (s, m, h or d), e.g. +2h or +30s"
+            ))),
+        };
+    }
     Timestamp::parse(text).map_err(|e| CoreError::InvalidInput(e.to_string()))
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        let now = Timestamp(1_000_000);
+        assert_eq!(parse_time("+30s", now).unwrap(), Timestamp(1_030_000));
+        assert_eq!(parse_time("+2h", now).unwrap(), Timestamp(1_000_000 + 7_200_000));
+        assert_eq!(parse_time("-1m", now).unwrap(), Timestamp(940_000));
+        assert_eq!(parse_time(" now ", now).unwrap(), now);
+        for bad in ["+", "+h", "+2x", "+-2h", "+2.5h", "+99999999999999999d"] {
+            assert!(parse_time(bad, now).is_err(), "{bad}");
+        }
+    }
 }

@@ -26,7 +26,12 @@ pub struct Warden {
     actor: String,
     /// Where the actor acts from, for the audit trail.
     origin: String,
+    /// What time it is: the wall clock, or a test's.
+    clock: Clock,
 }
+
+/// A source of the current time, injectable so that tests control it.
+pub type Clock = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// The result of a write: the revision it created.
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +173,8 @@ pub(crate) struct Target {
     pub effective: Option<Vec<Change>>,
     /// What new segregation-of-duties conflicts do to the write.
     pub prevention: crate::sod::Prevention,
+    /// Activity events deleted in the same transaction (a session recording).
+    pub purge_activity: Vec<warden_store::ActivityPurge>,
 }
 
 /// How strictly the model after a write is checked.
@@ -331,7 +338,23 @@ fn csv_refused(file: &str, problems: Vec<CsvProblem>) -> CoreError {
 
 impl Warden {
     pub fn new(store: Arc<dyn Store>, actor: impl Into<String>) -> Warden {
-        Warden { store, actor: actor.into(), origin: "cli".into() }
+        Warden { store, actor: actor.into(), origin: "cli".into(), clock: Arc::new(Timestamp::now) }
+    }
+
+    /// Reads the time from `clock` instead of the wall clock (tests, replays).
+    pub fn with_clock(mut self, clock: Clock) -> Warden {
+        self.clock = clock;
+        self
+    }
+
+    /// The current time, by this service's clock.
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// The same service acting as someone else.
+    pub fn acting_as(&self, actor: impl Into<String>) -> Warden {
+        Warden { actor: actor.into(), ..self.clone() }
     }
 
     /// Names where the actor acts from (`cli`, `api 10.0.0.7`, `processor`).
@@ -403,7 +426,7 @@ impl Warden {
                 }
                 changes.extend(derived);
             }
-            let now = Timestamp::now();
+            let now = self.now();
             let role_check = target.layer == Layer::Database;
             let before_model = sod_before.as_ref().unwrap_or(&model);
             if let Some(review) = crate::sod::review(before_model, &model, &changes, &target.prevention, role_check, &self.actor, now)? {
@@ -433,6 +456,7 @@ impl Warden {
                 layer: target.layer,
                 expected_revision: Some(revision),
                 preconditions: target.preconditions.clone(),
+                purge_activity: target.purge_activity.clone(),
                 ..self.commit(action)
             };
             match self.store.commit(commit).await {

@@ -115,9 +115,12 @@ pub(crate) fn review(
     let mut users: BTreeSet<String> = BTreeSet::new();
     for c in changes {
         let key = c.key();
-        match key.kind {
-            ObjectKind::Assignment => users.extend(key.name.rsplit_once('/').map(|(u, _)| u.to_string())),
-            ObjectKind::User => drop(users.insert(key.name)),
+        match (key.kind, c) {
+            (ObjectKind::Assignment, _) => users.extend(key.name.rsplit_once('/').map(|(u, _)| u.to_string())),
+            (ObjectKind::User, _) => drop(users.insert(key.name)),
+            // A session's roles count for the user while it is in force.
+            (ObjectKind::TempRoleSession, Change::Put(Object::TempRoleSession(s))) => drop(users.insert(s.user.clone())),
+            (ObjectKind::TempRoleSession, _) => users.extend(before.temp_role_sessions.get(&key.name).map(|s| s.user.clone())),
             _ => {}
         }
     }
@@ -166,8 +169,9 @@ pub(crate) fn review(
             _ => None,
         })
         .collect();
+    let view = after.access_view();
     for user in &scope {
-        let current = index.user_conflicts(after, user, now);
+        let current = index.user_conflicts_in(after, &view, user, now);
         let current_rules: BTreeSet<&str> = current.iter().map(|c| c.rule.as_str()).collect();
         for c in &current {
             let key = SodConflict::key_of(user, &c.rule);
@@ -265,6 +269,55 @@ pub(crate) fn describe_similar(p: &warden_engine::SimilarPair) -> String {
         warden_engine::SimilarKind::Privilege => "entry points",
     };
     format!("{} and {} have {}% of their {what} in common ({} shared)", p.first, p.second, p.percent, p.common)
+}
+
+/// The conflicts a temporary role session gives its user (through one of its
+/// roles) that the register does not already allow.
+fn session_user_conflicts(model: &Model, session: &warden_model::TempRoleSession, now: Timestamp) -> Vec<UserConflict> {
+    if model.sod_rules.is_empty() {
+        return Vec::new();
+    }
+    let index = SodIndex::build(model);
+    let mut view = model.access_view();
+    if !model.temp_role_sessions.get(&session.id).is_some_and(|s| s.in_force()) {
+        view.add_temp(session);
+    }
+    index
+        .user_conflicts_in(model, &view, &session.user, now)
+        .into_iter()
+        .filter(|c| c.roles.iter().any(|r| session.roles.contains(r)))
+        .filter(|c| {
+            model.sod_conflicts.get(&SodConflict::key_of(&session.user, &c.rule)).is_none_or(|x| x.status != ConflictStatus::Allowed)
+        })
+        .collect()
+}
+
+/// [`session_user_conflicts`], described for the administrator.
+pub(crate) fn session_conflicts(model: &Model, session: &warden_model::TempRoleSession, now: Timestamp) -> Vec<ConflictFound> {
+    session_user_conflicts(model, session, now).iter().map(|c| found(model, &session.user, c)).collect()
+}
+
+/// Approving a session that creates conflicts: refused, or with a reason,
+/// the conflicts go into the register as allowed, in the approval's commit.
+pub(crate) fn session_decisions(
+    model: &Model,
+    session: &warden_model::TempRoleSession,
+    override_reason: Option<&str>,
+    actor: &str,
+    now: Timestamp,
+) -> Result<Vec<Change>, CoreError> {
+    let conflicts = session_user_conflicts(model, session, now);
+    if conflicts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(reason) = override_reason.map(str::to_string) else {
+        return Err(CoreError::SodConflicts(conflicts.iter().map(|c| found(model, &session.user, c)).collect()));
+    };
+    let source = format!("temporary role session {}", session.id);
+    Ok(conflicts
+        .iter()
+        .map(|c| Change::Put(Object::SodConflict(conflict(&session.user, c, ConflictStatus::Allowed, &source, Some((&reason, actor)), now))))
+        .collect())
 }
 
 fn conflict(user: &str, c: &UserConflict, status: ConflictStatus, source: &str, decision: Option<(&String, &str)>, now: Timestamp) -> SodConflict {

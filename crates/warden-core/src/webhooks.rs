@@ -115,7 +115,12 @@ pub struct Alert {
 pub fn may_alert(event: &AuditEvent) -> bool {
     let sod = &event.summary["sod"];
     let non_empty = |k: &str| sod[k].as_array().is_some_and(|a| !a.is_empty());
-    non_empty("unresolved") || non_empty("allowed_with_override") || event.action.starts_with("sod conflict") || event.action == "sod verify"
+    non_empty("unresolved")
+        || non_empty("allowed_with_override")
+        || event.action.starts_with("sod conflict")
+        || event.action == "sod verify"
+        || event.action.starts_with("temp-session ")
+        || event.action.starts_with("privileged-session ")
 }
 
 /// The alerts in one audit event read with its changes: conflicts that became
@@ -143,7 +148,30 @@ pub fn alerts_of(event: &AuditEvent) -> Vec<Alert> {
             data: json!({ "conflict": after, "action": event.action }),
         });
     }
+    // Session status changes (D365 sends none): `session.temp.planned`, `session.privileged.active`, ...
+    for change in &event.changes {
+        let (family, status, user) = match change.object.kind {
+            ObjectKind::TempRoleSession => ("temp", status_of(&change.after), change.after.as_ref().map(|a| a["user"].clone())),
+            ObjectKind::PrivilegedSession => ("privileged", status_of(&change.after), change.after.as_ref().map(|a| a["user"].clone())),
+            _ => continue,
+        };
+        let Some(status) = status.filter(|s| Some(s) != status_of(&change.before).as_ref()) else { continue };
+        out.push(Alert {
+            id: format!("{}-{}", event.seq, out.len() + 1),
+            kind: format!("session.{family}.{status}"),
+            occurred_at: event.at,
+            audit_seq: event.seq,
+            revision: event.revision,
+            actor: event.actor.clone(),
+            user: user.and_then(|u| u.as_str().map(str::to_string)),
+            data: json!({ "session": change.after, "previous_status": status_of(&change.before), "action": event.action, "origin": event.origin }),
+        });
+    }
     out
+}
+
+fn status_of(body: &Option<serde_json::Value>) -> Option<String> {
+    body.as_ref().and_then(|b| b["status"].as_str()).map(str::to_string)
 }
 
 /// A new webhook, and its secret (shown once).

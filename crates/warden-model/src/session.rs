@@ -274,6 +274,56 @@ pub struct SessionSettings {
     pub allow_self_approval: bool,
 }
 
+/// A new temporary role session, as requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TempSessionRequest {
+    pub user: String,
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub organizations: Vec<String>,
+    #[serde(rename = "type")]
+    pub session_type: SessionType,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Changes to a draft or planned temporary role session; absent fields stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TempSessionEdit {
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    #[serde(default)]
+    pub organizations: Option<Vec<String>>,
+    #[serde(default, rename = "type")]
+    pub session_type: Option<SessionType>,
+    #[serde(default)]
+    pub start: Option<Timestamp>,
+    #[serde(default)]
+    pub end: Option<Timestamp>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A new privileged user session, as requested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PrivilegedSessionRequest {
+    pub user: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub action: AccountAction,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// Half-open `[from, to)` stretches of time, sorted and disjoint; `i64::MIN`
 /// and `i64::MAX` stand for "since ever" and "for ever".
 type Stretches = Vec<(i64, i64)>;
@@ -347,6 +397,11 @@ impl<'a> AccessView<'a> {
             view.privileged.entry(s.user.as_str()).or_default().push(s);
         }
         view
+    }
+
+    /// Counts `session` as in force too (a session about to be approved).
+    pub fn add_temp(&mut self, session: &'a TempRoleSession) {
+        self.temp.entry(session.user.as_str()).or_default().push(session);
     }
 
     /// Whether any session in force concerns `user`.

@@ -9,7 +9,7 @@
 
 mod api;
 pub mod auth;
-pub mod builtin;
+pub use warden_core::builtin;
 mod dto;
 pub mod endpoints;
 mod openapi;

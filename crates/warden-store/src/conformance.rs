@@ -75,6 +75,7 @@ macro_rules! conformance_tests {
             reimporting_code_keeps_customizations,
             preconditions_refuse_stale_versions,
             activity_is_recorded_and_filtered,
+            activity_purge_commits_with_its_audit_event,
             audit_pages_and_records_origin,
             wait_for_change_sees_another_handle,
         );
@@ -297,6 +298,49 @@ pub fn sample_model() -> Model {
         description: Some("security operations".into()),
     }));
     m.put(Object::SodSettings(warden_model::SodSettings { check_similarity: true, similarity_level: 75, refuse_similar: false }));
+    let change = |to: &str| warden_model::StatusChange {
+        at: Timestamp(1_700_000_000_000),
+        from: None,
+        to: to.into(),
+        by: "admin".into(),
+        batch: false,
+        self_approval: false,
+        note: Some("created".into()),
+    };
+    m.put(Object::TempRoleSession(warden_model::TempRoleSession {
+        id: "TRS-000001".into(),
+        user: "alice".into(),
+        roles: vec!["AccountsReceivableClerk".into()],
+        organizations: vec!["USMF".into()],
+        session_type: warden_model::SessionType::Replace,
+        start: Timestamp(1_700_000_000_000),
+        end: Timestamp(1_700_003_600_000),
+        reason: Some("quarter close".into()),
+        requested_by: "admin".into(),
+        status: warden_model::TempStatus::Draft,
+        approved_by: None,
+        override_reason: None,
+        started_at: None,
+        ended_at: None,
+        history: vec![change("draft")],
+    }));
+    m.put(Object::PrivilegedSession(warden_model::PrivilegedSession {
+        id: "PUS-000001".into(),
+        user: "alice".into(),
+        start: Timestamp(1_700_000_000_000),
+        end: Timestamp(1_700_003_600_000),
+        action: warden_model::AccountAction::Enable,
+        reason: None,
+        requested_by: "admin".into(),
+        status: warden_model::PrivilegedStatus::Ended,
+        approved_by: Some("root".into()),
+        original_enabled: Some(false),
+        started_at: Some(Timestamp(1_700_000_000_500)),
+        ended_at: Some(Timestamp(1_700_003_600_100)),
+        recording_deleted: Some(warden_model::RecordingDeletion { at: Timestamp(1_700_004_000_000), by: "admin".into(), events: 12 }),
+        history: vec![change("draft")],
+    }));
+    m.put(Object::SessionSettings(warden_model::SessionSettings { allow_self_approval: true }));
     let mut svc = user("svc-batch");
     svc.kind = UserKind::ServiceAccount;
     svc.enabled = false;
@@ -1388,6 +1432,42 @@ pub async fn activity_is_recorded_and_filtered(f: &dyn Fixture) {
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2]]);
     // Activity is not an administrative change: no revision, no audit event.
     assert_eq!(store.revision().await.unwrap(), 0);
+}
+
+/// A recording's deletion: the activity rows go in the same transaction as
+/// the audit event, and a refused commit deletes nothing.
+pub async fn activity_purge_commits_with_its_audit_event(f: &dyn Fixture) {
+    let store = f.store();
+    let event = |user: &str, kind: &str, at: i64| ActivityEvent {
+        id: 0,
+        at: Timestamp(at),
+        user: user.into(),
+        kind: kind.into(),
+        source: None,
+        detail: serde_json::json!({}),
+    };
+    for (user, kind, at) in [("alice", "check", 1_000), ("alice", "activity", 2_000), ("alice", "sign_in", 2_500), ("bob", "check", 2_000), ("alice", "check", 9_000)] {
+        store.append_activity(&event(user, kind, at)).await.unwrap();
+    }
+    let purge = crate::ActivityPurge {
+        user: "alice".into(),
+        kinds: vec!["check".into(), "activity".into()],
+        since: Timestamp(0),
+        until: Timestamp(5_000),
+    };
+    let refused = store
+        .commit(Commit { expected_revision: Some(7), purge_activity: vec![purge.clone()], ..commit("delete recording", vec![put(user("alice"))]) })
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert_eq!(store.activity(&ActivityFilter::default()).await.unwrap().len(), 5, "a refused commit purges nothing");
+    store.commit(Commit { purge_activity: vec![purge], ..commit("delete recording", vec![put(user("alice"))]) }).await.unwrap();
+    let left: Vec<(String, String, i64)> =
+        store.activity(&ActivityFilter::default()).await.unwrap().into_iter().map(|e| (e.user, e.kind, e.at.0)).collect();
+    assert_eq!(
+        left,
+        vec![("alice".into(), "sign_in".into(), 2_500), ("bob".into(), "check".into(), 2_000), ("alice".into(), "check".into(), 9_000)]
+    );
+    assert_eq!(store.audit_events(&AuditFilter::default()).await.unwrap().len(), 1);
 }
 
 pub async fn audit_pages_and_records_origin(f: &dyn Fixture) {

@@ -221,6 +221,18 @@ pub struct Commit {
     pub expected_revision: Option<Revision>,
     /// Per-object versions that must still hold; else [`StoreError::Stale`].
     pub preconditions: Vec<Precondition>,
+    /// Activity events to delete in the same transaction (a deleted session
+    /// recording), so that the deletion and its audit event stand or fall together.
+    pub purge_activity: Vec<ActivityPurge>,
+}
+
+/// Activity events of one user, of some kinds, in `[since, until)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityPurge {
+    pub user: String,
+    pub kinds: Vec<String>,
+    pub since: Timestamp,
+    pub until: Timestamp,
 }
 
 impl Commit {
@@ -235,6 +247,7 @@ impl Commit {
             changes: Vec::new(),
             expected_revision: None,
             preconditions: Vec::new(),
+            purge_activity: Vec::new(),
         }
     }
 }

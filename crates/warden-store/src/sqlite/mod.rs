@@ -442,6 +442,7 @@ impl Store for SqliteStore {
             changes,
             expected_revision,
             preconditions,
+            purge_activity,
         } = commit;
         crate::layers::check_changes(layer, &changes)?;
         let origin = if origin.is_empty() {
@@ -486,6 +487,19 @@ impl Store for SqliteStore {
         let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
         write_objects(&mut tx, &effects, layer, db_revision).await?;
         write_audit_changes(&mut tx, db_seq, &effects, layer).await?;
+        for p in &purge_activity {
+            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM activity WHERE user = ");
+            q.push_bind(p.user.as_str()).push(" AND at >= ").push_bind(p.since.0).push(" AND at < ").push_bind(p.until.0);
+            if !p.kinds.is_empty() {
+                q.push(" AND kind IN (");
+                let mut list = q.separated(", ");
+                for kind in &p.kinds {
+                    list.push_bind(kind.as_str());
+                }
+                q.push(")");
+            }
+            q.build().execute(&mut *tx).await?;
+        }
         sqlx::query(
             "INSERT INTO audit_events (seq, revision, at, actor, action, origin, summary, change_count, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

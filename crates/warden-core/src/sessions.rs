@@ -1,0 +1,811 @@
+//! Temporary role sessions and privileged user sessions: the commands of
+//! administrators and the background processor's transitions.
+//!
+//! Every status change is one commit (one transaction, one audit event), made
+//! against the revision it read: two processors, or a processor and an
+//! administrator, can never make the same transition twice, because the
+//! loser's commit is refused, re-planned, and finds the session moved on.
+//! Access itself never waits for a transition: a session counts from its
+//! approval, inside its window (see `warden_model::AccessView`).
+
+use crate::builtin::SYSTEM_ADMINISTRATOR;
+use crate::error::CoreError;
+use crate::names::lookup;
+use crate::service::{Plan, Target, Validation, Warden};
+use serde::Serialize;
+use serde_json::json;
+use warden_model::{
+    AccountAction, Model, Object, ObjectKind, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, SessionSettings,
+    StatusChange, TempRoleSession, TempSessionEdit, TempSessionRequest, TempStatus, Timestamp, User, PRIVILEGED_MAX_MS,
+};
+use warden_store::{ActivityEvent, ActivityFilter, ActivityPurge, AuditFilter, Change, Revision};
+
+/// Activity kinds that make up a privileged session's recording.
+pub const RECORDING_KINDS: [&str; 2] = ["check", "activity"];
+/// Activity kinds that make up a session's user log.
+pub const SIGN_IN_KINDS: [&str; 3] = ["sign_in", "sign_out", "sign_in_failed"];
+
+/// A session and the revision that wrote it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionOutcome<T> {
+    pub session: T,
+    pub revision: Revision,
+}
+
+/// Which family a session belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Temp,
+    Privileged,
+}
+
+/// One status change the processor made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Transition {
+    pub family: Family,
+    pub session: String,
+    pub user: String,
+    pub from: String,
+    pub to: String,
+    /// When it was due (the session's start or end) and when it happened.
+    pub due: Timestamp,
+    pub at: Timestamp,
+    pub revision: Revision,
+}
+
+/// What one processing run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProcessOutcome {
+    pub transitions: Vec<Transition>,
+    /// Starts refused (segregation of duties), with why; the session went back to draft.
+    pub refused: Vec<String>,
+}
+
+/// A session's logs, as D365 shows them on the session form.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionLog {
+    /// Every status change: when, who, and whether the batch process or an administrator made it.
+    pub audit: Vec<StatusChange>,
+    /// The user's sign-ins while the session was active, then its end.
+    pub user_log: Vec<UserLogEntry>,
+    /// Temporary sessions: changes to the user's role assignments while the session was active.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role_changes: Option<Vec<RoleChange>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UserLogEntry {
+    pub at: Timestamp,
+    /// `sign_in`, `sign_out`, `sign_in_failed`, or `session_ended`.
+    pub event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RoleChange {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub role: String,
+    /// `added`, `removed` or `changed`.
+    pub change: String,
+    pub audit_seq: u64,
+}
+
+fn entry(at: Timestamp, from: Option<&str>, to: &str, by: &str, batch: bool, note: Option<String>) -> StatusChange {
+    StatusChange { at, from: from.map(str::to_string), to: to.to_string(), by: by.to_string(), batch, self_approval: false, note }
+}
+
+/// The next id of a family: `TRS-000001`, `PUS-000001`, ...
+fn next_id<V>(map: &std::collections::BTreeMap<String, V>, prefix: &str) -> String {
+    let n = map.keys().filter_map(|k| k.strip_prefix(prefix)?.strip_prefix('-')?.parse::<u64>().ok()).max().unwrap_or(0);
+    format!("{prefix}-{:06}", n + 1)
+}
+
+fn reason(text: Option<&str>) -> Option<String> {
+    text.map(str::trim).filter(|r| !r.is_empty()).map(str::to_string)
+}
+
+/// Only holders of the built-in System administrator role may create,
+/// approve or process sessions (D365's rule), and only while it is in force.
+pub(crate) fn require_system_administrator(model: &Model, actor: &str, now: Timestamp) -> Result<(), CoreError> {
+    let holds = model.access_view().assignments_of(model, actor).iter().any(|a| a.role == SYSTEM_ADMINISTRATOR && a.is_valid_at(now));
+    if holds {
+        Ok(())
+    } else {
+        Err(CoreError::NotPermitted(format!(
+            "'{actor}' does not hold the System administrator role ({SYSTEM_ADMINISTRATOR}) now; only system administrators \
+             may create, edit, approve, cancel or process sessions (with the command line, name one with --actor)"
+        )))
+    }
+}
+
+fn check_window(start: Timestamp, end: Timestamp, now: Timestamp) -> Result<(), CoreError> {
+    if start >= end {
+        return Err(CoreError::InvalidInput(format!("the session's end {end} is not after its start {start}")));
+    }
+    if end <= now {
+        return Err(CoreError::InvalidInput(format!("the session's end {end} is already past (now is {now})")));
+    }
+    Ok(())
+}
+
+fn check_privileged_length(start: Timestamp, end: Timestamp) -> Result<(), CoreError> {
+    let length = end.0 - start.0;
+    if length > PRIVILEGED_MAX_MS {
+        let minutes = (length + 59_999) / 60_000;
+        return Err(CoreError::InvalidInput(format!(
+            "a privileged user session lasts at most 24 hours; {start} to {end} is {}h {:02}m",
+            minutes / 60,
+            minutes % 60
+        )));
+    }
+    Ok(())
+}
+
+/// The stored role names and organization ids that the request's names mean.
+fn resolve_roles_and_orgs(model: &Model, roles: &[String], orgs: &[String]) -> Result<(Vec<String>, Vec<String>), CoreError> {
+    let mut out_roles = Vec::new();
+    for r in roles {
+        let name = lookup::role(model, r)?.name.clone();
+        if !out_roles.contains(&name) {
+            out_roles.push(name);
+        }
+    }
+    if out_roles.is_empty() {
+        return Err(CoreError::InvalidInput("a temporary role session needs at least one role (--role)".into()));
+    }
+    let mut out_orgs = Vec::new();
+    for o in orgs {
+        let id = lookup::org(model, o)?.id.clone();
+        if !out_orgs.contains(&id) {
+            out_orgs.push(id);
+        }
+    }
+    out_orgs.sort();
+    Ok((out_roles, out_orgs))
+}
+
+fn temp<'a>(model: &'a Model, id: &str) -> Result<&'a TempRoleSession, CoreError> {
+    lookup::named(&model.temp_role_sessions, ObjectKind::TempRoleSession, id).map(|(_, s)| s)
+}
+
+fn privileged<'a>(model: &'a Model, id: &str) -> Result<&'a PrivilegedSession, CoreError> {
+    lookup::named(&model.privileged_sessions, ObjectKind::PrivilegedSession, id).map(|(_, s)| s)
+}
+
+fn refuse(id: &str, status: impl std::fmt::Display, message: impl Into<String>) -> CoreError {
+    CoreError::Transition { session: id.to_string(), status: status.to_string(), message: message.into() }
+}
+
+/// The approver must not be the requester unless the settings allow it; returns whether it is a self-approval.
+fn check_approver(settings: &SessionSettings, requested_by: &str, actor: &str) -> Result<bool, CoreError> {
+    if requested_by != actor {
+        return Ok(false);
+    }
+    if settings.allow_self_approval {
+        return Ok(true);
+    }
+    Err(CoreError::NotPermitted(format!(
+        "'{actor}' requested this session and may not approve it; another system administrator must \
+         (or allow self-approval in the session settings)"
+    )))
+}
+
+fn summary_of_temp(s: &TempRoleSession) -> serde_json::Value {
+    json!({"session": s.id, "user": s.user, "status": s.status, "roles": s.roles, "organizations": s.organizations,
+           "type": s.session_type, "start": s.start, "end": s.end})
+}
+
+fn summary_of_privileged(s: &PrivilegedSession) -> serde_json::Value {
+    json!({"session": s.id, "user": s.user, "status": s.status, "action": s.action, "start": s.start, "end": s.end})
+}
+
+impl Warden {
+    /// `session temp new`: a draft temporary role session requested by the actor.
+    pub async fn new_temp_session(&self, request: &TempSessionRequest) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
+        let now = self.now();
+        check_window(request.start, request.end, now)?;
+        let actor = self.actor().to_string();
+        let (session, revision, _) = self
+            .run(Validation::Strict, |model| {
+                require_system_administrator(model, &actor, now)?;
+                let user = lookup::user(model, &request.user)?;
+                let (roles, organizations) = resolve_roles_and_orgs(model, &request.roles, &request.organizations)?;
+                let s = TempRoleSession {
+                    id: next_id(&model.temp_role_sessions, "TRS"),
+                    user: user.id.clone(),
+                    roles,
+                    organizations,
+                    session_type: request.session_type,
+                    start: request.start,
+                    end: request.end,
+                    reason: reason(request.reason.as_deref()),
+                    requested_by: actor.clone(),
+                    status: TempStatus::Draft,
+                    approved_by: None,
+                    override_reason: None,
+                    started_at: None,
+                    ended_at: None,
+                    history: vec![entry(now, None, "draft", &actor, false, Some("created".into()))],
+                };
+                Ok(Plan { action: "temp-session create", summary: summary_of_temp(&s), changes: vec![Change::Put(Object::TempRoleSession(s.clone()))], outcome: s })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+
+    /// `session temp edit`: only draft and planned sessions; a planned one goes back to draft.
+    pub async fn edit_temp_session(&self, id: &str, edit: &TempSessionEdit) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let (session, revision, _) = self
+            .run(Validation::Strict, |model| {
+                require_system_administrator(model, &actor, now)?;
+                let old = temp(model, id)?;
+                match old.status {
+                    TempStatus::Draft => {}
+                    TempStatus::Planned if now >= old.start => {
+                        return Err(refuse(&old.id, old.status, format!("it started at {}; a started session can no longer be edited", old.start)));
+                    }
+                    TempStatus::Planned => {}
+                    s => return Err(refuse(&old.id, s, "only draft and planned sessions can be edited")),
+                }
+                let mut s = old.clone();
+                if let Some(roles) = &edit.roles {
+                    s.roles = roles.clone();
+                }
+                if let Some(orgs) = &edit.organizations {
+                    s.organizations = orgs.clone();
+                }
+                (s.roles, s.organizations) = resolve_roles_and_orgs(model, &s.roles, &s.organizations)?;
+                s.session_type = edit.session_type.unwrap_or(s.session_type);
+                s.start = edit.start.unwrap_or(s.start);
+                s.end = edit.end.unwrap_or(s.end);
+                if edit.reason.is_some() {
+                    s.reason = reason(edit.reason.as_deref());
+                }
+                check_window(s.start, s.end, now)?;
+                let note = if old.status == TempStatus::Planned { "edited; back to draft for approval" } else { "edited" };
+                s.status = TempStatus::Draft;
+                s.approved_by = None;
+                s.override_reason = None;
+                s.history.push(entry(now, Some(old.status.as_str()), "draft", &actor, false, Some(note.into())));
+                Ok(Plan { action: "temp-session edit", summary: summary_of_temp(&s), changes: vec![Change::Put(Object::TempRoleSession(s.clone()))], outcome: s })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+
+    /// `session temp approve`: draft → planned. Refused when the session
+    /// would give the user both sides of a segregation-of-duties rule, unless
+    /// `override_reason` says why that is allowed (recorded in the register).
+    pub async fn approve_temp_session(&self, id: &str, override_reason: Option<&str>) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let override_reason = reason(override_reason);
+        let (session, revision, _) = self
+            .run(Validation::Strict, |model| {
+                require_system_administrator(model, &actor, now)?;
+                let old = temp(model, id)?;
+                if old.status != TempStatus::Draft {
+                    return Err(refuse(&old.id, old.status, "only a draft session can be approved"));
+                }
+                if old.end <= now {
+                    return Err(refuse(&old.id, old.status, format!("its window ended at {}; edit the window first", old.end)));
+                }
+                let self_approval = check_approver(&model.session_settings(), &old.requested_by, &actor)?;
+                let mut s = old.clone();
+                s.status = TempStatus::Planned;
+                s.approved_by = Some(actor.clone());
+                s.override_reason = override_reason.clone();
+                let mut change = entry(now, Some("draft"), "planned", &actor, false, None);
+                change.self_approval = self_approval;
+                s.history.push(change);
+                let mut changes = vec![Change::Put(Object::TempRoleSession(s.clone()))];
+                changes.extend(crate::sod::session_decisions(model, &s, override_reason.as_deref(), &actor, now)?);
+                let mut summary = summary_of_temp(&s);
+                summary["self_approval"] = json!(self_approval);
+                summary["override_reason"] = json!(override_reason);
+                Ok(Plan { action: "temp-session approve", summary, changes, outcome: s })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+
+    /// `session temp cancel`: draft or planned (not yet started) → cancelled.
+    pub async fn cancel_temp_session(&self, id: &str, note: Option<&str>) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let (session, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                require_system_administrator(model, &actor, now)?;
+                let old = temp(model, id)?;
+                match old.status {
+                    TempStatus::Draft => {}
+                    TempStatus::Planned if now >= old.start => {
+                        return Err(refuse(&old.id, old.status, format!("it started at {}; a started session cannot be cancelled (it ends at {})", old.start, old.end)));
+                    }
+                    TempStatus::Planned => {}
+                    s => return Err(refuse(&old.id, s, "only draft and planned sessions can be cancelled")),
+                }
+                let mut s = old.clone();
+                s.status = TempStatus::Cancelled;
+                s.history.push(entry(now, Some(old.status.as_str()), "cancelled", &actor, false, reason(note)));
+                Ok(Plan { action: "temp-session cancel", summary: summary_of_temp(&s), changes: vec![Change::Put(Object::TempRoleSession(s.clone()))], outcome: s })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+
+    /// `session privileged new`: a draft privileged user session (at most 24 hours).
+    pub async fn new_privileged_session(&self, request: &PrivilegedSessionRequest) -> Result<SessionOutcome<PrivilegedSession>, CoreError> {
+        let now = self.now();
+        check_window(request.start, request.end, now)?;
+        check_privileged_length(request.start, request.end)?;
+        let actor = self.actor().to_string();
+        let (session, revision, _) = self
+            .run(Validation::Strict, |model| {
+                require_system_administrator(model, &actor, now)?;
+                let user = lookup::user(model, &request.user)?;
+                let s = PrivilegedSession {
+                    id: next_id(&model.privileged_sessions, "PUS"),
+                    user: user.id.clone(),
+                    start: request.start,
+                    end: request.end,
+                    action: request.action,
+                    reason: reason(request.reason.as_deref()),
+                    requested_by: actor.clone(),
+                    status: PrivilegedStatus::Draft,
+                    approved_by: None,
+                    original_enabled: None,
+                    started_at: None,
+                    ended_at: None,
+                    recording_deleted: None,
+                    history: vec![entry(now, None, "draft", &actor, false, Some("created".into()))],
+                };
+                Ok(Plan {
+                    action: "privileged-session create",
+                    summary: summary_of_privileged(&s),
+                    changes: vec![Change::Put(Object::PrivilegedSession(s.clone()))],
+                    outcome: s,
+                })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+
+    /// `session privileged approve|reject|cancel`: the administrator's moves.
+    pub async fn decide_privileged_session(&self, id: &str, decision: PrivilegedDecision, note: Option<&str>) -> Result<SessionOutcome<PrivilegedSession>, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let (session, revision, _) = self
+            .run(Validation::AllowDangling, |model| {
+                require_system_administrator(model, &actor, now)?;
+                let old = privileged(model, id)?;
+                let mut s = old.clone();
+                let mut self_approval = false;
+                let to = match (decision, old.status) {
+                    (PrivilegedDecision::Approve, PrivilegedStatus::Draft) => {
+                        if old.end <= now {
+                            return Err(refuse(&old.id, old.status, format!("its window ended at {}", old.end)));
+                        }
+                        self_approval = check_approver(&model.session_settings(), &old.requested_by, &actor)?;
+                        s.approved_by = Some(actor.clone());
+                        PrivilegedStatus::Approved
+                    }
+                    (PrivilegedDecision::Reject, PrivilegedStatus::Draft) => PrivilegedStatus::Rejected,
+                    (PrivilegedDecision::Cancel, PrivilegedStatus::Approved) if now >= old.start => {
+                        return Err(refuse(&old.id, old.status, format!("it started at {}; a started session cannot be cancelled (it ends at {})", old.start, old.end)));
+                    }
+                    (PrivilegedDecision::Cancel, PrivilegedStatus::Draft | PrivilegedStatus::Approved) => PrivilegedStatus::Cancelled,
+                    (d, status) => return Err(refuse(&old.id, status, format!("it cannot be {}; {}", d.past(), d.allowed_from()))),
+                };
+                s.status = to;
+                let mut change = entry(now, Some(old.status.as_str()), to.as_str(), &actor, false, reason(note));
+                change.self_approval = self_approval;
+                s.history.push(change);
+                let mut summary = summary_of_privileged(&s);
+                summary["self_approval"] = json!(self_approval);
+                Ok(Plan { action: decision.action(), summary, changes: vec![Change::Put(Object::PrivilegedSession(s.clone()))], outcome: s })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+
+    /// `session settings`: whether a requester may approve their own sessions.
+    pub async fn set_session_settings(&self, settings: SessionSettings) -> Result<Revision, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let (_, revision, _) = self
+            .run(Validation::Strict, |model| {
+                require_system_administrator(model, &actor, now)?;
+                Ok(Plan {
+                    action: "session-settings replace",
+                    summary: json!(settings),
+                    changes: vec![Change::Put(Object::SessionSettings(settings.clone()))],
+                    outcome: (),
+                })
+            })
+            .await?;
+        Ok(revision)
+    }
+
+    /// `warden process --once`, and the processor in `warden serve`: every
+    /// start and end that is due, each as its own commit, recorded with the
+    /// real time. Safe to run anywhere at any time: a transition another
+    /// processor made first is skipped.
+    pub async fn process_sessions(&self) -> Result<ProcessOutcome, CoreError> {
+        let (model, _) = self.store().load().await?;
+        let mut out = ProcessOutcome::default();
+        for (family, id) in due(&model, self.now()) {
+            self.process_one(family, &id, true, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    /// `session temp|privileged process ID`: the processor's work for one
+    /// session, now, by an administrator.
+    pub async fn process_session(&self, family: Family, id: &str) -> Result<ProcessOutcome, CoreError> {
+        let (model, _) = self.store().load().await?;
+        let now = self.now();
+        require_system_administrator(&model, self.actor(), now)?;
+        let id = match family {
+            Family::Temp => temp(&model, id)?.id.clone(),
+            Family::Privileged => privileged(&model, id)?.id.clone(),
+        };
+        let mut out = ProcessOutcome::default();
+        self.process_one(family, &id, false, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Makes every transition of one session that is due, one commit each.
+    async fn process_one(&self, family: Family, id: &str, batch: bool, out: &mut ProcessOutcome) -> Result<(), CoreError> {
+        // At most two moves (start, then end) are ever due at once.
+        for _ in 0..2 {
+            let step = self.step(family, id, batch).await;
+            match step {
+                Ok(Step::Moved(t)) => out.transitions.push(t),
+                Ok(Step::Refused(why)) => {
+                    out.refused.push(why);
+                    break;
+                }
+                Ok(Step::Nothing) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// One transition, if one is due; decided and committed against one revision.
+    async fn step(&self, family: Family, id: &str, batch: bool) -> Result<Step, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let result = self
+            .run_to(Target::default(), Validation::AllowDangling, |model| {
+                let by = actor.as_str();
+                match family {
+                    Family::Temp => plan_temp_step(model, id, now, by, batch),
+                    Family::Privileged => plan_privileged_step(model, id, now, by, batch),
+                }
+            })
+            .await;
+        match result {
+            Ok((Step::Moved(mut t), revision, _)) => {
+                t.revision = revision;
+                tracing::info!(session = %t.session, from = %t.from, to = %t.to, late_ms = t.at.0 - t.due.0, "session transition");
+                Ok(Step::Moved(t))
+            }
+            Ok((step, ..)) => Ok(step),
+            // Nothing due (another processor got there first): no commit was made.
+            Err(CoreError::Transition { .. }) => Ok(Step::Nothing),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A session's audit log, user log and (temporary sessions) role change log.
+    pub async fn session_log(&self, family: Family, id: &str) -> Result<SessionLog, CoreError> {
+        let (model, _) = self.store().load().await?;
+        let now = self.now();
+        let (user, history, started, ended, temp_session) = match family {
+            Family::Temp => {
+                let s = temp(&model, id)?;
+                (s.user.clone(), s.history.clone(), s.started_at, s.ended_at, true)
+            }
+            Family::Privileged => {
+                let s = privileged(&model, id)?;
+                (s.user.clone(), s.history.clone(), s.started_at.map(|t| t.min(s.start)), s.ended_at, false)
+            }
+        };
+        let mut user_log = Vec::new();
+        let mut role_changes = temp_session.then(Vec::new);
+        if let Some(started) = started {
+            let until = ended.unwrap_or(now);
+            let events = self
+                .store()
+                .activity(&ActivityFilter {
+                    user: Some(user.clone()),
+                    kinds: SIGN_IN_KINDS.iter().map(|k| k.to_string()).collect(),
+                    since: Some(started),
+                    until: Some(Timestamp(until.0 + 1)),
+                    ..Default::default()
+                })
+                .await?;
+            user_log.extend(events.into_iter().map(|e| UserLogEntry { at: e.at, event: e.kind, source: e.source }));
+            if let Some(ended) = ended {
+                user_log.push(UserLogEntry { at: ended, event: "session_ended".into(), source: None });
+            }
+            if let Some(changes) = role_changes.as_mut() {
+                changes.extend(self.role_changes(&user, started, ended).await?);
+            }
+        }
+        Ok(SessionLog { audit: history, user_log, role_changes })
+    }
+
+    /// Changes to `user`'s assignments made in `[since, until)`, from the audit trail.
+    async fn role_changes(&self, user: &str, since: Timestamp, until: Option<Timestamp>) -> Result<Vec<RoleChange>, CoreError> {
+        let events = self.store().audit_events(&AuditFilter { since: Some(since), include_changes: true, ..Default::default() }).await?;
+        let prefix = format!("{user}/");
+        let mut out = Vec::new();
+        for e in events.iter().filter(|e| until.is_none_or(|u| e.at < u)) {
+            for c in e.changes.iter().filter(|c| c.object.kind == ObjectKind::Assignment) {
+                let Some(role) = c.object.name.strip_prefix(&prefix) else { continue };
+                let change = match (&c.before, &c.after) {
+                    (None, Some(_)) => "added",
+                    (Some(_), None) => "removed",
+                    _ => "changed",
+                };
+                out.push(RoleChange { at: e.at, actor: e.actor.clone(), action: e.action.clone(), role: role.to_string(), change: change.into(), audit_seq: e.seq });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A privileged session's recording: every access check that concerned
+    /// the user inside the session's window, and every activity event
+    /// applications posted for them, in the order they arrived.
+    pub async fn recording(&self, id: &str) -> Result<(PrivilegedSession, Vec<ActivityEvent>), CoreError> {
+        let (model, _) = self.store().load().await?;
+        let s = privileged(&model, id)?.clone();
+        if matches!(s.status, PrivilegedStatus::Draft | PrivilegedStatus::Rejected | PrivilegedStatus::Cancelled) && s.started_at.is_none() {
+            return Ok((s, Vec::new()));
+        }
+        let events = self
+            .store()
+            .activity(&ActivityFilter {
+                user: Some(s.user.clone()),
+                kinds: RECORDING_KINDS.iter().map(|k| k.to_string()).collect(),
+                since: Some(s.start),
+                until: Some(s.end),
+                ..Default::default()
+            })
+            .await?;
+        Ok((s, events))
+    }
+
+    /// Deletes a privileged session's recording: the events go in the same
+    /// transaction as the audit event that says who deleted how many.
+    pub async fn delete_recording(&self, id: &str) -> Result<SessionOutcome<PrivilegedSession>, CoreError> {
+        let now = self.now();
+        let actor = self.actor().to_string();
+        let (model, _) = self.store().load().await?;
+        require_system_administrator(&model, &actor, now)?;
+        let (s, events) = self.recording(id).await?;
+        if s.status == PrivilegedStatus::Active || (s.in_force() && now < s.end) {
+            return Err(refuse(&s.id, s.status, "its recording is still being made; delete it once the session has ended"));
+        }
+        let purge = ActivityPurge { user: s.user.clone(), kinds: RECORDING_KINDS.iter().map(|k| k.to_string()).collect(), since: s.start, until: s.end };
+        let count = events.len() as u64;
+        let (session, revision, _) = self
+            .run_to(Target { purge_activity: vec![purge], ..Target::default() }, Validation::AllowDangling, |model| {
+                let mut s = privileged(model, id)?.clone();
+                s.recording_deleted = Some(warden_model::RecordingDeletion { at: now, by: actor.clone(), events: count });
+                let summary = json!({"session": s.id, "user": s.user, "events": count});
+                Ok(Plan { action: "privileged-session recording delete", summary, changes: vec![Change::Put(Object::PrivilegedSession(s.clone()))], outcome: s })
+            })
+            .await?;
+        Ok(SessionOutcome { session, revision })
+    }
+}
+
+/// An administrator's decision on a privileged user session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrivilegedDecision {
+    Approve,
+    Reject,
+    Cancel,
+}
+
+impl PrivilegedDecision {
+    fn action(self) -> &'static str {
+        match self {
+            PrivilegedDecision::Approve => "privileged-session approve",
+            PrivilegedDecision::Reject => "privileged-session reject",
+            PrivilegedDecision::Cancel => "privileged-session cancel",
+        }
+    }
+    fn past(self) -> &'static str {
+        match self {
+            PrivilegedDecision::Approve => "approved",
+            PrivilegedDecision::Reject => "rejected",
+            PrivilegedDecision::Cancel => "cancelled",
+        }
+    }
+    fn allowed_from(self) -> &'static str {
+        match self {
+            PrivilegedDecision::Approve | PrivilegedDecision::Reject => "only a draft session can be",
+            PrivilegedDecision::Cancel => "only draft and approved (not yet started) sessions can be",
+        }
+    }
+}
+
+/// What one processing step found to do.
+#[derive(Debug)]
+enum Step {
+    Moved(Transition),
+    Refused(String),
+    Nothing,
+}
+
+/// The sessions with a transition due at `now`, in order of when it fell due.
+pub fn due(model: &Model, now: Timestamp) -> Vec<(Family, String)> {
+    let mut out: Vec<(Timestamp, Family, String)> = Vec::new();
+    for s in model.temp_role_sessions.values() {
+        match s.status {
+            TempStatus::Planned if s.start <= now => out.push((s.start, Family::Temp, s.id.clone())),
+            TempStatus::Active if s.end <= now => out.push((s.end, Family::Temp, s.id.clone())),
+            _ => {}
+        }
+    }
+    for s in model.privileged_sessions.values() {
+        match s.status {
+            PrivilegedStatus::Approved if s.start <= now => out.push((s.start, Family::Privileged, s.id.clone())),
+            PrivilegedStatus::Active if s.end <= now => out.push((s.end, Family::Privileged, s.id.clone())),
+            _ => {}
+        }
+    }
+    out.sort();
+    out.into_iter().map(|(_, f, id)| (f, id)).collect()
+}
+
+/// When the next transition falls due after `now`, for a processor that sleeps until then.
+pub fn next_due(model: &Model, now: Timestamp) -> Option<Timestamp> {
+    let temp = model.temp_role_sessions.values().filter_map(|s| match s.status {
+        TempStatus::Planned => Some(s.start),
+        TempStatus::Active => Some(s.end),
+        _ => None,
+    });
+    let privileged = model.privileged_sessions.values().filter_map(|s| match s.status {
+        PrivilegedStatus::Approved => Some(s.start),
+        PrivilegedStatus::Active => Some(s.end),
+        _ => None,
+    });
+    temp.chain(privileged).filter(|t| *t > now).min()
+}
+
+fn nothing_due(id: &str, status: impl std::fmt::Display) -> CoreError {
+    refuse(id, status, "nothing is due")
+}
+
+fn plan_temp_step(model: &Model, id: &str, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
+    let old = model.temp_role_sessions.get(id).ok_or_else(|| CoreError::unknown(ObjectKind::TempRoleSession, id, []))?;
+    let mut s = old.clone();
+    let transition = |from: &str, to: &str, due: Timestamp| Transition {
+        family: Family::Temp,
+        session: old.id.clone(),
+        user: old.user.clone(),
+        from: from.into(),
+        to: to.into(),
+        due,
+        at: now,
+        revision: 0,
+    };
+    match old.status {
+        TempStatus::Planned if old.start <= now => {
+            // Conflicts that appeared after approval (a new rule, a changed role) stop the start.
+            let found = crate::sod::session_conflicts(model, old, now);
+            if !found.is_empty() && old.override_reason.is_none() {
+                let why = found.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                if !batch {
+                    return Err(CoreError::SodConflicts(found));
+                }
+                s.status = TempStatus::Draft;
+                s.approved_by = None;
+                s.history.push(entry(now, Some("planned"), "draft", by, batch, Some(format!("start refused by segregation of duties: {why}"))));
+                let summary = json!({"session": s.id, "user": s.user, "from": "planned", "to": "draft", "refused": why, "batch": batch});
+                return Ok(Plan { action: "temp-session start refused", summary, changes: vec![Change::Put(Object::TempRoleSession(s))], outcome: Step::Refused(format!("{id}: {why}")) });
+            }
+            s.status = TempStatus::Active;
+            s.started_at = Some(now);
+            s.history.push(entry(now, Some("planned"), "active", by, batch, late_note(old.start, now)));
+            let mut summary = summary_of_temp(&s);
+            summary["batch"] = json!(batch);
+            summary["due"] = json!(old.start);
+            Ok(Plan { action: "temp-session start", summary, changes: vec![Change::Put(Object::TempRoleSession(s))], outcome: Step::Moved(transition("planned", "active", old.start)) })
+        }
+        TempStatus::Active if old.end <= now => {
+            s.status = TempStatus::Ended;
+            s.ended_at = Some(now);
+            s.history.push(entry(now, Some("active"), "ended", by, batch, late_note(old.end, now)));
+            let mut summary = summary_of_temp(&s);
+            summary["batch"] = json!(batch);
+            summary["due"] = json!(old.end);
+            Ok(Plan { action: "temp-session end", summary, changes: vec![Change::Put(Object::TempRoleSession(s))], outcome: Step::Moved(transition("active", "ended", old.end)) })
+        }
+        status => Err(nothing_due(id, status)),
+    }
+}
+
+fn plan_privileged_step(model: &Model, id: &str, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
+    let old = model.privileged_sessions.get(id).ok_or_else(|| CoreError::unknown(ObjectKind::PrivilegedSession, id, []))?;
+    let mut s = old.clone();
+    let transition = |from: &str, to: &str, due: Timestamp| Transition {
+        family: Family::Privileged,
+        session: old.id.clone(),
+        user: old.user.clone(),
+        from: from.into(),
+        to: to.into(),
+        due,
+        at: now,
+        revision: 0,
+    };
+    let user: Option<&User> = model.users.get(&old.user);
+    match old.status {
+        PrivilegedStatus::Approved if old.start <= now => {
+            // The account's own flag stays as it is: the engine applies the
+            // session's state inside the window; the end puts back this one.
+            s.original_enabled = Some(user.is_some_and(|u| u.enabled));
+            s.status = PrivilegedStatus::Active;
+            s.started_at = Some(now);
+            let what = match old.action {
+                AccountAction::Enable => "account enabled for the session",
+                AccountAction::Disable => "account disabled for the session",
+            };
+            let note = [Some(what.to_string()), late_note(old.start, now)].into_iter().flatten().collect::<Vec<_>>().join("; ");
+            s.history.push(entry(now, Some("approved"), "active", by, batch, Some(note)));
+            let mut summary = summary_of_privileged(&s);
+            summary["batch"] = json!(batch);
+            summary["due"] = json!(old.start);
+            summary["original_enabled"] = json!(s.original_enabled);
+            Ok(Plan { action: "privileged-session start", summary, changes: vec![Change::Put(Object::PrivilegedSession(s))], outcome: Step::Moved(transition("approved", "active", old.start)) })
+        }
+        PrivilegedStatus::Active if old.end <= now => {
+            s.status = PrivilegedStatus::Ended;
+            s.ended_at = Some(now);
+            let mut changes = Vec::new();
+            let mut note = late_note(old.end, now);
+            // Back to the state at the start, whatever happened in between.
+            if let (Some(u), Some(original)) = (user, old.original_enabled)
+                && u.enabled != original
+            {
+                changes.push(Change::Put(Object::User(User { enabled: original, ..u.clone() })));
+                let restored = format!("account {} again, as at the start", if original { "enabled" } else { "disabled" });
+                note = Some(note.map_or(restored.clone(), |n| format!("{restored}; {n}")));
+            }
+            s.history.push(entry(now, Some("active"), "ended", by, batch, note));
+            let mut summary = summary_of_privileged(&s);
+            summary["batch"] = json!(batch);
+            summary["due"] = json!(old.end);
+            summary["restored_enabled"] = json!(!changes.is_empty());
+            changes.insert(0, Change::Put(Object::PrivilegedSession(s)));
+            Ok(Plan { action: "privileged-session end", summary, changes, outcome: Step::Moved(transition("active", "ended", old.end)) })
+        }
+        status => Err(nothing_due(id, status)),
+    }
+}
+
+/// "2 min 5 s late": a processor that was down records how late it caught up.
+fn late_note(due: Timestamp, now: Timestamp) -> Option<String> {
+    let late = (now.0 - due.0) / 1000;
+    (late >= 1).then(|| format!("processed {} after it was due ({due})", human_seconds(late)))
+}
+
+fn human_seconds(s: i64) -> String {
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
