@@ -538,18 +538,27 @@ impl Warden {
                 user_log.push(UserLogEntry { at: ended, event: "session_ended".into(), source: None });
             }
             if let Some(changes) = role_changes.as_mut() {
-                changes.extend(self.role_changes(&user, started, ended).await?);
+                changes.extend(self.role_changes(&user, id, family).await?);
             }
         }
         Ok(SessionLog { audit: history, user_log, role_changes })
     }
 
-    /// Changes to `user`'s assignments made in `[since, until)`, from the audit trail.
-    async fn role_changes(&self, user: &str, since: Timestamp, until: Option<Timestamp>) -> Result<Vec<RoleChange>, CoreError> {
-        let events = self.store().audit_events(&AuditFilter { since: Some(since), include_changes: true, ..Default::default() }).await?;
+    /// Changes to `user`'s assignments between the session's start and end,
+    /// from the audit trail. Bounded by the audit events of the start and the
+    /// end themselves, so that clocks (of replicas, of tests) cannot shift it.
+    async fn role_changes(&self, user: &str, id: &str, family: Family) -> Result<Vec<RoleChange>, CoreError> {
+        let kind = match family {
+            Family::Temp => ObjectKind::TempRoleSession,
+            Family::Privileged => ObjectKind::PrivilegedSession,
+        };
+        let own = self.store().audit_events(&AuditFilter { object: Some(warden_model::ObjectRef::new(kind, id)), ..Default::default() }).await?;
+        let Some(start) = own.iter().find(|e| e.action.ends_with(" start")).map(|e| e.seq) else { return Ok(Vec::new()) };
+        let end = own.iter().find(|e| e.action.ends_with(" end")).map(|e| e.seq);
+        let events = self.store().audit_events(&AuditFilter { after_seq: Some(start), include_changes: true, ..Default::default() }).await?;
         let prefix = format!("{user}/");
         let mut out = Vec::new();
-        for e in events.iter().filter(|e| until.is_none_or(|u| e.at < u)) {
+        for e in events.iter().filter(|e| end.is_none_or(|end| e.seq < end)) {
             for c in e.changes.iter().filter(|c| c.object.kind == ObjectKind::Assignment) {
                 let Some(role) = c.object.name.strip_prefix(&prefix) else { continue };
                 let change = match (&c.before, &c.after) {

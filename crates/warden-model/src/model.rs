@@ -555,13 +555,13 @@ impl Model {
             if s.end.0 - s.start.0 > PRIVILEGED_MAX_MS {
                 errors.push(ModelError::SessionTooLong { session: me.clone(), minutes: (s.end.0 - s.start.0 + 59_999) / 60_000 });
             }
+            if s.in_force() {
+                in_force.push(s);
+            }
             if matches!(s.status, PrivilegedStatus::Ended | PrivilegedStatus::Cancelled | PrivilegedStatus::Rejected) {
                 continue;
             }
             reference(&me, ObjectKind::User, &s.user, self.users.contains_key(&s.user), errors);
-            if s.in_force() {
-                in_force.push(s);
-            }
         }
         in_force.sort_by(|a, b| (&a.user, a.start).cmp(&(&b.user, b.start)));
         for pair in in_force.windows(2) {

@@ -192,9 +192,10 @@ pub struct TempRoleSession {
 }
 
 impl TempRoleSession {
-    /// Approved or active: it changes the user's access inside its window.
+    /// Approved, active or ended: it changes (or changed) the user's access
+    /// inside its window, so that checks about any instant answer the same.
     pub fn in_force(&self) -> bool {
-        matches!(self.status, TempStatus::Planned | TempStatus::Active)
+        matches!(self.status, TempStatus::Planned | TempStatus::Active | TempStatus::Ended)
     }
 
     /// The assignments the session gives, valid exactly inside its window.
@@ -258,9 +259,9 @@ pub struct PrivilegedSession {
 }
 
 impl PrivilegedSession {
-    /// Approved or active: it sets the account's state inside its window.
+    /// Approved, active or ended: it sets (or set) the account's state inside its window.
     pub fn in_force(&self) -> bool {
-        matches!(self.status, PrivilegedStatus::Approved | PrivilegedStatus::Active)
+        matches!(self.status, PrivilegedStatus::Approved | PrivilegedStatus::Active | PrivilegedStatus::Ended)
     }
 }
 
