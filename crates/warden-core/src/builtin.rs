@@ -50,10 +50,14 @@ pub enum Area {
     SegregationOfDuties,
     /// Webhooks that receive alerts (Read; Create, Delete; Invoke to rotate a secret).
     Webhooks,
+    /// Temporary role and privileged user sessions: their logs and recordings
+    /// (Read); requests (Create), approvals and edits (Update), processing
+    /// (Invoke), deleting recordings (Delete).
+    Sessions,
 }
 
 impl Area {
-    pub const ALL: [Area; 12] = [
+    pub const ALL: [Area; 13] = [
         Area::Check,
         Area::Analysis,
         Area::SecurityConfiguration,
@@ -66,6 +70,7 @@ impl Area {
         Area::Monitoring,
         Area::SegregationOfDuties,
         Area::Webhooks,
+        Area::Sessions,
     ];
 
     /// The entry point's AOT name.
@@ -83,6 +88,7 @@ impl Area {
             Area::Monitoring => "WardenMonitoring",
             Area::SegregationOfDuties => "WardenSegregationOfDuties",
             Area::Webhooks => "WardenWebhooks",
+            Area::Sessions => "WardenSessions",
         }
     }
 
@@ -100,6 +106,7 @@ impl Area {
             Area::Monitoring => "Metrics",
             Area::SegregationOfDuties => "Segregation of duties",
             Area::Webhooks => "Alert webhooks",
+            Area::Sessions => "Temporary role and privileged user sessions",
         }
     }
 }
@@ -157,6 +164,13 @@ const PRIVILEGES: &[(&str, &str, Area, &[Access])] = &[
         Area::Webhooks,
         &[Access::Read, Access::Create, Access::Delete, Access::Invoke],
     ),
+    ("WardenSessionsView", "View sessions, their logs and recordings", Area::Sessions, &[Access::Read]),
+    (
+        "WardenSessionsMaintain",
+        "Request, approve, cancel and process sessions; delete recordings",
+        Area::Sessions,
+        &[Access::Read, Access::Create, Access::Update, Access::Delete, Access::Invoke],
+    ),
 ];
 
 /// Duties: (name, label, privileges).
@@ -176,6 +190,7 @@ const DUTIES: &[(&str, &str, &[&str])] = &[
             "WardenCheckInvoke",
             "WardenSegregationOfDutiesView",
             "WardenWebhooksView",
+            "WardenSessionsView",
         ],
     ),
     (
@@ -193,6 +208,8 @@ const DUTIES: &[(&str, &str, &[&str])] = &[
     ("WardenManageCredentials", "Manage passwords and API tokens", &["WardenCredentialsMaintain"]),
     ("WardenReviewAuditTrail", "Review and verify the audit trail", &["WardenAuditTrailView", "WardenAuditTrailVerify"]),
     ("WardenMonitorService", "Monitor the Warden service", &["WardenMonitoringView"]),
+    // D365: only system administrators create, approve and process sessions.
+    ("WardenGovernSessions", "Request, approve and process temporary role and privileged user sessions", &["WardenSessionsMaintain"]),
 ];
 
 /// Roles: (name, label, description, duties given through the `.Warden` extension).
@@ -209,6 +226,7 @@ pub const ROLES: &[(&str, &str, &str, &[&str])] = &[
             "WardenManageCredentials",
             "WardenReviewAuditTrail",
             "WardenMonitorService",
+            "WardenGovernSessions",
         ],
     ),
     (

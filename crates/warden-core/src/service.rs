@@ -28,6 +28,8 @@ pub struct Warden {
     origin: String,
     /// What time it is: the wall clock, or a test's.
     clock: Clock,
+    /// The user the actor is, when the actor's name says more (`alice (token tok_1)`).
+    user: Option<String>,
 }
 
 /// A source of the current time, injectable so that tests control it.
@@ -338,7 +340,7 @@ fn csv_refused(file: &str, problems: Vec<CsvProblem>) -> CoreError {
 
 impl Warden {
     pub fn new(store: Arc<dyn Store>, actor: impl Into<String>) -> Warden {
-        Warden { store, actor: actor.into(), origin: "cli".into(), clock: Arc::new(Timestamp::now) }
+        Warden { store, actor: actor.into(), origin: "cli".into(), clock: Arc::new(Timestamp::now), user: None }
     }
 
     /// Reads the time from `clock` instead of the wall clock (tests, replays).
@@ -352,9 +354,21 @@ impl Warden {
         (self.clock)()
     }
 
+    /// Names the user behind the actor (an API token's owner), for the
+    /// commands that ask who someone is rather than how to record them.
+    pub fn with_user(mut self, user: impl Into<String>) -> Warden {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The acting user's id: [`Warden::with_user`], else the actor.
+    pub fn user(&self) -> &str {
+        self.user.as_deref().unwrap_or(&self.actor)
+    }
+
     /// The same service acting as someone else.
     pub fn acting_as(&self, actor: impl Into<String>) -> Warden {
-        Warden { actor: actor.into(), ..self.clone() }
+        Warden { actor: actor.into(), user: None, ..self.clone() }
     }
 
     /// Names where the actor acts from (`cli`, `api 10.0.0.7`, `processor`).

@@ -208,7 +208,7 @@ impl Warden {
     pub async fn new_temp_session(&self, request: &TempSessionRequest) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
         let now = self.now();
         check_window(request.start, request.end, now)?;
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (session, revision, _) = self
             .run(Validation::Strict, |model| {
                 require_system_administrator(model, &actor, now)?;
@@ -240,7 +240,7 @@ impl Warden {
     /// `session temp edit`: only draft and planned sessions; a planned one goes back to draft.
     pub async fn edit_temp_session(&self, id: &str, edit: &TempSessionEdit) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (session, revision, _) = self
             .run(Validation::Strict, |model| {
                 require_system_administrator(model, &actor, now)?;
@@ -284,7 +284,7 @@ impl Warden {
     /// `override_reason` says why that is allowed (recorded in the register).
     pub async fn approve_temp_session(&self, id: &str, override_reason: Option<&str>) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let override_reason = reason(override_reason);
         let (session, revision, _) = self
             .run(Validation::Strict, |model| {
@@ -318,7 +318,7 @@ impl Warden {
     /// `session temp cancel`: draft or planned (not yet started) → cancelled.
     pub async fn cancel_temp_session(&self, id: &str, note: Option<&str>) -> Result<SessionOutcome<TempRoleSession>, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (session, revision, _) = self
             .run(Validation::AllowDangling, |model| {
                 require_system_administrator(model, &actor, now)?;
@@ -345,7 +345,7 @@ impl Warden {
         let now = self.now();
         check_window(request.start, request.end, now)?;
         check_privileged_length(request.start, request.end)?;
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (session, revision, _) = self
             .run(Validation::Strict, |model| {
                 require_system_administrator(model, &actor, now)?;
@@ -380,7 +380,7 @@ impl Warden {
     /// `session privileged approve|reject|cancel`: the administrator's moves.
     pub async fn decide_privileged_session(&self, id: &str, decision: PrivilegedDecision, note: Option<&str>) -> Result<SessionOutcome<PrivilegedSession>, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (session, revision, _) = self
             .run(Validation::AllowDangling, |model| {
                 require_system_administrator(model, &actor, now)?;
@@ -418,7 +418,7 @@ impl Warden {
     /// `session settings`: whether a requester may approve their own sessions.
     pub async fn set_session_settings(&self, settings: SessionSettings) -> Result<Revision, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (_, revision, _) = self
             .run(Validation::Strict, |model| {
                 require_system_administrator(model, &actor, now)?;
@@ -451,7 +451,7 @@ impl Warden {
     pub async fn process_session(&self, family: Family, id: &str) -> Result<ProcessOutcome, CoreError> {
         let (model, _) = self.store().load().await?;
         let now = self.now();
-        require_system_administrator(&model, self.actor(), now)?;
+        require_system_administrator(&model, self.user(), now)?;
         let id = match family {
             Family::Temp => temp(&model, id)?.id.clone(),
             Family::Privileged => privileged(&model, id)?.id.clone(),
@@ -482,7 +482,7 @@ impl Warden {
     /// One transition, if one is due; decided and committed against one revision.
     async fn step(&self, family: Family, id: &str, batch: bool) -> Result<Step, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let result = self
             .run_to(Target::default(), Validation::AllowDangling, |model| {
                 let by = actor.as_str();
@@ -598,7 +598,7 @@ impl Warden {
     /// transaction as the audit event that says who deleted how many.
     pub async fn delete_recording(&self, id: &str) -> Result<SessionOutcome<PrivilegedSession>, CoreError> {
         let now = self.now();
-        let actor = self.actor().to_string();
+        let actor = self.user().to_string();
         let (model, _) = self.store().load().await?;
         require_system_administrator(&model, &actor, now)?;
         let (s, events) = self.recording(id).await?;
@@ -816,5 +816,129 @@ fn human_seconds(s: i64) -> String {
         s if s < 60 => format!("{s} s"),
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A recording as JSON Lines: one activity event per line, in order.
+pub fn recording_jsonl(events: &[ActivityEvent]) -> String {
+    let mut out = String::new();
+    for e in events {
+        out.push_str(&serde_json::to_string(e).expect("activity events serialize"));
+        out.push('\n');
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What one recorded event was, in a line: `MenuItemDisplay/CustTable · Read · USMF → allow`.
+fn describe(e: &ActivityEvent) -> String {
+    let d = &e.detail;
+    let text = |k: &str| d[k].as_str().map(str::to_string);
+    match e.kind.as_str() {
+        "check" => format!(
+            "{} · {} · {} → {}",
+            text("entry_point").unwrap_or_default(),
+            text("access").unwrap_or_default(),
+            text("organization").unwrap_or_else(|| "(no organization)".into()),
+            text("decision").unwrap_or_default()
+        ),
+        _ => {
+            let action = text("action").or_else(|| d["detail"]["action"].as_str().map(str::to_string));
+            let rest = if d.is_null() { String::new() } else { d.to_string() };
+            match action {
+                Some(a) => format!("{a} {rest}"),
+                None => rest,
+            }
+        }
+    }
+}
+
+/// A recording as a readable, self-contained HTML transcript. Every piece
+/// of text is escaped: recorded details come from applications.
+pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent]) -> String {
+    let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>\n", escape(k), escape(v));
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Recording of privileged user session ",
+    );
+    out.push_str(&escape(&s.id));
+    out.push_str(
+        "</title>\n<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
+         th,td{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top}\
+         th{background:#f4f4f4}.deny{color:#a00}.allow{color:#060}</style></head><body>\n<h1>Privileged user session ",
+    );
+    out.push_str(&escape(&s.id));
+    out.push_str("</h1>\n<table>\n");
+    out.push_str(&row("User", &s.user));
+    out.push_str(&row("Window", &format!("{} to {}", s.start, s.end)));
+    out.push_str(&row("Action at start", s.action.as_str()));
+    out.push_str(&row("Status", s.status.as_str()));
+    out.push_str(&row("Requested by", &s.requested_by));
+    out.push_str(&row("Approved by", s.approved_by.as_deref().unwrap_or("-")));
+    out.push_str(&row("Reason", s.reason.as_deref().unwrap_or("-")));
+    if let Some(d) = &s.recording_deleted {
+        out.push_str(&row("Recording deleted", &format!("{} by {} ({} events)", d.at, d.by, d.events)));
+    }
+    out.push_str(&format!("</table>\n<h2>{} recorded events</h2>\n<table>\n<tr><th>#</th><th>Time</th><th>Kind</th><th>Source</th><th>What</th></tr>\n", events.len()));
+    for (i, e) in events.iter().enumerate() {
+        let class = match e.detail["decision"].as_str() {
+            Some("deny") => " class=\"deny\"",
+            Some("allow") => " class=\"allow\"",
+            _ => "",
+        };
+        out.push_str(&format!(
+            "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            i + 1,
+            escape(&e.at.to_string()),
+            escape(&e.kind),
+            escape(e.source.as_deref().unwrap_or("")),
+            escape(&describe(e))
+        ));
+    }
+    out.push_str("</table>\n</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_transcript_escapes_what_applications_sent() {
+        let s = PrivilegedSession {
+            id: "PUS-000001".into(),
+            user: "<img src=x>".into(),
+            start: Timestamp(0),
+            end: Timestamp(1000),
+            action: AccountAction::Enable,
+            reason: Some("<script>alert(1)</script>".into()),
+            requested_by: "kenji".into(),
+            status: PrivilegedStatus::Ended,
+            approved_by: Some("mike".into()),
+            original_enabled: Some(false),
+            started_at: None,
+            ended_at: None,
+            recording_deleted: None,
+            history: vec![],
+        };
+        let e = ActivityEvent { id: 1, at: Timestamp(5), user: "x".into(), kind: "activity".into(), source: Some("erp\"><b>".into()), detail: json!({"action": "<b>posted</b>"}) };
+        let html = recording_html(&s, &[e]);
+        for raw in ["<script>", "<img", "<b>"] {
+            assert!(!html.contains(raw), "{raw} is escaped");
+        }
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.contains("&lt;b&gt;posted&lt;/b&gt;"));
     }
 }

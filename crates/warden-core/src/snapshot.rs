@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use warden_engine::{Decision, EffectivePermission, Explanation, Index};
-use warden_model::{
+use warden_model::{PrivilegedStatus, 
     Access, AccessSet, Assignment, EntryPointKey, EntryPointType, Model, ObjectKind, Organization, Role, Timestamp, User, UserKind,
 };
 use warden_store::{Revision, Store};
@@ -19,6 +19,9 @@ pub struct Snapshot {
     pub model: Arc<Model>,
     pub index: Index,
     pub revision: Revision,
+    /// Users under an approved or active privileged session, with its windows:
+    /// their access checks are recorded.
+    pub recorded: std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>>,
 }
 
 /// Serializes instants as RFC 3339 text, which is what people and scripts read.
@@ -241,7 +244,16 @@ impl Snapshot {
     /// Compiles `model`.
     pub fn new(model: Model, revision: Revision) -> Snapshot {
         let index = Index::build(&model);
-        Snapshot { model: Arc::new(model), index, revision }
+        let mut recorded: std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>> = std::collections::HashMap::new();
+        for s in model.privileged_sessions.values().filter(|s| matches!(s.status, PrivilegedStatus::Approved | PrivilegedStatus::Active)) {
+            recorded.entry(s.user.clone()).or_default().push((s.start, s.end));
+        }
+        Snapshot { model: Arc::new(model), index, revision, recorded }
+    }
+
+    /// Whether what `user` does at `at` goes into a privileged session's recording.
+    pub fn is_recorded(&self, user: &str, at: Timestamp) -> bool {
+        !self.recorded.is_empty() && self.recorded.get(user).is_some_and(|w| w.iter().any(|(s, e)| *s <= at && at < *e))
     }
 
     /// Reads the current revision from `store`.

@@ -100,7 +100,35 @@ fn entry_point_id(index: &Index, text: &str) -> Result<(EntryPointId, EntryPoint
     found.ok_or_else(|| format!("unknown entry point '{text}'"))
 }
 
-pub async fn check(Extension(caller): Extension<Caller>, body: Result<crate::problem::JsonObject<CheckRequest>, crate::problem::ApiError>) -> ApiResult<Json<CheckResponse>> {
+/// A check that concerns a user under a privileged session: its entry in the
+/// recording, or none for everyone else (one hash lookup).
+#[allow(clippy::too_many_arguments)]
+fn recorded_check(caller: &Caller, user: &str, entry_point: &str, access: Access, org: Option<&str>, at: Timestamp, decision: Decision) -> Option<warden_store::ActivityEvent> {
+    if !caller.snapshot.is_recorded(user, caller.now) {
+        return None;
+    }
+    let reported_by = caller.principal.as_ref().map(|p| p.user.clone());
+    let decision = if decision.is_allowed() { "allow" } else { "deny" };
+    Some(warden_store::ActivityEvent {
+        id: 0,
+        at: caller.now,
+        user: user.to_string(),
+        kind: "check".into(),
+        source: Some(caller.origin.clone()),
+        detail: json!({"entry_point": entry_point, "access": access.to_string(), "organization": org, "decision": decision, "checked_at": at, "reported_by": reported_by}),
+    })
+}
+
+/// Writes recorded checks before the answer goes out, so that a recording
+/// holds every check in the order it was made, with what the user did next.
+async fn record(state: &AppState, events: impl IntoIterator<Item = warden_store::ActivityEvent>) -> ApiResult<()> {
+    for e in events {
+        state.store.append_activity(&e).await?;
+    }
+    Ok(())
+}
+
+pub async fn check(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<crate::problem::JsonObject<CheckRequest>, crate::problem::ApiError>) -> ApiResult<Json<CheckResponse>> {
     let crate::problem::JsonObject(req) = body?;
     let snap = &caller.snapshot;
     let at = parse_at(req.at.as_deref(), caller.now)?;
@@ -116,6 +144,7 @@ pub async fn check(Extension(caller): Extension<Caller>, body: Result<crate::pro
     {
         let decision = index.check(user, ep, req.access.into(), org, at);
         let name = req.entry_point.trim().rsplit_once('/').map_or(req.entry_point.trim(), |(_, n)| n);
+        record(&state, recorded_check(&caller, &req.user, &format!("{kind}/{name}"), req.access.into(), req.org.as_deref(), at, decision)).await?;
         return Ok(Json(CheckResponse {
             decision: decision_name(decision),
             entry_point: format!("{kind}/{name}"),
@@ -137,6 +166,7 @@ pub async fn check(Extension(caller): Extension<Caller>, body: Result<crate::pro
             explain: req.explain,
         })
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    record(&state, recorded_check(&caller, &outcome.user, &outcome.entry_point.to_string(), outcome.access, outcome.org.as_deref(), at, outcome.decision)).await?;
     Ok(Json(CheckResponse {
         decision: decision_name(outcome.decision),
         user: outcome.user,
@@ -149,6 +179,7 @@ pub async fn check(Extension(caller): Extension<Caller>, body: Result<crate::pro
 }
 
 pub async fn check_batch(
+    State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     body: Result<crate::problem::JsonObject<BatchCheckRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Json<BatchCheckResponse>> {
@@ -159,6 +190,7 @@ pub async fn check_batch(
     let at = parse_at(req.at.as_deref(), caller.now)?;
     let index = &caller.snapshot.index;
     let (mut allowed, mut denied, mut errors) = (0, 0, 0);
+    let mut recordings = Vec::new();
     let results = req
         .checks
         .iter()
@@ -170,7 +202,9 @@ pub async fn check_batch(
                     None => None,
                     Some(o) => Some(index.org(o).ok_or_else(|| format!("unknown organization '{o}'"))?),
                 };
-                Ok::<_, String>(index.check(user, ep, c.access.into(), org, at))
+                let d = index.check(user, ep, c.access.into(), org, at);
+                recordings.extend(recorded_check(&caller, &c.user, c.entry_point.trim(), c.access.into(), c.org.as_deref(), at, d));
+                Ok::<_, String>(d)
             })();
             match answer {
                 Ok(d) => {
@@ -184,6 +218,7 @@ pub async fn check_batch(
             }
         })
         .collect();
+    record(&state, recordings).await?;
     Ok(Json(BatchCheckResponse { at: at.to_string(), results, allowed, denied, errors }))
 }
 

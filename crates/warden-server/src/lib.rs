@@ -15,6 +15,7 @@ pub mod endpoints;
 mod openapi;
 mod problem;
 mod sod_api;
+pub mod sessions_api;
 mod webhook_api;
 mod state;
 mod tls;
@@ -183,6 +184,7 @@ pub fn router(state: AppState) -> Router {
     }
     r = crate::sod_api::routes(r);
     r = crate::webhook_api::routes(r);
+    r = crate::sessions_api::routes(r);
     r = r
         .route("/api/v1/customizations", get(api::customizations))
         .route("/api/v1/customizations/remove", post(api::remove_customizations));
@@ -314,7 +316,8 @@ pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<Ap
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
-    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx));
+    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone()));
+    let processor = tokio::spawn(sessions_api::processor(state.clone(), stop_rx));
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -325,6 +328,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown:
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = deliverer.await;
+    let _ = processor.await;
     served?;
     Ok(())
 }
@@ -343,7 +347,8 @@ pub async fn serve_tls(
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
-    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx));
+    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone()));
+    let processor = tokio::spawn(sessions_api::processor(state.clone(), stop_rx));
     let app = router(state);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -362,6 +367,7 @@ pub async fn serve_tls(
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = deliverer.await;
+    let _ = processor.await;
     served?;
     Ok(())
 }

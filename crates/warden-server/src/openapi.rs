@@ -97,6 +97,12 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     components = with_schema::<warden_model::SodRule>(components);
     components = with_schema::<warden_model::SodConflict>(components);
     components = with_schema::<warden_model::Webhook>(components);
+    components = with_schema::<warden_model::TempRoleSession>(components);
+    components = with_schema::<warden_model::PrivilegedSession>(components);
+    components = with_schema::<warden_model::TempSessionRequest>(components);
+    components = with_schema::<warden_model::TempSessionEdit>(components);
+    components = with_schema::<warden_model::PrivilegedSessionRequest>(components);
+    components = with_schema::<warden_model::SessionSettings>(components);
     with_schema::<warden_model::SodSettings>(components)
 }
 
@@ -259,6 +265,14 @@ pub fn build() -> OpenApi {
         .schema_from::<crate::webhook_api::NewWebhook>()
         .schema_from::<crate::webhook_api::WebhookSecret>()
         .schema_from::<crate::webhook_api::DeliveryList>()
+        .schema_from::<crate::sessions_api::TempSessionList>()
+        .schema_from::<crate::sessions_api::PrivilegedSessionList>()
+        .schema_from::<crate::sessions_api::TempSessionResponse>()
+        .schema_from::<crate::sessions_api::PrivilegedSessionResponse>()
+        .schema_from::<crate::sessions_api::ApproveRequest>()
+        .schema_from::<crate::sessions_api::NoteRequest>()
+        .schema_from::<crate::sessions_api::ProcessResponse>()
+        .schema_from::<crate::sessions_api::SessionLogResponse>()
         .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
         .security_scheme("session", SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))))
         .build();

@@ -1,0 +1,347 @@
+//! Temporary role sessions and privileged user sessions over HTTP, the
+//! recorder of privileged users' checks, and the background processor.
+
+use crate::builtin::Area;
+use crate::endpoints::{ep, needs, Body, Endpoint};
+use crate::problem::{ApiError, ApiResult, JsonObject};
+use crate::state::AppState;
+use crate::Caller;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::ToSchema;
+use warden_core::sessions::{Family, PrivilegedDecision, ProcessOutcome};
+use warden_model::{Access, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp};
+
+pub fn endpoints() -> Vec<Endpoint> {
+    use Body::Schema;
+    let a = Area::Sessions;
+    let tag = "sessions";
+    let filters = vec![("status", "only sessions in this status", false), ("user", "only this user's sessions", false)];
+    let mut temp_list = ep(Method::GET, "/api/v1/sessions/temp", needs(a, Access::Read), tag, "Temporary role sessions", Body::None, (200, Schema("TempSessionList")));
+    temp_list.query = filters.clone();
+    let mut priv_list = ep(Method::GET, "/api/v1/sessions/privileged", needs(a, Access::Read), tag, "Privileged user sessions", Body::None, (200, Schema("PrivilegedSessionList")));
+    priv_list.query = filters;
+    let mut recording = ep(
+        Method::GET,
+        "/api/v1/sessions/privileged/{id}/recording",
+        needs(a, Access::Read),
+        tag,
+        "The recording: JSON Lines (application/x-ndjson, the default) or an HTML transcript (format=html)",
+        Body::None,
+        (200, Body::Text),
+    );
+    recording.query = vec![("format", "jsonl (default) or html", false)];
+    let optional = |mut e: Endpoint| {
+        e.body_optional = true;
+        e
+    };
+    vec![
+        temp_list,
+        ep(Method::POST, "/api/v1/sessions/temp", needs(a, Access::Create), tag, "Request a temporary role session (draft)", Schema("TempSessionRequest"), (201, Schema("TempSessionResponse"))),
+        ep(Method::GET, "/api/v1/sessions/temp/{id}", needs(a, Access::Read), tag, "A temporary role session with its audit log", Body::None, (200, Schema("TempSessionResponse"))),
+        ep(Method::PATCH, "/api/v1/sessions/temp/{id}", needs(a, Access::Update), tag, "Edit a draft or planned session (a planned one goes back to draft)", Schema("TempSessionEdit"), (200, Schema("TempSessionResponse"))),
+        optional(ep(Method::POST, "/api/v1/sessions/temp/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → planned (not by the requester)", Schema("ApproveRequest"), (200, Schema("TempSessionResponse")))),
+        optional(ep(Method::POST, "/api/v1/sessions/temp/{id}/cancel", needs(a, Access::Update), tag, "Cancel a draft or planned session", Schema("NoteRequest"), (200, Schema("TempSessionResponse")))),
+        ep(Method::POST, "/api/v1/sessions/temp/{id}/process", needs(a, Access::Invoke), tag, "Make the transitions that are due for this session now", Body::None, (200, Schema("ProcessResponse"))),
+        ep(Method::GET, "/api/v1/sessions/temp/{id}/log", needs(a, Access::Read), tag, "Audit log, user log and user role change log", Body::None, (200, Schema("SessionLogResponse"))),
+        priv_list,
+        ep(Method::POST, "/api/v1/sessions/privileged", needs(a, Access::Create), tag, "Request a privileged user session (draft; at most 24 hours)", Schema("PrivilegedSessionRequest"), (201, Schema("PrivilegedSessionResponse"))),
+        ep(Method::GET, "/api/v1/sessions/privileged/{id}", needs(a, Access::Read), tag, "A privileged user session with its audit log", Body::None, (200, Schema("PrivilegedSessionResponse"))),
+        optional(ep(Method::POST, "/api/v1/sessions/privileged/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → approved (not by the requester)", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")))),
+        optional(ep(Method::POST, "/api/v1/sessions/privileged/{id}/reject", needs(a, Access::Update), tag, "Reject a draft session", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")))),
+        optional(ep(Method::POST, "/api/v1/sessions/privileged/{id}/cancel", needs(a, Access::Update), tag, "Cancel a draft or approved (not started) session", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")))),
+        ep(Method::POST, "/api/v1/sessions/privileged/{id}/process", needs(a, Access::Invoke), tag, "Make the transitions that are due for this session now", Body::None, (200, Schema("ProcessResponse"))),
+        ep(Method::GET, "/api/v1/sessions/privileged/{id}/log", needs(a, Access::Read), tag, "Audit log and user log", Body::None, (200, Schema("SessionLogResponse"))),
+        recording,
+        ep(Method::DELETE, "/api/v1/sessions/privileged/{id}/recording", needs(a, Access::Delete), tag, "Delete the recording of an ended session (audited)", Body::None, (200, Schema("PrivilegedSessionResponse"))),
+        ep(Method::GET, "/api/v1/sessions/settings", needs(a, Access::Read), tag, "Session parameters", Body::None, (200, Schema("SessionSettings"))),
+        ep(Method::PUT, "/api/v1/sessions/settings", needs(a, Access::Update), tag, "Replace the session parameters", Schema("SessionSettings"), (200, Schema("SessionSettings"))),
+        ep(Method::POST, "/api/v1/events/activity", needs(Area::Activity, Access::Create), "events", "An application reports what a user did (recorded during privileged sessions)", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
+    ]
+}
+
+pub fn routes(r: Router<AppState>) -> Router<AppState> {
+    r.route("/api/v1/sessions/temp", get(temp_list).post(temp_create))
+        .route("/api/v1/sessions/temp/{id}", get(temp_get).patch(temp_edit))
+        .route("/api/v1/sessions/temp/{id}/approve", post(temp_approve))
+        .route("/api/v1/sessions/temp/{id}/cancel", post(temp_cancel))
+        .route("/api/v1/sessions/temp/{id}/process", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| process(s, c, id, Family::Temp)))
+        .route("/api/v1/sessions/temp/{id}/log", get(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| log(s, c, id, Family::Temp)))
+        .route("/api/v1/sessions/privileged", get(privileged_list).post(privileged_create))
+        .route("/api/v1/sessions/privileged/{id}", get(privileged_get))
+        .route("/api/v1/sessions/privileged/{id}/approve", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: axum::body::Bytes| decide(s, c, id, b, PrivilegedDecision::Approve)))
+        .route("/api/v1/sessions/privileged/{id}/reject", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: axum::body::Bytes| decide(s, c, id, b, PrivilegedDecision::Reject)))
+        .route("/api/v1/sessions/privileged/{id}/cancel", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: axum::body::Bytes| decide(s, c, id, b, PrivilegedDecision::Cancel)))
+        .route("/api/v1/sessions/privileged/{id}/process", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| process(s, c, id, Family::Privileged)))
+        .route("/api/v1/sessions/privileged/{id}/log", get(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| log(s, c, id, Family::Privileged)))
+        .route("/api/v1/sessions/privileged/{id}/recording", get(recording).delete(delete_recording))
+        .route("/api/v1/sessions/settings", get(settings).put(set_settings))
+        .route("/api/v1/events/activity", post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| crate::api::session_event("activity", s, c, b)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TempSessionList {
+    pub items: Vec<TempRoleSession>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrivilegedSessionList {
+    pub items: Vec<PrivilegedSession>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TempSessionResponse {
+    pub session: TempRoleSession,
+    /// The store revision that wrote it (for reads: the snapshot's).
+    pub revision: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrivilegedSessionResponse {
+    pub session: PrivilegedSession,
+    pub revision: u64,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Allow the segregation-of-duties conflicts the session creates, and say why.
+    #[serde(default)]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteRequest {
+    /// Why, for the session's audit log.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProcessResponse {
+    #[schema(value_type = Vec<Object>)]
+    pub transitions: Vec<serde_json::Value>,
+    pub refused: Vec<String>,
+}
+
+impl From<ProcessOutcome> for ProcessResponse {
+    fn from(o: ProcessOutcome) -> Self {
+        ProcessResponse { transitions: o.transitions.iter().map(|t| serde_json::to_value(t).unwrap_or_default()).collect(), refused: o.refused }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionLogResponse {
+    #[schema(value_type = Vec<Object>)]
+    pub audit: Vec<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub user_log: Vec<serde_json::Value>,
+    /// Temporary sessions only.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub role_changes: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    user: Option<String>,
+}
+
+/// A body that may be left out or empty; otherwise a JSON object of `T`.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::unprocessable("request body: expected a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))
+}
+
+fn matches(status: &str, user: &str, q: &ListQuery) -> bool {
+    q.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(status)) && q.user.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(user))
+}
+
+async fn temp_list(Extension(caller): Extension<Caller>, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<TempSessionList>> {
+    let Query(q) = q?;
+    let items = caller.snapshot.model.temp_role_sessions.values().filter(|s| matches(s.status.as_str(), &s.user, &q)).cloned().collect();
+    Ok(Json(TempSessionList { items }))
+}
+
+async fn privileged_list(Extension(caller): Extension<Caller>, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<PrivilegedSessionList>> {
+    let Query(q) = q?;
+    let items = caller.snapshot.model.privileged_sessions.values().filter(|s| matches(s.status.as_str(), &s.user, &q)).cloned().collect();
+    Ok(Json(PrivilegedSessionList { items }))
+}
+
+fn not_found(kind: &str, id: &str) -> ApiError {
+    ApiError::not_found(format!("unknown {kind} '{id}'"))
+}
+
+async fn temp_get(Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<TempSessionResponse>> {
+    let s = caller.snapshot.model.temp_role_sessions.get(&id).cloned().ok_or_else(|| not_found("temporary role session", &id))?;
+    Ok(Json(TempSessionResponse { session: s, revision: caller.snapshot.revision }))
+}
+
+async fn privileged_get(Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<PrivilegedSessionResponse>> {
+    let s = caller.snapshot.model.privileged_sessions.get(&id).cloned().ok_or_else(|| not_found("privileged user session", &id))?;
+    Ok(Json(PrivilegedSessionResponse { session: s, revision: caller.snapshot.revision }))
+}
+
+async fn temp_create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<JsonObject<TempSessionRequest>, ApiError>) -> ApiResult<Response> {
+    let JsonObject(req) = body?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).new_temp_session(&req).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok((StatusCode::CREATED, Json(TempSessionResponse { session: out.session, revision: out.revision })).into_response())
+}
+
+async fn temp_edit(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Result<JsonObject<TempSessionEdit>, ApiError>) -> ApiResult<Json<TempSessionResponse>> {
+    let JsonObject(edit) = body?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).edit_temp_session(&id, &edit).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
+}
+
+async fn temp_approve(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<TempSessionResponse>> {
+    let req: ApproveRequest = optional_body(&body)?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).approve_temp_session(&id, req.override_reason.as_deref()).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
+}
+
+async fn temp_cancel(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<TempSessionResponse>> {
+    let req: NoteRequest = optional_body(&body)?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).cancel_temp_session(&id, req.note.as_deref()).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
+}
+
+async fn privileged_create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<JsonObject<PrivilegedSessionRequest>, ApiError>) -> ApiResult<Response> {
+    let JsonObject(req) = body?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).new_privileged_session(&req).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok((StatusCode::CREATED, Json(PrivilegedSessionResponse { session: out.session, revision: out.revision })).into_response())
+}
+
+async fn decide(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes, decision: PrivilegedDecision) -> ApiResult<Json<PrivilegedSessionResponse>> {
+    let req: NoteRequest = optional_body(&body)?;
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).decide_privileged_session(&id, decision, req.note.as_deref()).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok(Json(PrivilegedSessionResponse { session: out.session, revision: out.revision }))
+}
+
+async fn process(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, family: Family) -> ApiResult<Json<ProcessResponse>> {
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).process_session(family, &id).await?;
+    state.refresh(out.transitions.last().map(|t| t.revision)).await?;
+    Ok(Json(out.into()))
+}
+
+async fn log(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, family: Family) -> ApiResult<Json<SessionLogResponse>> {
+    let p = caller.principal()?;
+    let log = state.warden(&p.actor(), &caller.origin).with_user(&p.user).session_log(family, &id).await?;
+    let values = |v: &[_]| -> Vec<serde_json::Value> { v.iter().map(|x: &serde_json::Value| x.clone()).collect() };
+    let to_values = |v: serde_json::Value| v.as_array().map(|a| values(a)).unwrap_or_default();
+    let json = serde_json::to_value(&log).map_err(|e| ApiError::internal(e))?;
+    Ok(Json(SessionLogResponse {
+        audit: to_values(json["audit"].clone()),
+        user_log: to_values(json["user_log"].clone()),
+        role_changes: json.get("role_changes").map(|r| to_values(r.clone())),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecordingQuery {
+    format: Option<String>,
+}
+
+async fn recording(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, q: Result<Query<RecordingQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Response> {
+    let Query(q) = q?;
+    let p = caller.principal()?;
+    let (session, events) = state.warden(&p.actor(), &caller.origin).with_user(&p.user).recording(&id).await?;
+    let filename = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", session.id.replace(['"', '\\'], "_"));
+    match q.format.as_deref().unwrap_or("jsonl") {
+        "jsonl" | "ndjson" => Ok((
+            [(header::CONTENT_TYPE, "application/x-ndjson".to_string()), (header::CONTENT_DISPOSITION, filename("jsonl"))],
+            warden_core::sessions::recording_jsonl(&events),
+        )
+            .into_response()),
+        "html" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, filename("html")),
+                // The transcript is a document to read, never a page that runs anything.
+                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'".to_string()),
+            ],
+            warden_core::sessions::recording_html(&session, &events),
+        )
+            .into_response()),
+        other => Err(ApiError::unprocessable(format!("format: '{other}' is not jsonl or html"))),
+    }
+}
+
+async fn delete_recording(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<PrivilegedSessionResponse>> {
+    let p = caller.principal()?;
+    let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).delete_recording(&id).await?;
+    state.refresh(Some(out.revision)).await?;
+    Ok(Json(PrivilegedSessionResponse { session: out.session, revision: out.revision }))
+}
+
+async fn settings(Extension(caller): Extension<Caller>) -> Json<SessionSettings> {
+    Json(caller.snapshot.model.session_settings())
+}
+
+async fn set_settings(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<JsonObject<SessionSettings>, ApiError>) -> ApiResult<Json<SessionSettings>> {
+    let JsonObject(settings) = body?;
+    let p = caller.principal()?;
+    let revision = state.warden(&p.actor(), &caller.origin).with_user(&p.user).set_session_settings(settings.clone()).await?;
+    state.refresh(Some(revision)).await?;
+    Ok(Json(settings))
+}
+
+/// The background processor: starts and ends sessions when they fall due,
+/// sleeping until the next one (or a change in the store) otherwise. Every
+/// replica may run it: a transition is one commit against the revision it
+/// read, so two replicas never make the same one twice.
+pub async fn processor(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let warden = state.warden("processor", "processor");
+    loop {
+        let snapshot = state.snapshot();
+        let now = Timestamp::now();
+        if !warden_core::sessions::due(&snapshot.model, now).is_empty() {
+            match warden.process_sessions().await {
+                Ok(out) => {
+                    if let Some(last) = out.transitions.last() {
+                        metrics::counter!("warden_session_transitions_total").increment(out.transitions.len() as u64);
+                        if let Err(e) = state.refresh(Some(last.revision)).await {
+                            tracing::warn!(detail = %e.detail, "cannot reload the snapshot after processing");
+                        }
+                    }
+                    for r in &out.refused {
+                        tracing::warn!(refused = %r, "session start refused");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "session processing failed; retrying"),
+            }
+        }
+        let next = warden_core::sessions::next_due(&state.snapshot().model, Timestamp::now());
+        let wait = next.map_or(Duration::from_secs(1), |t| Duration::from_millis((t.0 - Timestamp::now().0).clamp(0, 1000) as u64));
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
