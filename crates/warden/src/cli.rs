@@ -97,6 +97,21 @@ Runs only on an empty store. If the store already holds the demo, says so and do
     #[command(subcommand, name = "assignment-rule")]
     AssignmentRule(crate::edit_cmd::RuleCommand),
 
+    /// Temporary role sessions and privileged user sessions: request, approve, process, logs, recordings
+    #[command(subcommand, long_about = "Temporary role sessions give a user roles for a while; privileged user \
+sessions enable or disable an account for at most 24 hours and record what the user does. Both are requested \
+and approved by system administrators (holders of SystemAdministrator; name yourself with --actor), count \
+inside their window from their approval on, and are started and ended by the processor (`warden process --once`, \
+or continuously inside `warden serve`).")]
+    Session(crate::session_cmd::SessionCommand),
+
+    /// Run the session processor once: start and end every session that is due
+    #[command(long_about = "Make every session transition that is due now (planned → active, active → ended, \
+approved → active), each as its own audited change by the processor (--actor, else \"processor\"), print them, \
+and exit. Safe to run any time, also beside a running `warden serve`: a transition already made is skipped.\n\n\
+Without --once this is an error: the continuous processor runs inside `warden serve`.")]
+    Process(crate::session_cmd::ProcessArgs),
+
     /// Ask whether a user may use an entry point: prints allow or deny (exit status 0 or 1)
     #[command(long_about = "Ask whether a user may use an entry point with an access level, in an \
 organization, at an instant. Prints \"allow\" (exit status 0) or \"deny\" (exit status 1); an unknown \

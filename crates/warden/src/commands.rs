@@ -27,6 +27,8 @@ pub struct Context {
     data_dir: PathBuf,
     database_url: Option<String>,
     actor: String,
+    /// --actor was given (the processor acts as "processor" otherwise).
+    actor_given: bool,
     pub(crate) json: bool,
     /// How to spell a follow-up command for this user: `warden`, or
     /// `cargo run --release --` when run from a cargo build, plus `--data-dir`
@@ -46,7 +48,19 @@ impl Context {
             prefix.push_str(" --data-dir ");
             prefix.push_str(&shell_quote(&cli.data_dir.display().to_string()));
         }
-        Context { data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone(), actor, json: cli.json, prefix }
+        Context {
+            data_dir: cli.data_dir.clone(),
+            database_url: cli.database_url.clone(),
+            actor,
+            actor_given: cli.actor.is_some(),
+            json: cli.json,
+            prefix,
+        }
+    }
+
+    /// Whether --actor named who acts (rather than $USER or "cli").
+    pub fn actor_given(&self) -> bool {
+        self.actor_given
     }
 
     pub async fn warden(&self) -> anyhow::Result<Warden> {
@@ -136,6 +150,8 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::AssignmentRule(cmd) => crate::edit_cmd::assignment_rule(ctx, cmd).await,
         Command::Sod(cmd) => crate::sod_cmd::sod(ctx, cmd).await,
         Command::Webhook(cmd) => crate::webhook_cmd::webhook(ctx, cmd).await,
+        Command::Session(cmd) => crate::session_cmd::session(ctx, cmd).await,
+        Command::Process(args) => crate::session_cmd::process(ctx, args).await,
         Command::Check(args) => check(ctx, args).await,
         Command::Gen(args) => gen_model(ctx, args),
         Command::Audit(cmd) => crate::audit_cmd::audit(ctx, cmd).await,
@@ -170,6 +186,8 @@ pub async fn hint(ctx: &Context, error: &anyhow::Error) -> Option<String> {
         ObjectKind::EntryPoint => format!(
             "name an entry point as NAME or TYPE/NAME (e.g. MenuItemDisplay/DEVSQLQueryExecute); `{p} role show ROLE` lists those a role grants"
         ),
+        ObjectKind::TempRoleSession => format!("`{p} session temp list` lists the temporary role sessions"),
+        ObjectKind::PrivilegedSession => format!("`{p} session privileged list` lists the privileged user sessions"),
         _ => return None,
     })
 }

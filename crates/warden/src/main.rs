@@ -10,6 +10,7 @@ mod cli;
 mod commands;
 mod edit_cmd;
 mod serve_cmd;
+mod session_cmd;
 mod sod_cmd;
 mod table;
 mod webhook_cmd;
