@@ -13,6 +13,7 @@ use crate::error::CoreError;
 use crate::names::lookup;
 use crate::service::{Plan, Target, Validation, Warden};
 use serde::Serialize;
+use std::fmt::Write as _;
 use serde_json::json;
 use warden_model::{
     AccountAction, Model, Object, ObjectKind, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, SessionSettings,
@@ -829,6 +830,7 @@ pub fn recording_jsonl(events: &[ActivityEvent]) -> String {
     out
 }
 
+/// Escapes text for HTML element content and quoted attribute values.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -844,72 +846,108 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// What one recorded event was, in a line: `MenuItemDisplay/CustTable · Read · USMF → allow`.
-fn describe(e: &ActivityEvent) -> String {
-    let d = &e.detail;
-    let text = |k: &str| d[k].as_str().map(str::to_string);
-    match e.kind.as_str() {
-        "check" => format!(
-            "{} · {} · {} → {}",
-            text("entry_point").unwrap_or_default(),
-            text("access").unwrap_or_default(),
-            text("organization").unwrap_or_else(|| "(no organization)".into()),
-            text("decision").unwrap_or_default()
-        ),
-        _ => {
-            let action = text("action").or_else(|| d["detail"]["action"].as_str().map(str::to_string));
-            let rest = if d.is_null() { String::new() } else { d.to_string() };
-            match action {
-                Some(a) => format!("{a} {rest}"),
-                None => rest,
-            }
-        }
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
     }
 }
+
+/// What one recorded event says, as plain text.
+fn event_what(e: &ActivityEvent) -> String {
+    let d = &e.detail;
+    if e.kind == "check" {
+        let field = |k: &str| value_text(&d[k]);
+        let mut parts = vec![field("entry_point"), field("access")];
+        let org = field("organization");
+        if !org.is_empty() {
+            parts.push(org);
+        }
+        let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+        return format!("{} → {}", parts.join(" · "), field("decision"));
+    }
+    // Applications post `{"action": ..., ...}`; through the REST API it arrives as `{"reported_by", "detail": {...}}`.
+    let inner = match (d.get("action"), d.get("detail")) {
+        (None, Some(inner)) if inner.is_object() => inner,
+        _ => d,
+    };
+    match inner {
+        serde_json::Value::Object(map) => {
+            let action = map.get("action").map(value_text);
+            let rest: Vec<String> = map.iter().filter(|(k, _)| k.as_str() != "action").map(|(k, v)| format!("{k}: {}", value_text(v))).collect();
+            match (action, rest.is_empty()) {
+                (Some(a), true) => a,
+                (Some(a), false) => format!("{a} ({})", rest.join(", ")),
+                (None, _) => rest.join(", "),
+            }
+        }
+        other => value_text(other),
+    }
+}
+
+const HTML_STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#1a1a1a;line-height:1.4}\
+h1{font-size:1.4em;margin-bottom:.5em}\
+dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1.5em;margin:0 0 1.5em}\
+dt{font-weight:600;color:#555}dd{margin:0}\
+table{border-collapse:collapse;width:100%}\
+th,td{border-bottom:1px solid #ddd;padding:.35em .6em;text-align:left;vertical-align:top}\
+th{background:#f4f4f4}td.time{white-space:nowrap;font-family:ui-monospace,monospace;font-size:.9em}\
+tr.deny td.what{color:#a40000}tr.allow td.what{color:#1a6b1a}.muted{color:#777}";
 
 /// A recording as a readable, self-contained HTML transcript. Every piece
 /// of text is escaped: recorded details come from applications.
 pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent]) -> String {
-    let row = |k: &str, v: &str| format!("<tr><th>{}</th><td>{}</td></tr>\n", escape(k), escape(v));
-    let mut out = String::from(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>Recording of privileged user session ",
+    let mut h = String::new();
+    let title = format!("Recording of privileged user session {}", s.id);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<dl>\n",
+        escape(&title),
+        escape(&title)
     );
-    out.push_str(&escape(&s.id));
-    out.push_str(
-        "</title>\n<style>body{font:14px system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}\
-         th,td{border-bottom:1px solid #ddd;padding:4px 10px;text-align:left;vertical-align:top}\
-         th{background:#f4f4f4}.deny{color:#a00}.allow{color:#060}</style></head><body>\n<h1>Privileged user session ",
-    );
-    out.push_str(&escape(&s.id));
-    out.push_str("</h1>\n<table>\n");
-    out.push_str(&row("User", &s.user));
-    out.push_str(&row("Window", &format!("{} to {}", s.start, s.end)));
-    out.push_str(&row("Action at start", s.action.as_str()));
-    out.push_str(&row("Status", s.status.as_str()));
-    out.push_str(&row("Requested by", &s.requested_by));
-    out.push_str(&row("Approved by", s.approved_by.as_deref().unwrap_or("-")));
-    out.push_str(&row("Reason", s.reason.as_deref().unwrap_or("-")));
+    let mut fields: Vec<(&str, String)> = vec![
+        ("Session", s.id.clone()),
+        ("User", s.user.clone()),
+        ("Window", format!("from {} until {}", s.start, s.end)),
+        ("Action at start", format!("{} the account", s.action.as_str())),
+        ("Status", s.status.to_string()),
+        ("Requested by", s.requested_by.clone()),
+        ("Approver", s.approved_by.clone().unwrap_or_else(|| "-".into())),
+        ("Reason", s.reason.clone().unwrap_or_else(|| "-".into())),
+    ];
     if let Some(d) = &s.recording_deleted {
-        out.push_str(&row("Recording deleted", &format!("{} by {} ({} events)", d.at, d.by, d.events)));
+        fields.push(("Recording", format!("deleted at {} by {} ({} events)", d.at, d.by, d.events)));
     }
-    out.push_str(&format!("</table>\n<h2>{} recorded events</h2>\n<table>\n<tr><th>#</th><th>Time</th><th>Kind</th><th>Source</th><th>What</th></tr>\n", events.len()));
-    for (i, e) in events.iter().enumerate() {
-        let class = match e.detail["decision"].as_str() {
-            Some("deny") => " class=\"deny\"",
-            Some("allow") => " class=\"allow\"",
-            _ => "",
-        };
-        out.push_str(&format!(
-            "<tr{class}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            i + 1,
-            escape(&e.at.to_string()),
-            escape(&e.kind),
-            escape(e.source.as_deref().unwrap_or("")),
-            escape(&describe(e))
-        ));
+    for (k, v) in fields {
+        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v));
     }
-    out.push_str("</table>\n</body></html>\n");
-    out
+    let _ = writeln!(h, "</dl>");
+    if events.is_empty() {
+        let _ = writeln!(h, "<p class=\"muted\">No events recorded.</p>");
+    } else {
+        let _ = writeln!(h, "<p>{} event{}, in order.</p>", events.len(), if events.len() == 1 { "" } else { "s" });
+        let _ = writeln!(h, "<table>\n<thead><tr><th>#</th><th>Time</th><th>Kind</th><th>Source</th><th>What</th></tr></thead>\n<tbody>");
+        for (i, e) in events.iter().enumerate() {
+            let class = match (e.kind.as_str(), e.detail["decision"].as_str()) {
+                ("check", Some("allow")) => " class=\"allow\"",
+                ("check", Some("deny")) => " class=\"deny\"",
+                _ => "",
+            };
+            let _ = writeln!(
+                h,
+                "<tr{class}><td>{}</td><td class=\"time\">{}</td><td>{}</td><td>{}</td><td class=\"what\">{}</td></tr>",
+                i + 1,
+                escape(&e.at.to_string()),
+                escape(&e.kind),
+                escape(e.source.as_deref().unwrap_or("")),
+                escape(&event_what(e))
+            );
+        }
+        let _ = writeln!(h, "</tbody>\n</table>");
+    }
+    let _ = writeln!(h, "</body>\n</html>");
+    h
 }
 
 #[cfg(test)]
@@ -940,5 +978,24 @@ mod tests {
             assert!(!html.contains(raw), "{raw} is escaped");
         }
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.contains("&lt;b&gt;posted&lt;/b&gt;"));
+    }
+
+    fn event(kind: &str, detail: serde_json::Value) -> ActivityEvent {
+        ActivityEvent { id: 1, at: Timestamp(0), user: "bella".into(), kind: kind.into(), source: Some("erp".into()), detail }
+    }
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(escape(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
+    }
+
+    #[test]
+    fn describes_checks_and_activity() {
+        let check = event("check", json!({"entry_point":"MenuItemDisplay/CustTable","access":"Read","organization":"USMF","decision":"allow"}));
+        assert_eq!(event_what(&check), "MenuItemDisplay/CustTable · Read · USMF → allow");
+        let global = event("check", json!({"entry_point":"CustTable","access":"Read","organization":null,"decision":"deny"}));
+        assert_eq!(event_what(&global), "CustTable · Read → deny");
+        assert_eq!(event_what(&event("activity", json!({"action": "post journal", "journal": "GJ-1"}))), "post journal (journal: GJ-1)");
+        assert_eq!(event_what(&event("activity", json!({"reported_by": "app", "detail": {"action": "open form"}}))), "open form");
     }
 }

@@ -14,7 +14,6 @@ use warden_model::{
     AccountAction, Model, ObjectKind, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp,
 };
-use warden_store::ActivityEvent;
 
 const TEMP_STATUSES: [&str; 5] = ["draft", "planned", "active", "ended", "cancelled"];
 const PRIVILEGED_STATUSES: [&str; 6] = ["draft", "approved", "active", "ended", "rejected", "cancelled"];
@@ -497,8 +496,8 @@ async fn recording(ctx: &Context, warden: &Warden, id: &str, format: RecordingFo
             eprintln!("note: the recording of {} was deleted at {} by {} ({} events)", session.id, d.at, d.by, d.events);
         }
         let body = match format {
-            RecordingFormat::Jsonl => jsonl(&events)?,
-            RecordingFormat::Html => html_transcript(&session, &events),
+            RecordingFormat::Jsonl => warden_core::sessions::recording_jsonl(&events),
+            RecordingFormat::Html => warden_core::sessions::recording_html(&session, &events),
         };
         match &out {
             None => return Ok(Output::ok(body)),
@@ -668,155 +667,4 @@ fn field_lines(fields: &[(&str, String)]) -> String {
 
 // ---------------------------------------------------------------- recordings
 
-fn jsonl(events: &[ActivityEvent]) -> anyhow::Result<String> {
-    let mut text = String::new();
-    for e in events {
-        text.push_str(&serde_json::to_string(e).context("cannot render JSON")?);
-        text.push('\n');
-    }
-    Ok(text)
-}
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn value_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-/// What one recorded event says, as plain text.
-fn event_what(e: &ActivityEvent) -> String {
-    let d = &e.detail;
-    if e.kind == "check" {
-        let field = |k: &str| value_text(&d[k]);
-        let mut parts = vec![field("entry_point"), field("access")];
-        let org = field("organization");
-        if !org.is_empty() {
-            parts.push(org);
-        }
-        let parts: Vec<String> = parts.into_iter().filter(|p| !p.is_empty()).collect();
-        return format!("{} → {}", parts.join(" · "), field("decision"));
-    }
-    // Applications post `{"action": ..., ...}`; through the REST API it arrives as `{"reported_by", "detail": {...}}`.
-    let inner = match (d.get("action"), d.get("detail")) {
-        (None, Some(inner)) if inner.is_object() => inner,
-        _ => d,
-    };
-    match inner {
-        serde_json::Value::Object(map) => {
-            let action = map.get("action").map(value_text);
-            let rest: Vec<String> = map.iter().filter(|(k, _)| k.as_str() != "action").map(|(k, v)| format!("{k}: {}", value_text(v))).collect();
-            match (action, rest.is_empty()) {
-                (Some(a), true) => a,
-                (Some(a), false) => format!("{a} ({})", rest.join(", ")),
-                (None, _) => rest.join(", "),
-            }
-        }
-        other => value_text(other),
-    }
-}
-
-const HTML_STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#1a1a1a;line-height:1.4}\
-h1{font-size:1.4em;margin-bottom:.5em}\
-dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1.5em;margin:0 0 1.5em}\
-dt{font-weight:600;color:#555}dd{margin:0}\
-table{border-collapse:collapse;width:100%}\
-th,td{border-bottom:1px solid #ddd;padding:.35em .6em;text-align:left;vertical-align:top}\
-th{background:#f4f4f4}td.time{white-space:nowrap;font-family:ui-monospace,monospace;font-size:.9em}\
-tr.deny td.what{color:#a40000}tr.allow td.what{color:#1a6b1a}.muted{color:#777}";
-
-/// A self-contained, printable transcript of a privileged session's recording.
-fn html_transcript(s: &PrivilegedSession, events: &[ActivityEvent]) -> String {
-    let mut h = String::new();
-    let title = format!("Recording of privileged user session {}", s.id);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n<dl>\n",
-        escape(&title),
-        escape(&title)
-    );
-    let mut fields: Vec<(&str, String)> = vec![
-        ("Session", s.id.clone()),
-        ("User", s.user.clone()),
-        ("Window", window(s.start, s.end)),
-        ("Action", action_text(s.action).into()),
-        ("Status", s.status.to_string()),
-        ("Requested by", s.requested_by.clone()),
-        ("Approver", s.approved_by.clone().unwrap_or_else(|| "-".into())),
-        ("Reason", s.reason.clone().unwrap_or_else(|| "-".into())),
-    ];
-    if let Some(d) = &s.recording_deleted {
-        fields.push(("Recording", format!("deleted at {} by {} ({} events)", d.at, d.by, d.events)));
-    }
-    for (k, v) in fields {
-        let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v));
-    }
-    let _ = writeln!(h, "</dl>");
-    if events.is_empty() {
-        let _ = writeln!(h, "<p class=\"muted\">No events recorded.</p>");
-    } else {
-        let _ = writeln!(h, "<p>{} event{}, in order.</p>", events.len(), plural(events.len()));
-        let _ = writeln!(h, "<table>\n<thead><tr><th>#</th><th>Time</th><th>Kind</th><th>Source</th><th>What</th></tr></thead>\n<tbody>");
-        for (i, e) in events.iter().enumerate() {
-            let class = match (e.kind.as_str(), e.detail["decision"].as_str()) {
-                ("check", Some("allow")) => " class=\"allow\"",
-                ("check", Some("deny")) => " class=\"deny\"",
-                _ => "",
-            };
-            let _ = writeln!(
-                h,
-                "<tr{class}><td>{}</td><td class=\"time\">{}</td><td>{}</td><td>{}</td><td class=\"what\">{}</td></tr>",
-                i + 1,
-                escape(&e.at.to_string()),
-                escape(&e.kind),
-                escape(e.source.as_deref().unwrap_or("")),
-                escape(&event_what(e))
-            );
-        }
-        let _ = writeln!(h, "</tbody>\n</table>");
-    }
-    let _ = writeln!(h, "</body>\n</html>");
-    h
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn event(kind: &str, detail: serde_json::Value) -> ActivityEvent {
-        ActivityEvent { id: 1, at: Timestamp(0), user: "bella".into(), kind: kind.into(), source: Some("erp".into()), detail }
-    }
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(escape(r#"<script>alert("x")</script> & 'y'"#), "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;");
-    }
-
-    #[test]
-    fn describes_checks_and_activity() {
-        let check = event("check", json!({"entry_point":"MenuItemDisplay/CustTable","access":"Read","organization":"USMF","decision":"allow"}));
-        assert_eq!(event_what(&check), "MenuItemDisplay/CustTable · Read · USMF → allow");
-        let global = event("check", json!({"entry_point":"CustTable","access":"Read","organization":null,"decision":"deny"}));
-        assert_eq!(event_what(&global), "CustTable · Read → deny");
-        assert_eq!(event_what(&event("activity", json!({"action": "post journal", "journal": "GJ-1"}))), "post journal (journal: GJ-1)");
-        assert_eq!(event_what(&event("activity", json!({"reported_by": "app", "detail": {"action": "open form"}}))), "open form");
-    }
-}
