@@ -439,12 +439,25 @@ impl Warden {
     /// real time. Safe to run anywhere at any time: a transition another
     /// processor made first is skipped.
     pub async fn process_sessions(&self) -> Result<ProcessOutcome, CoreError> {
-        let (model, _) = self.store().load().await?;
         let mut out = ProcessOutcome::default();
-        for (family, id) in due(&model, self.now()) {
-            self.process_one(family, &id, true, &mut out).await?;
+        let by = self.user().to_string();
+        loop {
+            let now = self.now();
+            let result = self.run_to(Target::default(), Validation::AllowDangling, |model| plan_batch(model, now, &by)).await;
+            match result {
+                Ok((done, revision, _)) => {
+                    for mut t in done.transitions {
+                        t.revision = revision;
+                        tracing::info!(session = %t.session, from = %t.from, to = %t.to, late_ms = t.at.0 - t.due.0, "session transition");
+                        out.transitions.push(t);
+                    }
+                    out.refused.extend(done.refused);
+                }
+                // Nothing (left) to do: another processor may have done it; no commit was made.
+                Err(CoreError::Transition { .. }) => return Ok(out),
+                Err(e) => return Err(e),
+            }
         }
-        Ok(out)
     }
 
     /// `session temp|privileged process ID`: the processor's work for one
@@ -488,8 +501,8 @@ impl Warden {
             .run_to(Target::default(), Validation::AllowDangling, |model| {
                 let by = actor.as_str();
                 match family {
-                    Family::Temp => plan_temp_step(model, id, now, by, batch),
-                    Family::Privileged => plan_privileged_step(model, id, now, by, batch),
+                    Family::Temp => plan_temp_step(model, temp(model, id)?, now, by, batch),
+                    Family::Privileged => plan_privileged_step(model, privileged(model, id)?, now, by, batch),
                 }
             })
             .await;
@@ -651,6 +664,63 @@ impl PrivilegedDecision {
     }
 }
 
+/// Most sessions one processing commit moves: a commit loads and checks the
+/// whole model, so due transitions share commits, in batches of this size.
+const BATCH: usize = 200;
+
+/// What one batch commit does.
+struct Batch {
+    transitions: Vec<Transition>,
+    refused: Vec<String>,
+}
+
+/// The next transition of every session with one due at `now` (up to
+/// [`BATCH`] sessions), as one plan.
+fn plan_batch(model: &Model, now: Timestamp, by: &str) -> Result<Plan<Batch>, CoreError> {
+    let mut batch = Batch { transitions: Vec::new(), refused: Vec::new() };
+    let mut changes = Vec::new();
+    let mut actions = Vec::new();
+    for (family, id) in due(model, now).into_iter().take(BATCH) {
+        let mut session = match family {
+            Family::Temp => model.temp_role_sessions.get(&id).cloned().map(Object::TempRoleSession),
+            Family::Privileged => model.privileged_sessions.get(&id).cloned().map(Object::PrivilegedSession),
+        };
+        // One move per session and commit: a session whose start and end are
+        // both past starts in this commit and ends in the next, so that the
+        // audit trail shows each transition.
+        let plan = match &session {
+            Some(Object::TempRoleSession(s)) => plan_temp_step(model, s, now, by, true),
+            Some(Object::PrivilegedSession(s)) => plan_privileged_step(model, s, now, by, true),
+            _ => continue,
+        };
+        let Ok(plan) = plan else { continue };
+        actions.push(plan.action);
+        for c in plan.changes {
+            match c {
+                Change::Put(o @ (Object::TempRoleSession(_) | Object::PrivilegedSession(_))) => session = Some(o),
+                other => changes.push(other),
+            }
+        }
+        match plan.outcome {
+            Step::Moved(t) => batch.transitions.push(t),
+            Step::Refused(why) => batch.refused.push(why),
+            Step::Nothing => {}
+        }
+        changes.extend(session.map(Change::Put));
+    }
+    if changes.is_empty() {
+        return Err(refuse("sessions", "processed", "nothing is due"));
+    }
+    // One transition keeps its own name in the audit trail; a batch says so.
+    let action = if actions.len() == 1 { actions[0] } else { "sessions process" };
+    let summary = json!({
+        "batch": true,
+        "transitions": batch.transitions.iter().map(|t| json!({"session": t.session, "user": t.user, "from": t.from, "to": t.to, "due": t.due})).collect::<Vec<_>>(),
+        "refused": batch.refused,
+    });
+    Ok(Plan { action, summary, changes, outcome: batch })
+}
+
 /// What one processing step found to do.
 #[derive(Debug)]
 enum Step {
@@ -699,8 +769,8 @@ fn nothing_due(id: &str, status: impl std::fmt::Display) -> CoreError {
     refuse(id, status, "nothing is due")
 }
 
-fn plan_temp_step(model: &Model, id: &str, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
-    let old = model.temp_role_sessions.get(id).ok_or_else(|| CoreError::unknown(ObjectKind::TempRoleSession, id, []))?;
+fn plan_temp_step(model: &Model, old: &TempRoleSession, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
+    let id = old.id.as_str();
     let mut s = old.clone();
     let transition = |from: &str, to: &str, due: Timestamp| Transition {
         family: Family::Temp,
@@ -748,8 +818,8 @@ fn plan_temp_step(model: &Model, id: &str, now: Timestamp, by: &str, batch: bool
     }
 }
 
-fn plan_privileged_step(model: &Model, id: &str, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
-    let old = model.privileged_sessions.get(id).ok_or_else(|| CoreError::unknown(ObjectKind::PrivilegedSession, id, []))?;
+fn plan_privileged_step(model: &Model, old: &PrivilegedSession, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
+    let id = old.id.as_str();
     let mut s = old.clone();
     let transition = |from: &str, to: &str, due: Timestamp| Transition {
         family: Family::Privileged,

@@ -121,6 +121,7 @@ pub fn may_alert(event: &AuditEvent) -> bool {
         || event.action == "sod verify"
         || event.action.starts_with("temp-session ")
         || event.action.starts_with("privileged-session ")
+        || event.action == "sessions process"
 }
 
 /// The alerts in one audit event read with its changes: conflicts that became
