@@ -253,13 +253,15 @@ async fn process(State(state): State<AppState>, Extension(caller): Extension<Cal
 async fn log(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, family: Family) -> ApiResult<Json<SessionLogResponse>> {
     let p = caller.principal()?;
     let log = state.warden(&p.actor(), &caller.origin).with_user(&p.user).session_log(family, &id).await?;
-    let values = |v: &[_]| -> Vec<serde_json::Value> { v.iter().map(|x: &serde_json::Value| x.clone()).collect() };
-    let to_values = |v: serde_json::Value| v.as_array().map(|a| values(a)).unwrap_or_default();
-    let json = serde_json::to_value(&log).map_err(|e| ApiError::internal(e))?;
+    let list = |v: serde_json::Value| match v {
+        serde_json::Value::Array(items) => items,
+        _ => Vec::new(),
+    };
+    let mut json = serde_json::to_value(&log).map_err(ApiError::internal)?;
     Ok(Json(SessionLogResponse {
-        audit: to_values(json["audit"].clone()),
-        user_log: to_values(json["user_log"].clone()),
-        role_changes: json.get("role_changes").map(|r| to_values(r.clone())),
+        audit: list(json["audit"].take()),
+        user_log: list(json["user_log"].take()),
+        role_changes: json.get_mut("role_changes").map(|r| list(r.take())),
     }))
 }
 
@@ -317,7 +319,8 @@ async fn set_settings(State(state): State<AppState>, Extension(caller): Extensio
 /// replica may run it: a transition is one commit against the revision it
 /// read, so two replicas never make the same one twice.
 pub async fn processor(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let warden = state.warden("processor", "processor");
+    // The origin names the process, so that the audit trail shows which replica made a transition.
+    let warden = state.warden("processor", &format!("processor pid {}", std::process::id()));
     loop {
         let snapshot = state.snapshot();
         let now = Timestamp::now();

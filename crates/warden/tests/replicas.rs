@@ -1,5 +1,7 @@
 //! Two `warden serve` processes on one PostgreSQL database: a change made
-//! through one is seen by checks on the other within a second.
+//! through one is seen by checks on the other within a second, and their two
+//! background processors start and end a thousand sessions, each transition
+//! exactly once.
 //!
 //! Needs PostgreSQL (`WARDEN_TEST_POSTGRES_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); skipped with a message when
@@ -54,22 +56,28 @@ async fn call(client: &reqwest::Client, token: &str, method: reqwest::Method, ur
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_through_one_replica_reaches_the_other_within_a_second() {
+/// A fresh database on the test server, or `None` (skipped) without one.
+async fn fresh_database(label: &str) -> Option<(sqlx::PgConnection, String, String)> {
     let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let mut admin = match sqlx::PgConnection::connect(&server).await {
         Ok(c) => c,
         Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
             eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
-            return;
+            return None;
         }
         Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
     };
-    let name = format!("warden_replicas_{}", std::process::id());
+    let name = format!("warden_{label}_{}", std::process::id());
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
     let (head, _) = server.rsplit_once('/').unwrap();
     let url = format!("{head}/{name}");
+    Some((admin, name, url))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_one_replica_reaches_the_other_within_a_second() {
+    let Some((mut admin, name, url)) = fresh_database("replicas").await else { return };
 
     // The first replica initializes the store and its administrator; the second joins it.
     let a = serve(&url);
@@ -126,6 +134,134 @@ async fn a_change_through_one_replica_reaches_the_other_within_a_second() {
     let seen_after = changed.elapsed();
     eprintln!("replica B saw the change after {seen_after:?}");
 
+    drop(a);
+    drop(b);
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok();
+}
+
+/// 900 temporary role sessions (Merge and Replace) and 100 privileged user
+/// sessions, planned and approved, with starts spread over eight seconds: the
+/// two replicas' processors race for every one of their 2,000 transitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_make_every_session_transition_exactly_once() {
+    use warden_model::{AccountAction, Object, PrivilegedSession, PrivilegedStatus, SessionType, StatusChange, TempRoleSession, TempStatus, Timestamp, User};
+    let Some((mut admin, name, url)) = fresh_database("sessions").await else { return };
+    let a = serve(&url);
+    let b = serve(&url);
+    let store = warden_store::open(Some(&url), std::path::Path::new(".")).await.expect("store");
+
+    let now = Timestamp::now().0;
+    let first = now + 4_000;
+    let approved = |to: &str| vec![StatusChange { at: Timestamp(now), from: Some("draft".into()), to: to.into(), by: "test-approver".into(), batch: false, self_approval: false, note: None }];
+    let mut commit = warden_store::Commit::new("test", "seed sessions");
+    for u in 0..150 {
+        commit.changes.push(warden_store::Change::Put(Object::User(User::new(format!("u{u:03}")))));
+    }
+    let mut windows = std::collections::BTreeMap::new();
+    for i in 0..1000i64 {
+        let start = first + (i % 100) * 80;
+        let end = start + 1_500 + (i % 7) * 100;
+        let (id, object) = if i < 900 {
+            let id = format!("TRS-{:06}", i + 1);
+            (id.clone(), Object::TempRoleSession(TempRoleSession {
+                id,
+                user: format!("u{:03}", i % 50),
+                roles: vec!["WardenApplication".into()],
+                organizations: vec![],
+                session_type: if i % 2 == 0 { SessionType::Merge } else { SessionType::Replace },
+                start: Timestamp(start),
+                end: Timestamp(end),
+                reason: None,
+                requested_by: "test-requester".into(),
+                status: TempStatus::Planned,
+                approved_by: Some("test-approver".into()),
+                override_reason: None,
+                started_at: None,
+                ended_at: None,
+                history: approved("planned"),
+            }))
+        } else {
+            let id = format!("PUS-{:06}", i - 899);
+            (id.clone(), Object::PrivilegedSession(PrivilegedSession {
+                id,
+                user: format!("u{:03}", 50 + (i - 900)),
+                start: Timestamp(start),
+                end: Timestamp(end),
+                action: AccountAction::Disable,
+                reason: None,
+                requested_by: "test-requester".into(),
+                status: PrivilegedStatus::Approved,
+                approved_by: Some("test-approver".into()),
+                original_enabled: None,
+                started_at: None,
+                ended_at: None,
+                recording_deleted: None,
+                history: approved("approved"),
+            }))
+        };
+        windows.insert(id, (start, end));
+        commit.changes.push(warden_store::Change::Put(object));
+    }
+    let seeded = store.commit(commit).await.expect("seed");
+
+    // Wait until every session has ended.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let (model, _) = store.load().await.unwrap();
+        let open = model.temp_role_sessions.values().filter(|s| s.status != TempStatus::Ended).count()
+            + model.privileged_sessions.values().filter(|s| s.status != PrivilegedStatus::Ended).count();
+        if open == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{open} sessions have not ended");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Every session: planned/approved → active once, active → ended once, never early.
+    let events = store.audit_events(&warden_store::AuditFilter { after_seq: Some(seeded), include_changes: true, ..Default::default() }).await.unwrap();
+    let mut seen: std::collections::BTreeMap<String, Vec<(String, String)>> = std::collections::BTreeMap::new();
+    let status = |b: &Option<Value>| b.as_ref().and_then(|v| v["status"].as_str()).unwrap_or("-").to_string();
+    let mut commits = 0;
+    let mut origins = std::collections::BTreeSet::new();
+    for e in &events {
+        let mut any = false;
+        for c in e.changes.iter().filter(|c| matches!(c.object.kind, warden_model::ObjectKind::TempRoleSession | warden_model::ObjectKind::PrivilegedSession)) {
+            let (from, to) = (status(&c.before), status(&c.after));
+            if from != to {
+                any = true;
+                seen.entry(c.object.name.clone()).or_default().push((from, to));
+            }
+        }
+        commits += usize::from(any);
+        if any {
+            origins.insert(e.origin.clone());
+        }
+    }
+    assert_eq!(seen.len(), 1000, "every session moved");
+    let (model, _) = store.load().await.unwrap();
+    let mut late = Vec::new();
+    for (id, moves) in &seen {
+        let first = if id.starts_with("TRS") { "planned" } else { "approved" };
+        let moves: Vec<(&str, &str)> = moves.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(moves, [(first, "active"), ("active", "ended")], "{id}");
+        let (start, end) = windows[id];
+        let (started, ended) = match model.temp_role_sessions.get(id) {
+            Some(s) => (s.started_at.unwrap().0, s.ended_at.unwrap().0),
+            None => {
+                let s = &model.privileged_sessions[id];
+                (s.started_at.unwrap().0, s.ended_at.unwrap().0)
+            }
+        };
+        assert!(started >= start && ended >= end, "{id} moved early");
+        late.push((started - start).max(ended - end));
+    }
+    late.sort_unstable();
+    eprintln!(
+        "2,000 transitions in {commits} commits by {origins:?}; lateness p50 {} ms, p99 {} ms, max {} ms",
+        late[late.len() / 2],
+        late[late.len() * 99 / 100],
+        late[late.len() - 1]
+    );
     drop(a);
     drop(b);
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok();
