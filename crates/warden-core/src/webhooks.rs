@@ -239,4 +239,36 @@ mod tests {
         assert!(WebhookKey::parse("zz").is_err() && WebhookKey::parse(&"ab".repeat(31)).is_err());
         assert!(check_url("https://alerts.example.com/x").is_ok() && check_url("ftp://x").is_err() && check_url("https://").is_err());
     }
+
+    #[test]
+    fn session_status_changes_are_alerts_and_other_session_edits_are_not() {
+        let body = |status: &str| Some(serde_json::json!({"id": "TRS-000001", "user": "bella", "status": status}));
+        let change = |before, after| warden_store::AuditChange {
+            object: warden_model::ObjectRef::new(ObjectKind::TempRoleSession, "TRS-000001"),
+            layer: warden_store::Layer::Database,
+            before,
+            after,
+        };
+        let event = |action: &str, changes| AuditEvent {
+            seq: 9,
+            revision: 9,
+            at: Timestamp(0),
+            actor: "processor".into(),
+            action: action.into(),
+            origin: "processor".into(),
+            summary: serde_json::Value::Null,
+            changes,
+            prev_hash: String::new(),
+            hash: String::new(),
+        };
+        let started = event("temp-session start", vec![change(body("planned"), body("active"))]);
+        assert!(may_alert(&started));
+        let alerts = alerts_of(&started);
+        assert_eq!(alerts.iter().map(|a| (a.kind.as_str(), a.user.as_deref())).collect::<Vec<_>>(), [("session.temp.active", Some("bella"))]);
+        assert_eq!(alerts[0].data["previous_status"], "planned");
+        let edited = event("temp-session edit", vec![change(body("draft"), body("draft"))]);
+        assert!(alerts_of(&edited).is_empty(), "an edit that keeps the status is no alert");
+        let created = event("temp-session create", vec![change(None, body("draft"))]);
+        assert_eq!(alerts_of(&created)[0].kind, "session.temp.draft");
+    }
 }

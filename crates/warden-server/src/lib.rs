@@ -303,13 +303,18 @@ pub struct ServeOptions {
     pub tls: Option<TlsConfig>,
     /// Alert delivery to webhooks.
     pub webhooks: webhooks::WebhookOptions,
+    /// Run the background processor that starts and ends sessions (off when
+    /// `warden process --once` runs from cron instead).
+    pub processor: bool,
 }
 
 /// Prepares the store (built-in model) and the state, ready to serve.
 pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<AppState, ServerError> {
     install_builtin(store.as_ref()).await?;
     let snapshot = Snapshot::load(store.as_ref()).await?;
-    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies || options.tls.is_some()).with_webhooks(options.webhooks.clone()))
+    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies || options.tls.is_some())
+        .with_webhooks(options.webhooks.clone())
+        .with_processor(options.processor))
 }
 
 /// Serves plain HTTP until `shutdown` resolves, then finishes the requests in flight.
@@ -317,7 +322,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown:
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
     let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone()));
-    let processor = tokio::spawn(sessions_api::processor(state.clone(), stop_rx));
+    let processor = state.processor.then(|| tokio::spawn(sessions_api::processor(state.clone(), stop_rx)));
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -328,7 +333,9 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown:
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = deliverer.await;
-    let _ = processor.await;
+    if let Some(p) = processor {
+        let _ = p.await;
+    }
     served?;
     Ok(())
 }
@@ -348,7 +355,7 @@ pub async fn serve_tls(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
     let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone()));
-    let processor = tokio::spawn(sessions_api::processor(state.clone(), stop_rx));
+    let processor = state.processor.then(|| tokio::spawn(sessions_api::processor(state.clone(), stop_rx)));
     let app = router(state);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -367,7 +374,9 @@ pub async fn serve_tls(
     let _ = stop_tx.send(true);
     let _ = follower.await;
     let _ = deliverer.await;
-    let _ = processor.await;
+    if let Some(p) = processor {
+        let _ = p.await;
+    }
     served?;
     Ok(())
 }

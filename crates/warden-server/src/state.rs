@@ -31,6 +31,8 @@ pub struct Inner {
     pub secure_cookies: bool,
     /// How alerts reach the webhooks.
     pub webhooks: crate::webhooks::WebhookOptions,
+    /// Whether this server runs the background session processor.
+    pub processor: bool,
     ready: AtomicBool,
 }
 
@@ -51,6 +53,7 @@ impl AppState {
             metrics,
             secure_cookies,
             webhooks: crate::webhooks::WebhookOptions::default(),
+            processor: true,
             ready: AtomicBool::new(true),
         }))
     }
@@ -60,6 +63,17 @@ impl AppState {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
                 inner.webhooks = webhooks;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
+    }
+
+    /// The same state with the session processor on or off (set once, before serving).
+    pub fn with_processor(self, processor: bool) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.processor = processor;
                 AppState(Arc::new(inner))
             }
             Err(shared) => AppState(shared),

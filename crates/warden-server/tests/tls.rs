@@ -48,7 +48,7 @@ async fn start_tls() -> TlsServer {
     let store = warden_store::open(None, &dir.path().join("data")).await.unwrap();
     Warden::new(store.clone(), "test").load_demo(false, warden_model::Timestamp::now()).await.unwrap();
     // Cookies are asked not to be Secure: serving TLS must make them Secure anyway.
-    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: Some(tls.clone()), webhooks: Default::default() };
+    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: Some(tls.clone()), webhooks: Default::default(), processor: true };
     let state = warden_server::prepare(store.clone(), &options).await.unwrap();
     warden_server::bootstrap_admin(store.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
     state.refresh(None).await.unwrap();

@@ -1,5 +1,5 @@
-//! `warden serve`: the REST API and (later) the console and background
-//! processor, on the store the global options name.
+//! `warden serve`: the REST API and the background session processor (and
+//! later the console), on the store the global options name.
 
 use anyhow::{Context as _, Result};
 use clap::Args;
@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// The PEM private key (PKCS#8, PKCS#1 or SEC1) of --tls-cert; needs --tls-cert
     #[arg(long, value_name = "KEY.pem", env = "WARDEN_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+
+    /// Do not start and end sessions here (run `warden process --once` from cron instead)
+    #[arg(long)]
+    pub no_processor: bool,
 }
 
 /// Runs until Ctrl-C or SIGTERM, then finishes the requests in flight.
@@ -47,7 +51,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
         }
     }
     let webhooks = warden_server::webhooks::WebhookOptions { key: webhook_key, ..Default::default() };
-    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone(), webhooks };
+    let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone(), webhooks, processor: !args.no_processor };
     let state = warden_server::prepare(store.clone(), &options).await?;
     let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match warden_server::bootstrap_admin(store.as_ref(), password.as_deref()).await? {
