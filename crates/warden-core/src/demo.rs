@@ -178,6 +178,10 @@ pub const TRY: &[(&str, &str)] = &[
     ("the register", "sod conflicts"),
     ("a rule-made role: Bella is in accounts payable", "assignment-rule show FinanceAccountsPayable"),
     ("all roles, with their duties, privileges and users", "role list"),
+    (
+        "a temporary role session requested by kenji (mike approves: `--actor mike session temp approve TRS-000001`)",
+        "--actor kenji session temp new --user bella --role DEVIntegDeveloperRole --type merge --start now --end +1h",
+    ),
 ];
 
 #[derive(Deserialize)]
