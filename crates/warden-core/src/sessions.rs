@@ -55,6 +55,12 @@ pub struct Transition {
     pub revision: Revision,
 }
 
+impl Transition {
+    fn new(family: Family, session: &str, user: &str, (from, to): (&str, &str), due: Timestamp, at: Timestamp) -> Transition {
+        Transition { family, session: session.into(), user: user.into(), from: from.into(), to: to.into(), due, at, revision: 0 }
+    }
+}
+
 /// What one processing run did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ProcessOutcome {
@@ -772,16 +778,7 @@ fn nothing_due(id: &str, status: impl std::fmt::Display) -> CoreError {
 fn plan_temp_step(model: &Model, old: &TempRoleSession, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
     let id = old.id.as_str();
     let mut s = old.clone();
-    let transition = |from: &str, to: &str, due: Timestamp| Transition {
-        family: Family::Temp,
-        session: old.id.clone(),
-        user: old.user.clone(),
-        from: from.into(),
-        to: to.into(),
-        due,
-        at: now,
-        revision: 0,
-    };
+    let transition = |from: &str, to: &str, due: Timestamp| Transition::new(Family::Temp, &old.id, &old.user, (from, to), due, now);
     match old.status {
         TempStatus::Planned if old.start <= now => {
             // Conflicts that appeared after approval (a new rule, a changed role) stop the start.
@@ -821,16 +818,7 @@ fn plan_temp_step(model: &Model, old: &TempRoleSession, now: Timestamp, by: &str
 fn plan_privileged_step(model: &Model, old: &PrivilegedSession, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
     let id = old.id.as_str();
     let mut s = old.clone();
-    let transition = |from: &str, to: &str, due: Timestamp| Transition {
-        family: Family::Privileged,
-        session: old.id.clone(),
-        user: old.user.clone(),
-        from: from.into(),
-        to: to.into(),
-        due,
-        at: now,
-        revision: 0,
-    };
+    let transition = |from: &str, to: &str, due: Timestamp| Transition::new(Family::Privileged, &old.id, &old.user, (from, to), due, now);
     let user: Option<&User> = model.users.get(&old.user);
     match old.status {
         PrivilegedStatus::Approved if old.start <= now => {
