@@ -389,6 +389,9 @@ impl Store for Killable {
     async fn list(&self, kind: warden_model::ObjectKind) -> Result<Vec<Object>, warden_store::StoreError> {
         self.inner.list(kind).await
     }
+    async fn try_lease(&self, name: &str, holder: &str, ttl: std::time::Duration) -> Result<bool, warden_store::StoreError> {
+        self.inner.try_lease(name, holder, ttl).await
+    }
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, warden_store::StoreError> {
         self.inner.append_activity(event).await
     }

@@ -9,7 +9,10 @@
 //! is written to the activity log (`webhook_delivery`), and the position in
 //! the trail (`webhook_cursor`) once its alerts are handed over, so that a
 //! restart resumes where it stopped. Delivery is at least once: receivers
-//! deduplicate by `x-warden-delivery`.
+//! deduplicate by `x-warden-delivery`. With several replicas on one store,
+//! one of them — the holder of the store's `webhooks` lease, renewed on every
+//! round — reads the trail; another takes over from the shared cursor when
+//! the lease runs out.
 
 use crate::state::AppState;
 use serde_json::json;
@@ -19,6 +22,10 @@ use tokio::time::Instant;
 use warden_core::webhooks::{alerts_of, may_alert, sign, Alert, WebhookKey};
 use warden_model::{Timestamp, Webhook};
 use warden_store::{ActivityEvent, ActivityFilter, AuditFilter};
+
+/// How long the delivery lease lasts without renewal; a round renews it at
+/// least every five seconds.
+const LEASE_TTL: Duration = Duration::from_secs(15);
 
 /// Attempts per delivery, the first included.
 pub const ATTEMPTS: u32 = 6;
@@ -71,13 +78,30 @@ pub async fn deliver(state: AppState, options: WebhookOptions, mut stop: tokio::
             return;
         }
     };
-    let mut seq = cursor(&state).await;
+    let holder = format!("pid {} #{:08x}", std::process::id(), rand::random::<u32>());
+    let mut leading = false;
+    let mut seq = 0;
     let mut queue: VecDeque<Pending> = VecDeque::new();
     let mut warned = false;
     loop {
+        // Only the lease holder reads new alerts; retries already queued here go on either way.
+        match state.store.try_lease("webhooks", &holder, LEASE_TTL).await {
+            Ok(true) if !leading => {
+                seq = cursor(&state).await;
+                leading = true;
+                tracing::info!(%holder, from_seq = seq, "this replica delivers webhook alerts");
+            }
+            Ok(true) => {}
+            Ok(false) => leading = false,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhooks: cannot renew the delivery lease");
+                leading = false;
+            }
+        }
         // New alerts from the trail.
         let filter = AuditFilter { after_seq: Some(seq), limit: Some(200), ..AuditFilter::default() };
-        match state.store.audit_events(&filter).await {
+        let read = if leading { state.store.audit_events(&filter).await } else { Ok(Vec::new()) };
+        match read {
             Ok(events) => {
                 let mut handed = false;
                 for e in &events {
@@ -85,7 +109,16 @@ pub async fn deliver(state: AppState, options: WebhookOptions, mut stop: tokio::
                         let full = AuditFilter { after_seq: Some(e.seq - 1), limit: Some(1), include_changes: true, ..AuditFilter::default() };
                         let Ok(mut read) = state.store.audit_events(&full).await else { break };
                         let Some(event) = read.pop() else { break };
-                        let webhooks: Vec<Webhook> = state.snapshot().model.webhooks.values().cloned().collect();
+                        // The webhooks as of this event at least: one created in the same commit, or just
+                        // before by another process, must not miss it because the snapshot lags.
+                        let snapshot = match state.refresh(Some(event.revision)).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::warn!(detail = %e.detail, "webhooks: cannot catch up with the store");
+                                break;
+                            }
+                        };
+                        let webhooks: Vec<Webhook> = snapshot.model.webhooks.values().cloned().collect();
                         for alert in alerts_of(&event) {
                             for w in webhooks.iter().filter(|w| w.wants(&alert.kind)) {
                                 queue.push_back(Pending { webhook: w.clone(), alert: alert.clone(), attempt: 1, due: Instant::now() });

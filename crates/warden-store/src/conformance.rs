@@ -76,6 +76,7 @@ macro_rules! conformance_tests {
             preconditions_refuse_stale_versions,
             activity_is_recorded_and_filtered,
             activity_purge_commits_with_its_audit_event,
+            leases_have_one_holder_until_they_expire,
             audit_pages_and_records_origin,
             wait_for_change_sees_another_handle,
         );
@@ -1432,6 +1433,21 @@ pub async fn activity_is_recorded_and_filtered(f: &dyn Fixture) {
     assert_eq!(page.iter().map(|e| e.id).collect::<Vec<_>>(), vec![ids[2]]);
     // Activity is not an administrative change: no revision, no audit event.
     assert_eq!(store.revision().await.unwrap(), 0);
+}
+
+/// One holder at a time; the holder renews; an expired lease goes to whoever asks.
+pub async fn leases_have_one_holder_until_they_expire(f: &dyn Fixture) {
+    let store = f.store();
+    let long = std::time::Duration::from_secs(60);
+    assert!(store.try_lease("webhooks", "replica-a", long).await.unwrap());
+    assert!(!store.try_lease("webhooks", "replica-b", long).await.unwrap(), "held by a");
+    assert!(store.try_lease("webhooks", "replica-a", long).await.unwrap(), "a renews");
+    assert!(store.try_lease("other-job", "replica-b", long).await.unwrap(), "leases are per name");
+    assert!(store.try_lease("short", "replica-a", std::time::Duration::from_millis(1)).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(store.try_lease("short", "replica-b", long).await.unwrap(), "expired: b takes it");
+    assert!(!store.try_lease("short", "replica-a", long).await.unwrap());
+    assert_eq!(store.revision().await.unwrap(), 0, "leases are not administrative changes");
 }
 
 /// A recording's deletion: the activity rows go in the same transaction as

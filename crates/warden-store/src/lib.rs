@@ -74,6 +74,11 @@ pub trait Store: Send + Sync {
     /// Appends a sign-in, sign-out, failed sign-in or application activity event;
     /// returns its id (ascending). Not part of the hash chain: these are reports
     /// from applications at a rate no administrator action reaches.
+    /// Takes or renews the lease `name` for `holder` until `ttl` from now,
+    /// if it is free, expired, or `holder`'s already; true when `holder` holds
+    /// it. For work only one replica may do at a time (webhook delivery).
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
+
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError>;
 
     /// Activity events in id order; see [`ActivityFilter`].

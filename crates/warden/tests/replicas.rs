@@ -32,6 +32,7 @@ fn serve(database_url: &str) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args(["--database-url", database_url, "serve", "--listen", "127.0.0.1:0"])
         .env("WARDEN_ADMIN_PASSWORD", PASSWORD)
+        .env("WARDEN_WEBHOOK_KEY", "5".repeat(64))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -146,6 +147,23 @@ async fn a_change_through_one_replica_reaches_the_other_within_a_second() {
 async fn two_replicas_make_every_session_transition_exactly_once() {
     use warden_model::{AccountAction, Object, PrivilegedSession, PrivilegedStatus, SessionType, StatusChange, TempRoleSession, TempStatus, Timestamp, User};
     let Some((mut admin, name, url)) = fresh_database("sessions").await else { return };
+    // A webhook receiver: alerts of privileged sessions must arrive once each, not once per replica.
+    let received: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let seen = received.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let seen = seen.clone();
+            async move {
+                let id = headers.get("x-warden-delivery").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                seen.lock().unwrap().push(id);
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     let a = serve(&url);
     let b = serve(&url);
     let store = warden_store::open(Some(&url), std::path::Path::new(".")).await.expect("store");
@@ -154,6 +172,15 @@ async fn two_replicas_make_every_session_transition_exactly_once() {
     let first = now + 4_000;
     let approved = |to: &str| vec![StatusChange { at: Timestamp(now), from: Some("draft".into()), to: to.into(), by: "test-approver".into(), batch: false, self_approval: false, note: None }];
     let mut commit = warden_store::Commit::new("test", "seed sessions");
+    commit.changes.push(warden_store::Change::Put(Object::Webhook(warden_model::Webhook {
+        id: "wh_sessions".into(),
+        url: hook,
+        events: vec!["session.privileged.*".into()],
+        enabled: true,
+        generation: 1,
+        created: Timestamp(now),
+        description: None,
+    })));
     for u in 0..150 {
         commit.changes.push(warden_store::Change::Put(Object::User(User::new(format!("u{u:03}")))));
     }
@@ -262,6 +289,21 @@ async fn two_replicas_make_every_session_transition_exactly_once() {
         late[late.len() * 99 / 100],
         late[late.len() - 1]
     );
+    // 100 privileged sessions × active, ended: 200 alerts, each delivered once (the seed is
+    // written straight to the store, not by a session command, so it alerts nobody).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = received.lock().unwrap().clone();
+        if got.len() >= 200 || std::time::Instant::now() > deadline {
+            let unique: std::collections::BTreeSet<&String> = got.iter().collect();
+            assert_eq!(unique.len(), got.len(), "an alert was delivered twice");
+            assert_eq!(got.len(), 200, "every alert once");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(received.lock().unwrap().len(), 200, "nothing more arrives");
     drop(a);
     drop(b);
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok();

@@ -25,11 +25,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 
-const MIGRATIONS: &[crate::migrations::Script] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[crate::migrations::Script] = &[
+    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
+];
 
 /// The channel every commit notifies with its new revision.
 const CHANNEL: &str = "warden_revision";
@@ -345,6 +344,25 @@ impl Store for PgStore {
         }
         tx.commit().await?;
         Ok(objects.finish())
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = Timestamp::now().0;
+        let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        // One statement: take the lease if it is free, expired or already ours.
+        let won: Option<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires \
+             WHERE leases.holder = excluded.holder OR leases.expires < $4 \
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(expires)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(won.as_deref() == Some(holder))
     }
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {

@@ -38,6 +38,7 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
         "layers_activity",
         include_str!("../../migrations/sqlite/0002_layers_activity.sql"),
     ),
+    (3, "leases", include_str!("../../migrations/sqlite/0003_leases.sql")),
 ];
 
 /// SQLite allows 32,766 bound parameters per statement; these keep each bulk
@@ -370,6 +371,25 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(objects.finish())
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = Timestamp::now().0;
+        let expires = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+        // One statement: take the lease if it is free, expired or already ours.
+        let won: Option<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires \
+             WHERE leases.holder = excluded.holder OR leases.expires < ? \
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(expires)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?;
+        Ok(won.as_deref() == Some(holder))
     }
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {
