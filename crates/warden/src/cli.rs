@@ -107,8 +107,8 @@ or continuously inside `warden serve`).")]
 
     /// Run the session processor once: start and end every session that is due
     #[command(long_about = "Make every session transition that is due now (planned → active, active → ended, \
-approved → active), each as its own audited change by the processor (--actor, else \"processor\"), print them, \
-and exit. Safe to run any time, also beside a running `warden serve`: a transition already made is skipped.\n\n\
+approved → active), in audited changes by the processor (--actor, else \"processor\"; a session moves one step \
+per change, so its start and end are two), print them, and exit. Safe to run any time, also beside a running `warden serve`: a transition already made is skipped.\n\n\
 Without --once this is an error: the continuous processor runs inside `warden serve`.")]
     Process(crate::session_cmd::ProcessArgs),
 
