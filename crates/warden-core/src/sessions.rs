@@ -529,27 +529,30 @@ impl Warden {
     pub async fn session_log(&self, family: Family, id: &str) -> Result<SessionLog, CoreError> {
         let (model, _) = self.store().load().await?;
         let now = self.now();
-        let (user, history, started, ended, temp_session) = match family {
+        // The user log covers the window in which the session gave access: from its start
+        // (once it has started) to its end, or to now while it runs.
+        let (id, user, history, window, ended, temp_session) = match family {
             Family::Temp => {
                 let s = temp(&model, id)?;
-                (s.user.clone(), s.history.clone(), s.started_at, s.ended_at, true)
+                (s.id.clone(), s.user.clone(), s.history.clone(), (s.start, s.end), s.ended_at, true)
             }
             Family::Privileged => {
                 let s = privileged(&model, id)?;
-                (s.user.clone(), s.history.clone(), s.started_at.map(|t| t.min(s.start)), s.ended_at, false)
+                (s.id.clone(), s.user.clone(), s.history.clone(), (s.start, s.end), s.ended_at, false)
             }
         };
+        let started = (history.iter().any(|h| h.to == "active")).then_some(window.0);
         let mut user_log = Vec::new();
         let mut role_changes = temp_session.then(Vec::new);
         if let Some(started) = started {
-            let until = ended.unwrap_or(now);
+            let until = now.min(window.1);
             let events = self
                 .store()
                 .activity(&ActivityFilter {
                     user: Some(user.clone()),
                     kinds: SIGN_IN_KINDS.iter().map(|k| k.to_string()).collect(),
                     since: Some(started),
-                    until: Some(Timestamp(until.0 + 1)),
+                    until: Some(until),
                     ..Default::default()
                 })
                 .await?;
@@ -558,7 +561,7 @@ impl Warden {
                 user_log.push(UserLogEntry { at: ended, event: "session_ended".into(), source: None });
             }
             if let Some(changes) = role_changes.as_mut() {
-                changes.extend(self.role_changes(&user, id, family).await?);
+                changes.extend(self.role_changes(&user, &id, family).await?);
             }
         }
         Ok(SessionLog { audit: history, user_log, role_changes })
