@@ -428,7 +428,8 @@ impl<'a> AccessView<'a> {
     /// temporary sessions inside their windows, all of it only while the
     /// account counts as enabled. Borrowed when no session concerns the user.
     pub fn assignments_of(&self, model: &'a Model, user: &str) -> Cow<'a, [Assignment]> {
-        if !self.has_sessions(user) {
+        // Sessions of a user who does not exist (any more) give nobody anything.
+        if !self.has_sessions(user) || !model.users.contains_key(user) {
             let enabled = model.users.get(user).is_some_and(|u| u.enabled);
             return Cow::Borrowed(if enabled { model.assignments_of(user) } else { &[] });
         }
@@ -439,7 +440,7 @@ impl<'a> AccessView<'a> {
     /// assignments outside Replace sessions, and the roles of temporary
     /// sessions in force. Segregation of duties looks at this.
     pub fn held_assignments_of(&self, model: &'a Model, user: &str) -> Cow<'a, [Assignment]> {
-        if !self.temp.contains_key(user) {
+        if !self.temp.contains_key(user) || !model.users.contains_key(user) {
             return Cow::Borrowed(model.assignments_of(user));
         }
         self.cut(model, user, vec![(i64::MIN, i64::MAX)])
