@@ -145,6 +145,19 @@ pub(crate) mod lookup {
         named(&model.organizations, ObjectKind::Organization, text).map(|(_, o)| o)
     }
 
+    /// The stored ids of the organizations `texts` name, each once, sorted (an assignment's or a session's scope).
+    pub(crate) fn orgs(model: &Model, texts: &[String]) -> Result<Vec<String>, CoreError> {
+        let mut ids = Vec::new();
+        for text in texts {
+            let id = &org(model, text)?.id;
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
     pub(crate) fn role<'a>(model: &'a Model, text: &str) -> Result<&'a Role, CoreError> {
         let roles = &model.roles;
         find_in(roles, text).map(|(_, r)| r).ok_or_else(|| {

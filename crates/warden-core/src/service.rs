@@ -630,14 +630,7 @@ impl Warden {
             .run_to(crate::sod::refusing(override_reason), Validation::AllowDangling, |model| {
                 let u = lookup::user(model, user)?;
                 let r = lookup::role(model, role)?;
-                let mut organizations = Vec::new();
-                for o in orgs {
-                    let o = lookup::org(model, o)?;
-                    if !organizations.contains(&o.id) {
-                        organizations.push(o.id.clone());
-                    }
-                }
-                organizations.sort();
+                let organizations = lookup::orgs(model, orgs)?;
                 let assignment =
                     Assignment { user: u.id.clone(), role: r.name.clone(), organizations, valid_from: from, valid_to: to, rule: None };
                 let replaced = model.assignments_of(&u.id).iter().find(|a| a.role == r.name).cloned();

@@ -164,22 +164,16 @@ fn resolve_roles_and_orgs(model: &Model, roles: &[String], orgs: &[String]) -> R
     if out_roles.is_empty() {
         return Err(CoreError::InvalidInput("a temporary role session needs at least one role (--role)".into()));
     }
-    let mut out_orgs = Vec::new();
-    for o in orgs {
-        let id = lookup::org(model, o)?.id.clone();
-        if !out_orgs.contains(&id) {
-            out_orgs.push(id);
-        }
-    }
-    out_orgs.sort();
-    Ok((out_roles, out_orgs))
+    Ok((out_roles, lookup::orgs(model, orgs)?))
 }
 
-fn temp<'a>(model: &'a Model, id: &str) -> Result<&'a TempRoleSession, CoreError> {
+/// The temporary role session `id` names (any case), or an unknown-session error with a did-you-mean.
+pub fn temp<'a>(model: &'a Model, id: &str) -> Result<&'a TempRoleSession, CoreError> {
     lookup::named(&model.temp_role_sessions, ObjectKind::TempRoleSession, id).map(|(_, s)| s)
 }
 
-fn privileged<'a>(model: &'a Model, id: &str) -> Result<&'a PrivilegedSession, CoreError> {
+/// The privileged user session `id` names (any case), or an unknown-session error with a did-you-mean.
+pub fn privileged<'a>(model: &'a Model, id: &str) -> Result<&'a PrivilegedSession, CoreError> {
     lookup::named(&model.privileged_sessions, ObjectKind::PrivilegedSession, id).map(|(_, s)| s)
 }
 
@@ -441,9 +435,9 @@ impl Warden {
     }
 
     /// `warden process --once`, and the processor in `warden serve`: every
-    /// start and end that is due, each as its own commit, recorded with the
-    /// real time. Safe to run anywhere at any time: a transition another
-    /// processor made first is skipped.
+    /// start and end that is due, in batch commits ([`plan_batch`]), recorded
+    /// with the real time. Safe to run anywhere at any time: a transition
+    /// another processor made first is skipped.
     pub async fn process_sessions(&self) -> Result<ProcessOutcome, CoreError> {
         let mut out = ProcessOutcome::default();
         let by = self.user().to_string();
@@ -600,8 +594,13 @@ impl Warden {
     /// applications posted for them, in the order they arrived.
     pub async fn recording(&self, id: &str) -> Result<(PrivilegedSession, Vec<ActivityEvent>), CoreError> {
         let (model, _) = self.store().load().await?;
-        let s = privileged(&model, id)?.clone();
-        if matches!(s.status, PrivilegedStatus::Draft | PrivilegedStatus::Rejected | PrivilegedStatus::Cancelled) && s.started_at.is_none() {
+        self.recording_in(&model, id).await
+    }
+
+    async fn recording_in(&self, model: &Model, id: &str) -> Result<(PrivilegedSession, Vec<ActivityEvent>), CoreError> {
+        let s = privileged(model, id)?.clone();
+        // Never approved (draft, rejected, cancelled): nothing was recorded.
+        if !s.in_force() {
             return Ok((s, Vec::new()));
         }
         let events = self
@@ -624,7 +623,8 @@ impl Warden {
         let actor = self.user().to_string();
         let (model, _) = self.store().load().await?;
         require_system_administrator(&model, &actor, now)?;
-        let (s, events) = self.recording(id).await?;
+        let (s, events) = self.recording_in(&model, id).await?;
+        drop(model); // the commit below loads its own copy; not two whole models at once
         if s.status == PrivilegedStatus::Active || (s.in_force() && now < s.end) {
             return Err(refuse(&s.id, s.status, "its recording is still being made; delete it once the session has ended"));
         }
@@ -740,38 +740,21 @@ enum Step {
 
 /// The sessions with a transition due at `now`, in order of when it fell due.
 pub fn due(model: &Model, now: Timestamp) -> Vec<(Family, String)> {
-    let mut out: Vec<(Timestamp, Family, String)> = Vec::new();
-    for s in model.temp_role_sessions.values() {
-        match s.status {
-            TempStatus::Planned if s.start <= now => out.push((s.start, Family::Temp, s.id.clone())),
-            TempStatus::Active if s.end <= now => out.push((s.end, Family::Temp, s.id.clone())),
-            _ => {}
-        }
-    }
-    for s in model.privileged_sessions.values() {
-        match s.status {
-            PrivilegedStatus::Approved if s.start <= now => out.push((s.start, Family::Privileged, s.id.clone())),
-            PrivilegedStatus::Active if s.end <= now => out.push((s.end, Family::Privileged, s.id.clone())),
-            _ => {}
-        }
-    }
+    let mut out: Vec<(Timestamp, Family, &String)> = next_moves(model).filter(|(t, ..)| *t <= now).collect();
     out.sort();
-    out.into_iter().map(|(_, f, id)| (f, id)).collect()
+    out.into_iter().map(|(_, f, id)| (f, id.clone())).collect()
 }
 
 /// When the next transition falls due after `now`, for a processor that sleeps until then.
 pub fn next_due(model: &Model, now: Timestamp) -> Option<Timestamp> {
-    let temp = model.temp_role_sessions.values().filter_map(|s| match s.status {
-        TempStatus::Planned => Some(s.start),
-        TempStatus::Active => Some(s.end),
-        _ => None,
-    });
-    let privileged = model.privileged_sessions.values().filter_map(|s| match s.status {
-        PrivilegedStatus::Approved => Some(s.start),
-        PrivilegedStatus::Active => Some(s.end),
-        _ => None,
-    });
-    temp.chain(privileged).filter(|t| *t > now).min()
+    next_moves(model).map(|(t, ..)| t).filter(|t| *t > now).min()
+}
+
+/// Every session's next start or end, with its family and id.
+fn next_moves(model: &Model) -> impl Iterator<Item = (Timestamp, Family, &String)> {
+    let temp = model.temp_role_sessions.values().filter_map(|s| Some((s.next_move()?, Family::Temp, &s.id)));
+    let privileged = model.privileged_sessions.values().filter_map(|s| Some((s.next_move()?, Family::Privileged, &s.id)));
+    temp.chain(privileged)
 }
 
 fn nothing_due(id: &str, status: impl std::fmt::Display) -> CoreError {

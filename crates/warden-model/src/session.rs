@@ -198,6 +198,16 @@ impl TempRoleSession {
         matches!(self.status, TempStatus::Planned | TempStatus::Active | TempStatus::Ended)
     }
 
+    /// When the processor's next move falls due: the start of a planned
+    /// session, the end of an active one; none for the others.
+    pub fn next_move(&self) -> Option<Timestamp> {
+        match self.status {
+            TempStatus::Planned => Some(self.start),
+            TempStatus::Active => Some(self.end),
+            _ => None,
+        }
+    }
+
     /// The assignments the session gives, valid exactly inside its window.
     pub fn assignments(&self) -> impl Iterator<Item = Assignment> + '_ {
         self.roles.iter().map(|r| Assignment {
@@ -262,6 +272,16 @@ impl PrivilegedSession {
     /// Approved, active or ended: it sets (or set) the account's state inside its window.
     pub fn in_force(&self) -> bool {
         matches!(self.status, PrivilegedStatus::Approved | PrivilegedStatus::Active | PrivilegedStatus::Ended)
+    }
+
+    /// When the processor's next move falls due: the start of an approved
+    /// session, the end of an active one; none for the others.
+    pub fn next_move(&self) -> Option<Timestamp> {
+        match self.status {
+            PrivilegedStatus::Approved => Some(self.start),
+            PrivilegedStatus::Active => Some(self.end),
+            _ => None,
+        }
     }
 }
 

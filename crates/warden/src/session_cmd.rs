@@ -9,9 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use warden_core::sessions::{Family, PrivilegedDecision, ProcessOutcome, SessionLog};
-use warden_core::{CoreError, Warden};
+use warden_core::Warden;
 use warden_model::{
-    AccountAction, Model, ObjectKind, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, SessionType, StatusChange,
+    AccountAction, Model, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp,
 };
 
@@ -225,13 +225,6 @@ fn opt_time(warden: &Warden, flag: &str, text: Option<&str>) -> anyhow::Result<O
     text.map(|t| time(warden, flag, t)).transpose()
 }
 
-/// The session named `id` (any case), or an unknown-session error.
-fn find<'a, V>(map: &'a std::collections::BTreeMap<String, V>, kind: ObjectKind, id: &str) -> Result<&'a V, CoreError> {
-    map.get(id)
-        .or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(id)).map(|(_, v)| v))
-        .ok_or_else(|| CoreError::Unknown { kind, name: id.to_string(), hint: String::new() })
-}
-
 async fn load(warden: &Warden) -> anyhow::Result<Model> {
     Ok(warden.store().load().await?.0)
 }
@@ -356,7 +349,7 @@ async fn temp(ctx: &Context, cmd: TempCommand) -> anyhow::Result<Output> {
         }
         TempCommand::Show { id } => {
             let model = load(&warden).await?;
-            let s = find(&model.temp_role_sessions, ObjectKind::TempRoleSession, &id)?;
+            let s = warden_core::sessions::temp(&model, &id)?;
             if ctx.json {
                 return ctx.json(s);
             }
@@ -456,7 +449,7 @@ async fn privileged(ctx: &Context, cmd: PrivilegedCommand) -> anyhow::Result<Out
         }
         PrivilegedCommand::Show { id } => {
             let model = load(&warden).await?;
-            let s = find(&model.privileged_sessions, ObjectKind::PrivilegedSession, &id)?;
+            let s = warden_core::sessions::privileged(&model, &id)?;
             if ctx.json {
                 return ctx.json(s);
             }
