@@ -592,11 +592,7 @@ pub async fn audit_head(State(state): State<AppState>) -> ApiResult<Json<AuditAn
 /// The body is optional (no anchor), so it is read as bytes: an absent body
 /// is not an error, a malformed one is a problem document like everywhere else.
 pub async fn audit_verify(State(state): State<AppState>, body: axum::body::Bytes) -> ApiResult<Json<VerifyResponse>> {
-    let req: VerifyRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        VerifyRequest::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?
-    };
+    let req: VerifyRequest = crate::problem::optional_body(&body)?;
     if let Some(a) = req.anchor.as_ref().filter(|a| a.seq > i64::MAX as u64) {
         return Err(ApiError::unprocessable(format!("anchor.seq: {} is beyond any trail (at most {})", a.seq, i64::MAX)));
     }

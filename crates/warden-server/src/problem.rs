@@ -196,3 +196,16 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
         })
     }
 }
+
+/// A request body that may be left out (or be only white space): then `T`'s
+/// default; otherwise a JSON object of `T`, or a problem naming what is wrong.
+pub(crate) fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::unprocessable("request body: expected a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))
+}

@@ -153,18 +153,6 @@ pub struct ListQuery {
     user: Option<String>,
 }
 
-/// A body that may be left out or empty; otherwise a JSON object of `T`.
-fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::unprocessable("request body: expected a JSON object"));
-    }
-    serde_json::from_value(value).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))
-}
-
 fn matches(status: &str, user: &str, q: &ListQuery) -> bool {
     q.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(status)) && q.user.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(user))
 }
@@ -181,17 +169,13 @@ async fn privileged_list(Extension(caller): Extension<Caller>, q: Result<Query<L
     Ok(Json(PrivilegedSessionList { items }))
 }
 
-fn not_found(kind: &str, id: &str) -> ApiError {
-    ApiError::not_found(format!("unknown {kind} '{id}'"))
-}
-
 async fn temp_get(Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<TempSessionResponse>> {
-    let s = caller.snapshot.model.temp_role_sessions.get(&id).cloned().ok_or_else(|| not_found("temporary role session", &id))?;
+    let s = warden_core::sessions::temp(&caller.snapshot.model, &id)?.clone();
     Ok(Json(TempSessionResponse { session: s, revision: caller.snapshot.revision }))
 }
 
 async fn privileged_get(Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<PrivilegedSessionResponse>> {
-    let s = caller.snapshot.model.privileged_sessions.get(&id).cloned().ok_or_else(|| not_found("privileged user session", &id))?;
+    let s = warden_core::sessions::privileged(&caller.snapshot.model, &id)?.clone();
     Ok(Json(PrivilegedSessionResponse { session: s, revision: caller.snapshot.revision }))
 }
 
@@ -212,7 +196,7 @@ async fn temp_edit(State(state): State<AppState>, Extension(caller): Extension<C
 }
 
 async fn temp_approve(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<TempSessionResponse>> {
-    let req: ApproveRequest = optional_body(&body)?;
+    let req: ApproveRequest = crate::problem::optional_body(&body)?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).approve_temp_session(&id, req.override_reason.as_deref()).await?;
     state.refresh(Some(out.revision)).await?;
@@ -220,7 +204,7 @@ async fn temp_approve(State(state): State<AppState>, Extension(caller): Extensio
 }
 
 async fn temp_cancel(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<TempSessionResponse>> {
-    let req: NoteRequest = optional_body(&body)?;
+    let req: NoteRequest = crate::problem::optional_body(&body)?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).cancel_temp_session(&id, req.note.as_deref()).await?;
     state.refresh(Some(out.revision)).await?;
@@ -236,7 +220,7 @@ async fn privileged_create(State(state): State<AppState>, Extension(caller): Ext
 }
 
 async fn decide(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes, decision: PrivilegedDecision) -> ApiResult<Json<PrivilegedSessionResponse>> {
-    let req: NoteRequest = optional_body(&body)?;
+    let req: NoteRequest = crate::problem::optional_body(&body)?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).decide_privileged_session(&id, decision, req.note.as_deref()).await?;
     state.refresh(Some(out.revision)).await?;
