@@ -7,8 +7,9 @@ use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use warden_engine::{Decision, EffectivePermission, Explanation, Index};
-use warden_model::{PrivilegedStatus, 
-    Access, AccessSet, Assignment, EntryPointKey, EntryPointType, Model, ObjectKind, Organization, Role, Timestamp, User, UserKind,
+use warden_model::{
+    Access, AccessSet, Assignment, EntryPointKey, EntryPointType, Model, ObjectKind, Organization, PrivilegedStatus, Role, Timestamp, User,
+    UserKind,
 };
 use warden_store::{Revision, Store};
 

@@ -405,8 +405,8 @@ pub mod reference {
                 if !active(rule, at) {
                     continue;
                 }
+                let here = held(at);
                 for &org in &orgs {
-                    let here = held(at);
                     let roles_here: Vec<&str> = here.iter().filter(|a| a.applies_to(org)).map(|a| a.role.as_str()).collect();
                     if holds(model, &roles_here, &rule.first) && holds(model, &roles_here, &rule.second) {
                         match org {

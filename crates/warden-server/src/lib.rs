@@ -317,12 +317,38 @@ pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<Ap
         .with_processor(options.processor))
 }
 
+/// The tasks that run beside the requests: the snapshot follower, the
+/// webhook deliverer and (unless turned off) the session processor.
+struct Background {
+    stop: tokio::sync::watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    fn start(state: &AppState) -> Background {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let mut tasks = vec![
+            tokio::spawn(state.clone().follow(stop_rx.clone())),
+            tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone())),
+        ];
+        if state.processor {
+            tasks.push(tokio::spawn(sessions_api::processor(state.clone(), stop_rx)));
+        }
+        Background { stop, tasks }
+    }
+
+    /// Tells every task to stop and waits for them.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
 /// Serves plain HTTP until `shutdown` resolves, then finishes the requests in flight.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
-    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone()));
-    let processor = state.processor.then(|| tokio::spawn(sessions_api::processor(state.clone(), stop_rx)));
+    let background = Background::start(&state);
     let app = router(state);
     let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
@@ -330,12 +356,7 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener, shutdown:
             tracing::info!("shutting down: finishing requests in flight");
         })
         .await;
-    let _ = stop_tx.send(true);
-    let _ = follower.await;
-    let _ = deliverer.await;
-    if let Some(p) = processor {
-        let _ = p.await;
-    }
+    background.stop().await;
     served?;
     Ok(())
 }
@@ -352,10 +373,7 @@ pub async fn serve_tls(
     if !state.secure_cookies {
         return Err(ServerError::Api("serving HTTPS needs a state prepared with the TLS options (Secure cookies)".into()));
     }
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let follower = tokio::spawn(state.clone().follow(stop_rx.clone()));
-    let deliverer = tokio::spawn(webhooks::deliver(state.clone(), state.webhooks.clone(), stop_rx.clone()));
-    let processor = state.processor.then(|| tokio::spawn(sessions_api::processor(state.clone(), stop_rx)));
+    let background = Background::start(&state);
     let app = router(state);
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -371,12 +389,7 @@ pub async fn serve_tls(
         .serve(app.into_make_service_with_connect_info::<SocketAddr>())
         .await;
     signal.abort();
-    let _ = stop_tx.send(true);
-    let _ = follower.await;
-    let _ = deliverer.await;
-    if let Some(p) = processor {
-        let _ = p.await;
-    }
+    background.stop().await;
     served?;
     Ok(())
 }

@@ -60,20 +60,20 @@ impl AppState {
 
     /// The same state with these webhook options (set once, before serving).
     pub fn with_webhooks(self, webhooks: crate::webhooks::WebhookOptions) -> AppState {
-        match Arc::try_unwrap(self.0) {
-            Ok(mut inner) => {
-                inner.webhooks = webhooks;
-                AppState(Arc::new(inner))
-            }
-            Err(shared) => AppState(shared),
-        }
+        self.configure(|inner| inner.webhooks = webhooks)
     }
 
     /// The same state with the session processor on or off (set once, before serving).
     pub fn with_processor(self, processor: bool) -> AppState {
+        self.configure(|inner| inner.processor = processor)
+    }
+
+    /// Changes a setting while the state is not shared yet (before serving);
+    /// a state already shared stays as it is.
+    fn configure(self, set: impl FnOnce(&mut Inner)) -> AppState {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
-                inner.processor = processor;
+                set(&mut inner);
                 AppState(Arc::new(inner))
             }
             Err(shared) => AppState(shared),
