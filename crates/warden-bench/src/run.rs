@@ -353,14 +353,16 @@ pub(crate) fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Builds an engine under the heap counter and the RSS probe, then times it.
-fn measure<E: Engine>(
-    kind: EngineKind,
-    build: impl FnOnce() -> Result<E>,
-    requests: &[Request],
-    config: &Config,
-    clock: &Clock,
-) -> Result<(EngineResult, Vec<bool>)> {
+/// What building an engine cost.
+struct Built {
+    build_ms: f64,
+    rss_mib: Option<f64>,
+    heap_mib: f64,
+    heap_peak_mib: f64,
+}
+
+/// Builds an engine under the heap counter and the RSS probe.
+fn build_measured<E: Engine>(kind: EngineKind, build: impl FnOnce() -> Result<E>, config: &Config) -> Result<(E, Built)> {
     alloc::trim();
     let rss_before = alloc::resident_kib();
     let started = Instant::now();
@@ -377,6 +379,18 @@ fn measure<E: Engine>(
     {
         eprintln!("[warden-bench] {kind}: {d}");
     }
+    Ok((engine, Built { build_ms, rss_mib, heap_mib: heap.retained as f64 / MIB, heap_peak_mib: heap.peak as f64 / MIB }))
+}
+
+/// Builds an engine, then times it alone.
+fn measure<E: Engine>(
+    kind: EngineKind,
+    build: impl FnOnce() -> Result<E>,
+    requests: &[Request],
+    config: &Config,
+    clock: &Clock,
+) -> Result<(EngineResult, Vec<bool>)> {
+    let (engine, built) = build_measured(kind, build, config)?;
     let timing = time(&engine, requests, config.limit(kind), kind.batch(), config.budget);
     // A second pass, one check per clock reading, where batches hid the single checks.
     let each = match kind.batch() {
@@ -386,15 +400,19 @@ fn measure<E: Engine>(
     };
     let errors = engine.errors();
     drop(engine);
+    Ok(result(kind, built, timing, each, errors))
+}
+
+fn result(kind: EngineKind, built: Built, timing: Timing, each: Option<EachCheck>, errors: usize) -> (EngineResult, Vec<bool>) {
     let mut sorted = timing.batch_ns.clone();
     sorted.sort_by(f64::total_cmp);
     let timed = timing.decisions.len();
     let result = EngineResult {
         kind,
-        build_ms,
-        rss_mib,
-        heap_mib: heap.retained as f64 / MIB,
-        heap_peak_mib: heap.peak as f64 / MIB,
+        build_ms: built.build_ms,
+        rss_mib: built.rss_mib,
+        heap_mib: built.heap_mib,
+        heap_peak_mib: built.heap_peak_mib,
         batch: kind.batch(),
         timed,
         cut_by_budget: timing.cut_by_budget,
@@ -409,7 +427,111 @@ fn measure<E: Engine>(
         disagreements: Vec::new(),
         errors,
     };
-    Ok((result, timing.decisions))
+    (result, timing.decisions)
+}
+
+/// Checks per round when the fast engines take turns.
+const ROUND: usize = 100_000;
+/// Checks run untimed before each round, so that a round does not pay for
+/// bringing its engine's data back after the other engines' rounds.
+const WARM_UP: usize = 30_000;
+/// Single checks per round in the per-check pass.
+const EACH_ROUND: usize = 20_000;
+
+/// A fast engine with its whole stream converted, timed one round at a time.
+trait Rounds {
+    fn kind(&self) -> EngineKind;
+    fn time_round(&mut self, range: std::ops::Range<usize>, warm_up: std::ops::Range<usize>);
+    fn time_each_round(&mut self, range: std::ops::Range<usize>, clock: &Clock);
+    fn finish(self: Box<Self>) -> (EngineResult, Vec<bool>);
+}
+
+struct FastRun<'r, E: Engine> {
+    kind: EngineKind,
+    engine: E,
+    built: Built,
+    prepared: Vec<E::Prepared<'r>>,
+    timing: Timing,
+    each: Vec<f64>,
+}
+
+impl<'r, E: Engine> FastRun<'r, E> {
+    fn new(kind: EngineKind, engine: E, built: Built, requests: &'r [Request]) -> FastRun<'r, E> {
+        let t = Instant::now();
+        let prepared: Vec<E::Prepared<'r>> = requests.iter().map(|r| engine.prepare(r)).collect();
+        let prepare = t.elapsed();
+        let timing = Timing { decisions: Vec::with_capacity(requests.len()), batch_ns: Vec::new(), total: Duration::ZERO, prepare, cut_by_budget: false };
+        FastRun { kind, engine, built, prepared, timing, each: Vec::new() }
+    }
+}
+
+impl<E: Engine> Rounds for FastRun<'_, E> {
+    fn kind(&self) -> EngineKind {
+        self.kind
+    }
+
+    fn time_round(&mut self, range: std::ops::Range<usize>, warm_up: std::ops::Range<usize>) {
+        for p in &self.prepared[warm_up] {
+            std::hint::black_box(self.engine.check(p));
+        }
+        for chunk in self.prepared[range].chunks(self.kind.batch()) {
+            let t = Instant::now();
+            for p in chunk {
+                self.timing.decisions.push(self.engine.check(p));
+            }
+            let elapsed = t.elapsed();
+            self.timing.total += elapsed;
+            self.timing.batch_ns.push(elapsed.as_nanos() as f64 / chunk.len() as f64);
+        }
+    }
+
+    fn time_each_round(&mut self, range: std::ops::Range<usize>, clock: &Clock) {
+        for p in &self.prepared[range] {
+            let t = Clock::ticks();
+            std::hint::black_box(self.engine.check(std::hint::black_box(p)));
+            self.each.push(clock.ns(Clock::ticks() - t));
+        }
+    }
+
+    fn finish(self: Box<Self>) -> (EngineResult, Vec<bool>) {
+        let FastRun { kind, engine, built, prepared, timing, mut each } = *self;
+        let errors = engine.errors();
+        drop(prepared);
+        drop(engine);
+        each.sort_by(f64::total_cmp);
+        let each = (!each.is_empty()).then(|| EachCheck {
+            checks: each.len(),
+            p50_ns: percentile(&each, 0.50),
+            p99_ns: percentile(&each, 0.99),
+            p999_ns: percentile(&each, 0.999),
+        });
+        result(kind, built, timing, each, errors)
+    }
+}
+
+/// Times the fast engines taking turns, [`ROUND`] checks each, over the same
+/// stretch of the stream, and alternating which goes first. On a shared
+/// machine the speed of memory changes from one second to the next; taking
+/// turns gives every engine the same conditions, so that their ratios hold
+/// even when the absolute figures move.
+fn time_in_turns(runs: &mut [Box<dyn Rounds + '_>], n: usize, clock: &Clock) {
+    let each_n = n.min(200_000);
+    for (round, start) in (0..n).step_by(ROUND).enumerate() {
+        let range = start..(start + ROUND).min(n);
+        // The checks just before the round (wrapping round to the end of the stream).
+        let warm_up = if start >= WARM_UP { start - WARM_UP..start } else { n.saturating_sub(WARM_UP)..n };
+        for i in 0..runs.len() {
+            let i = if round % 2 == 0 { i } else { runs.len() - 1 - i };
+            runs[i].time_round(range.clone(), warm_up.clone());
+        }
+    }
+    for (round, start) in (0..each_n).step_by(EACH_ROUND).enumerate() {
+        let range = start..(start + EACH_ROUND).min(each_n);
+        for i in 0..runs.len() {
+            let i = if round % 2 == 0 { i } else { runs.len() - 1 - i };
+            runs[i].time_each_round(range.clone(), clock);
+        }
+    }
 }
 
 /// The reference evaluator's decisions, computed on all cores (it takes
@@ -484,12 +606,42 @@ pub fn run_on(model: &Model, requests: &[Request], config: &Config) -> Result<Re
             order.push(*kind);
         }
     }
-    for kind in order {
+    // The sub-microsecond engines are built one by one, then timed taking turns.
+    let fast: Vec<EngineKind> = order.iter().copied().filter(|k| k.batch() >= 1_000).collect();
+    if !fast.is_empty() {
+        let n = requests.len().min(config.checks);
+        let mut runs: Vec<Box<dyn Rounds + '_>> = Vec::new();
+        for &kind in &fast {
+            say(&format!("{kind}: building"));
+            runs.push(match kind {
+                EngineKind::Warden => {
+                    let (e, built) = build_measured(kind, || Ok(Warden::build(model)), config)?;
+                    Box::new(FastRun::new(kind, e, built, &requests[..n]))
+                }
+                EngineKind::WardenByName => {
+                    let (e, built) = build_measured(kind, || Ok(WardenByName::build(model)), config)?;
+                    Box::new(FastRun::new(kind, e, built, &requests[..n]))
+                }
+                EngineKind::HashMap => {
+                    let (e, built) = build_measured(kind, || Ok(HashMapEngine::build(model)), config)?;
+                    Box::new(FastRun::new(kind, e, built, &requests[..n]))
+                }
+                other => unreachable!("{other} is not timed in turns"),
+            });
+        }
+        say(&format!("{}: timing in turns of {ROUND} checks", fast.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")));
+        time_in_turns(&mut runs, n, &clock);
+        for run in runs {
+            let kind = run.kind();
+            let (result, decisions) = run.finish();
+            say(&format!("{kind}: built in {:.0} ms; {} checks timed; p50 {:.0} ns", result.build_ms, result.timed, result.p50_ns));
+            results.push((result, decisions));
+        }
+    }
+    for kind in order.into_iter().filter(|k| k.batch() < 1_000) {
         say(&format!("{kind}: building"));
         let (result, decisions) = match kind {
-            EngineKind::Warden => measure(kind, || Ok(Warden::build(model)), requests, config, &clock)?,
-            EngineKind::WardenByName => measure(kind, || Ok(WardenByName::build(model)), requests, config, &clock)?,
-            EngineKind::HashMap => measure(kind, || Ok(HashMapEngine::build(model)), requests, config, &clock)?,
+            EngineKind::Warden | EngineKind::WardenByName | EngineKind::HashMap => unreachable!("{kind} is timed in turns"),
             EngineKind::Reference => measure(kind, || Ok(Reference { model }), requests, config, &clock)?,
             EngineKind::Casbin => {
                 measure(kind, || CasbinEngine::<casbin::Enforcer>::build(model, CasbinEncoding::Hierarchy), requests, config, &clock)?
@@ -516,6 +668,8 @@ pub fn run_on(model: &Model, requests: &[Request], config: &Config) -> Result<Re
         ));
         results.push((result, decisions));
     }
+    // Report in the order asked for.
+    results.sort_by_key(|(r, _)| config.engines.iter().position(|k| *k == r.kind));
 
     // The reference's decisions on the agreement sample: from its own (timed,
     // possibly budget-cut) run, the rest computed now on every core.

@@ -2,21 +2,24 @@
 //!
 //! Layout, chosen for a random request stream, where a check costs what its
 //! cache misses cost (see ARCHITECTURE.md, "Engine layout"):
-//! - per user, a 16-byte slot with the role ids of up to four assignments;
-//! - per entry point, a 32-byte slot with up to eight role grants, each packed
-//!   with its allow and deny bits into one `u32` (sub-roles already flattened
-//!   into each role);
-//! - longer rows overflow into side arrays, and each assignment's scope and
-//!   validity window sit in a parallel slot read only when its role sets the
-//!   requested permission.
+//! - per user, a 32-byte slot with the role ids of up to four assignments and
+//!   each one's term: always-global, one organization, or a reference to a
+//!   time-bound or multi-organization term, read only when its role sets the
+//!   requested permission;
+//! - per entry point that some role grants or denies, a 64-byte slot with up
+//!   to sixteen role grants, each packed with its allow and deny bits into one
+//!   `u32` (sub-roles already flattened into each role); entry points that no
+//!   role touches have ids past the slots and are denied without a read;
+//! - longer rows overflow into side arrays.
 //!
 //! A check starts with two independent loads, one line each, that the CPU
-//! fetches in parallel; at D365 scale everything a check reads takes under
-//! 4 MiB, so it stays in the CPU caches. Its cost depends on the user's
-//! assignment count and on how many roles touch the entry point, never on the
-//! size of the model.
+//! fetches in parallel, and in the common case has no branch on what they
+//! hold, so consecutive checks overlap their misses. Its cost depends on the
+//! user's assignment count and on how many roles touch the entry point, never
+//! on the size of the model.
 
 use crate::names::Names;
+use crate::rows::{GrantRows, Row, ROLE_SHIFT};
 use crate::Decision;
 use rustc_hash::FxHashMap;
 use warden_model::{Access, EntryPointKey, Model, Timestamp, MAX_ROLES};
@@ -37,69 +40,55 @@ const UNKNOWN_ORG: OrgId = OrgId(u32::MAX);
 /// organization it is scoped to, valid at all times (org ids stay below 2^31).
 const ALWAYS_GLOBAL: u32 = u32::MAX - 1;
 const TERM_EXTENDED: u32 = 1 << 31;
-/// [`Term::scope`] of a global assignment; otherwise an offset in `Index::scopes` of `[len, org, ...]`.
+/// [`Term::orgs`] of a global assignment.
 const GLOBAL: u32 = u32::MAX;
 
-/// A role grant packs the role id above the permission bits: `role << 12 | deny << 6 | allow`.
-const ROLE_SHIFT: u32 = 12;
-const _: () = assert!(MAX_ROLES <= 1 << (31 - ROLE_SHIFT), "packed grants stay below 2^31");
-
-/// An unused place in a slot: matches no role and no grant.
+/// An unused place in a slot: matches no role.
 const EMPTY: u32 = u32::MAX;
-/// In a slot's first word (other than [`EMPTY`]): the row lives in a side array,
-/// at the offset in the rest of the word, with its length in the second word.
-const OVERFLOW: u32 = 1 << 31;
 
-/// Role ids of a user's assignments, [`EMPTY`]-padded; or an overflow reference.
+/// A user's assignments in 16 bytes, so that a check reads one line per user
+/// and all users' slots stay small enough for the CPU caches: up to four role
+/// ids, and each one's term as a one-byte code at the same position (see
+/// [`term_word`]); or, with [`CODE_OVERFLOW`] first, a reference to
+/// `more_roles`/`more_terms` at `base`, of length `roles[0] | roles[1] << 16`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(16))]
-struct UserSlot([u32; 4]);
+struct UserSlot {
+    roles: [u16; 4],
+    codes: [u8; 4],
+    base: u32,
+}
 
-/// Packed role grants on an entry point, sorted by role, [`EMPTY`]-padded; or an overflow reference.
+/// Term codes in a [`UserSlot`]: below [`SMALL_ORGS`], the one organization
+/// the assignment is scoped to, valid at all times; `CODE_EXTENDED + k`, the
+/// user's `k`-th entry in `Index::terms` from `base`.
+const CODE_EMPTY: u8 = 0xFF;
+const CODE_GLOBAL: u8 = 0xFE;
+const CODE_OVERFLOW: u8 = 0xFD;
+const CODE_EXTENDED: u8 = 0xF0;
+/// Organizations whose id fits in a code; an assignment scoped to another one
+/// alone gets an entry in `Index::terms`.
+const SMALL_ORGS: u32 = CODE_EXTENDED as u32;
+/// The largest role id a slot holds; a user with a role beyond overflows.
+const SLOT_ROLES: u32 = u16::MAX as u32;
+
+/// Validity window and scope of an assignment that is time-bound or scoped to
+/// several organizations, in one 32-byte slot: up to four organizations
+/// inline, so that a check reads one line for it.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(32))]
-struct GrantSlot([u32; 8]);
-
-/// Fills `slot` with `values`, inline when they fit, else appended to `more`.
-/// Returns the overflow offset, if any.
-fn pack_row(slot: &mut [u32], values: &[u32], more: &mut Vec<u32>) -> Option<usize> {
-    slot.fill(EMPTY);
-    if values.len() <= slot.len() {
-        slot[..values.len()].copy_from_slice(values);
-        None
-    } else {
-        let at = more.len();
-        slot[0] = u32::try_from(at).ok().filter(|&at| at < OVERFLOW - 1).expect("side arrays stay below 2^31 entries") | OVERFLOW;
-        slot[1] = values.len() as u32;
-        more.extend_from_slice(values);
-        Some(at)
-    }
-}
-
-/// The overflow offset and length that `slot` refers to, if it does.
-#[inline]
-fn overflow(slot: &[u32]) -> Option<(usize, usize)> {
-    let first = slot[0];
-    (first != EMPTY && first & OVERFLOW != 0).then(|| ((first & !OVERFLOW) as usize, slot[1] as usize))
-}
-
-/// A row's values: the whole slot (padding included: it matches nothing), or its overflow.
-#[inline]
-fn row<'a>(slot: &'a [u32], more: &'a [u32]) -> &'a [u32] {
-    match overflow(slot) {
-        None => slot,
-        Some((at, len)) => more.get(at..at + len).unwrap_or(&[]),
-    }
-}
-
-/// Validity window and scope of an assignment that is time-bound or scoped to several organizations.
-#[derive(Debug, Clone, Copy)]
 struct Term {
     /// `[from, to)` in milliseconds.
     from: i64,
     to: i64,
-    scope: u32,
+    /// `[GLOBAL, ..]`; or up to four org ids, [`EMPTY`]-padded; or, with
+    /// [`SCOPE_OVERFLOW`] in the first, the offset in `Index::scopes` and the
+    /// count in the second.
+    orgs: [u32; 4],
 }
+
+/// See [`Term::orgs`]. Org ids stay below 2^31.
+const SCOPE_OVERFLOW: u32 = 1 << 31;
 
 /// Sizes, for diagnostics and benchmarks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +98,11 @@ pub struct IndexStats {
     pub entry_points: usize,
     pub assignments: usize,
     pub role_grants: usize,
+    /// Everything the index holds.
     pub bytes: usize,
+    /// The part that checks by id read: user slots, grant rows and terms
+    /// (what must stay in the CPU caches for checks to be fast).
+    pub check_bytes: usize,
 }
 
 /// An immutable, compiled snapshot of a model, answering checks by id.
@@ -122,17 +115,16 @@ pub struct Index {
     role_count: usize,
     grant_count: usize,
     assignment_count: usize,
-    /// By user id: assigned roles, and in `user_terms` the matching terms.
-    /// Disabled users have none.
+    /// By user id: assigned roles and their terms. Disabled users have none.
     users: Vec<UserSlot>,
-    user_terms: Vec<UserSlot>,
     more_roles: Vec<u32>,
     more_terms: Vec<u32>,
     terms: Vec<Term>,
     scopes: Vec<u32>,
-    /// By entry point id.
-    grants: Vec<GrantSlot>,
-    more_grants: Vec<u32>,
+    /// Grant rows, addressed by [`EntryPointId`].
+    grants: GrantRows,
+    /// By the entry point's number in `ep_ids`: its row handle, the id callers get.
+    ep_handles: Vec<u32>,
 }
 
 impl Index {
@@ -232,11 +224,7 @@ impl Index {
             }
         }
         drop(role_tables);
-        let mut grants = vec![GrantSlot([EMPTY; 8]); rows.len()];
-        let mut more_grants = Vec::new();
-        for (slot, row) in grants.iter_mut().zip(&rows) {
-            pack_row(&mut slot.0, row, &mut more_grants);
-        }
+        let (grants, ep_handles) = GrantRows::build(&rows);
         drop(rows);
 
         // Organizations: known ones, and any an assignment names.
@@ -247,8 +235,7 @@ impl Index {
 
         // Users and their assignments, in user order.
         let mut user_ids = Names::with_capacity(model.users.len());
-        let mut users = vec![UserSlot([EMPTY; 4]); model.users.len()];
-        let mut user_terms = vec![UserSlot([EMPTY; 4]); model.users.len()];
+        let mut users = vec![UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 }; model.users.len()];
         let (mut more_roles, mut more_terms) = (Vec::new(), Vec::new());
         let (mut roles_of_user, mut terms_of_user) = (Vec::new(), Vec::new());
         let mut terms = Vec::new();
@@ -270,7 +257,7 @@ impl Index {
                     let mut org_id = |o: &String| org_ids.insert(0, o);
                     let always = a.valid_from.is_none() && a.valid_to.is_none();
                     let single = match a.organizations.as_slice() {
-                        [one] if always => Some(org_id(one)).filter(|&id| id < TERM_EXTENDED),
+                        [one] if always => Some(org_id(one)).filter(|&id| id < SMALL_ORGS),
                         _ => None,
                     };
                     let term = if always && a.organizations.is_empty() {
@@ -278,21 +265,20 @@ impl Index {
                     } else if let Some(id) = single {
                         id
                     } else {
-                        let scope = if a.organizations.is_empty() {
-                            GLOBAL
-                        } else {
-                            let at = scopes.len() as u32;
-                            scopes.push(a.organizations.len() as u32);
-                            for o in &a.organizations {
-                                scopes.push(org_id(o));
+                        let mut orgs = [EMPTY; 4];
+                        if a.organizations.is_empty() {
+                            orgs[0] = GLOBAL;
+                        } else if a.organizations.len() <= orgs.len() {
+                            for (slot, o) in orgs.iter_mut().zip(&a.organizations) {
+                                *slot = org_id(o);
                             }
-                            at
-                        };
-                        terms.push(Term {
-                            from: a.valid_from.map_or(i64::MIN, |t| t.0),
-                            to: a.valid_to.map_or(i64::MAX, |t| t.0),
-                            scope,
-                        });
+                        } else {
+                            let at = u32::try_from(scopes.len()).ok().filter(|&at| at < SCOPE_OVERFLOW).expect("fewer than 2^31 scoped organizations");
+                            orgs[0] = at | SCOPE_OVERFLOW;
+                            orgs[1] = a.organizations.len() as u32;
+                            scopes.extend(a.organizations.iter().map(&mut org_id));
+                        }
+                        terms.push(Term { from: a.valid_from.map_or(i64::MIN, |t| t.0), to: a.valid_to.map_or(i64::MAX, |t| t.0), orgs });
                         (terms.len() - 1) as u32 | TERM_EXTENDED
                     };
                     roles_of_user.push(role);
@@ -300,11 +286,24 @@ impl Index {
                 }
             }
             assignment_count += roles_of_user.len();
-            if let Some(at) = pack_row(&mut users[i].0, &roles_of_user, &mut more_roles) {
-                debug_assert_eq!(at, more_terms.len());
-                more_terms.extend_from_slice(&terms_of_user);
+            let slot = &mut users[i];
+            if roles_of_user.len() <= slot.roles.len() && roles_of_user.iter().all(|&r| r < SLOT_ROLES) {
+                // The user's extended terms were pushed just now, in order: the first one is the base.
+                slot.base = terms_of_user.iter().find(|&&t| is_extended(t)).map_or(0, |&t| t & !TERM_EXTENDED);
+                for (k, (&role, &term)) in roles_of_user.iter().zip(&terms_of_user).enumerate() {
+                    slot.roles[k] = role as u16;
+                    slot.codes[k] = match term {
+                        ALWAYS_GLOBAL => CODE_GLOBAL,
+                        t if is_extended(t) => CODE_EXTENDED + ((t & !TERM_EXTENDED) - slot.base) as u8,
+                        org => org as u8,
+                    };
+                }
             } else {
-                user_terms[i].0[..terms_of_user.len()].copy_from_slice(&terms_of_user);
+                let at = u32::try_from(more_roles.len()).ok().filter(|&at| at < TERM_EXTENDED).expect("side arrays stay below 2^31 entries");
+                let len = roles_of_user.len() as u32;
+                *slot = UserSlot { roles: [len as u16, (len >> 16) as u16, u16::MAX, u16::MAX], codes: [CODE_OVERFLOW, CODE_EMPTY, CODE_EMPTY, CODE_EMPTY], base: at };
+                more_roles.extend_from_slice(&roles_of_user);
+                more_terms.extend_from_slice(&terms_of_user);
             }
         }
 
@@ -316,13 +315,12 @@ impl Index {
             grant_count,
             assignment_count,
             users,
-            user_terms,
             more_roles,
             more_terms,
             terms,
             scopes,
             grants,
-            more_grants,
+            ep_handles,
         }
     }
 
@@ -335,7 +333,7 @@ impl Index {
     }
 
     pub fn entry_point(&self, key: &EntryPointKey) -> Option<EntryPointId> {
-        self.ep_ids.get(key.kind as u8, &key.name).map(EntryPointId)
+        self.ep_ids.get(key.kind as u8, &key.name).and_then(|i| self.ep_handles.get(i as usize)).map(|&h| EntryPointId(h))
     }
 
     /// May `user` use `access` on `ep` in `org` (or, with `None`, outside any
@@ -343,51 +341,41 @@ impl Index {
     /// index, or out of range, are denied.
     #[inline]
     pub fn check(&self, user: UserId, ep: EntryPointId, access: Access, org: Option<OrgId>, at: Timestamp) -> Decision {
-        let (Some(user_slot), Some(grant_slot)) = (self.users.get(user.0 as usize), self.grants.get(ep.0 as usize)) else {
+        let grants = self.grants.row(ep.0);
+        let (Some(slot), false) = (self.users.get(user.0 as usize), matches!(grants, Row::None)) else {
             return Decision::Deny;
         };
-        let grants = row(&grant_slot.0, &self.more_grants);
         let allow_bit = u32::from(access.bit());
         let deny_bit = allow_bit << 6;
         let mask = allow_bit | deny_bit;
-        if overflow(&user_slot.0).is_none() {
-            // The common case, without data-dependent branches until the one
-            // that asks whether any role sets the permission at all.
-            let bits = user_slot.0.map(|role| grant_bits(grants, role) & mask);
-            if bits.iter().fold(0, |any, b| any | b) == 0 {
-                return Decision::Deny;
+        // An org word that no single-organization term equals, when the check names none.
+        let org_word = org.map_or(u32::MAX, |o| o.0);
+        let mut acc = Accumulator::default();
+        if slot.codes[0] != CODE_OVERFLOW {
+            let mut role_bits = [0; 4];
+            for (bits, (&role, &code)) in role_bits.iter_mut().zip(slot.roles.iter().zip(&slot.codes)) {
+                *bits = if role == u16::MAX { 0 } else { grants.bits(u32::from(role)) & mask };
+                acc.add(*bits, term_word(code, slot.base), org_word);
             }
-            return self.decide(user, user_slot, bits.into_iter().enumerate(), deny_bit, org, at);
+            if acc.extended != 0 {
+                for (&bits, &code) in role_bits.iter().zip(&slot.codes) {
+                    acc.add_extended(self, bits, term_word(code, slot.base), org, at.0);
+                }
+            }
+        } else {
+            let (start, len) = (slot.base as usize, (u32::from(slot.roles[0]) | u32::from(slot.roles[1]) << 16) as usize);
+            let roles = self.more_roles.get(start..start + len).unwrap_or(&[]);
+            let terms = self.more_terms.get(start..start + len).unwrap_or(&[]);
+            for (&role, &term) in roles.iter().zip(terms) {
+                acc.add(grants.bits(role) & mask, term, org_word);
+            }
+            if acc.extended != 0 {
+                for (&role, &term) in roles.iter().zip(terms) {
+                    acc.add_extended(self, grants.bits(role) & mask, term, org, at.0);
+                }
+            }
         }
-        let roles = row(&user_slot.0, &self.more_roles);
-        self.decide(user, user_slot, roles.iter().map(|&role| grant_bits(grants, role) & mask).enumerate(), deny_bit, org, at)
-    }
-
-    /// The decision from the permission bits that the role of each of the
-    /// user's assignments sets (by assignment position). A role that sets none
-    /// cannot change the answer: its term, which sits in another array, is
-    /// read only for the others.
-    #[inline]
-    fn decide(
-        &self,
-        user: UserId,
-        slot: &UserSlot,
-        bits: impl Iterator<Item = (usize, u32)>,
-        deny_bit: u32,
-        org: Option<OrgId>,
-        at: Timestamp,
-    ) -> Decision {
-        let mut allowed = false;
-        for (i, b) in bits {
-            if b == 0 || !self.in_term(self.term(user, slot, i), org, at.0) {
-                continue;
-            }
-            if b & deny_bit != 0 {
-                return Decision::Deny;
-            }
-            allowed = true;
-        }
-        if allowed { Decision::Allow } else { Decision::Deny }
+        if acc.bits & allow_bit != 0 && acc.bits & deny_bit == 0 { Decision::Allow } else { Decision::Deny }
     }
 
     /// [`Index::check`] by name. Unknown users and entry points are denied; an
@@ -396,16 +384,6 @@ impl Index {
         let (Some(u), Some(e)) = (self.user(user), self.entry_point(ep)) else { return Decision::Deny };
         let org = org.map(|o| self.org(o).unwrap_or(UNKNOWN_ORG));
         self.check(u, e, access, org, at)
-    }
-
-    /// The term of the user's `i`-th assignment; [`EMPTY`] (in force nowhere) if there is none.
-    #[inline]
-    fn term(&self, user: UserId, slot: &UserSlot, i: usize) -> u32 {
-        let term = match overflow(&slot.0) {
-            None => self.user_terms.get(user.0 as usize).and_then(|t| t.0.get(i)),
-            Some((at, _)) => self.more_terms.get(at + i),
-        };
-        term.copied().unwrap_or(EMPTY)
     }
 
     /// Is an assignment with this term in force in `org` at `at`?
@@ -424,44 +402,80 @@ impl Index {
         if at < t.from || at >= t.to {
             return false;
         }
-        if t.scope == GLOBAL {
-            return true;
+        let Some(org) = org else { return t.orgs[0] == GLOBAL };
+        match t.orgs[0] {
+            GLOBAL => true,
+            first if first & SCOPE_OVERFLOW != 0 => {
+                let (start, len) = ((first & !SCOPE_OVERFLOW) as usize, t.orgs[1] as usize);
+                self.scopes.get(start..start + len).is_some_and(|orgs| orgs.contains(&org.0))
+            }
+            // Padding is EMPTY, which no org id is; UNKNOWN_ORG is that too.
+            _ => org.0 < SCOPE_OVERFLOW && t.orgs.contains(&org.0),
         }
-        let Some(org) = org else { return false };
-        let start = t.scope as usize;
-        let Some(&len) = self.scopes.get(start) else { return false };
-        self.scopes.get(start + 1..start + 1 + len as usize).is_some_and(|orgs| orgs.contains(&org.0))
     }
 
     pub fn stats(&self) -> IndexStats {
         use std::mem::size_of;
+        let check_bytes = self.users.len() * size_of::<UserSlot>()
+            + self.grants.bytes()
+            + (self.more_roles.len() + self.more_terms.len() + self.scopes.len()) * 4
+            + self.terms.len() * size_of::<Term>();
         IndexStats {
             users: self.users.len(),
             roles: self.role_count,
-            entry_points: self.grants.len(),
+            entry_points: self.ep_ids.len(),
             assignments: self.assignment_count,
             role_grants: self.grant_count,
-            bytes: (self.users.len() + self.user_terms.len()) * size_of::<UserSlot>()
-                + self.grants.len() * size_of::<GrantSlot>()
-                + (self.more_roles.len() + self.more_terms.len() + self.more_grants.len() + self.scopes.len()) * 4
-                + self.terms.len() * size_of::<Term>()
-                + self.user_ids.bytes()
-                + self.org_ids.bytes()
-                + self.ep_ids.bytes(),
+            bytes: check_bytes + self.ep_handles.len() * 4 + self.user_ids.bytes() + self.org_ids.bytes() + self.ep_ids.bytes(),
+            check_bytes,
         }
     }
 }
 
-/// The permission bits (`deny << 6 | allow`) that `role` sets in an entry
-/// point's row; 0 if none. A linear scan while the row fits in a cache line
-/// or two, binary search beyond.
+/// The union of the permission bits that the user's assignments in force set
+/// on the entry point, from each assignment's bits (already masked to the
+/// access asked for) and term. Without branches on the data in the common
+/// case (global or single-organization terms, which sit in the user's slot),
+/// so that the CPU runs ahead into the next check while this one waits for
+/// memory; a time-bound or multi-organization term is read only when its role
+/// sets the requested permission at all.
+#[derive(Default)]
+struct Accumulator {
+    bits: u32,
+    /// Bits of assignments whose term must be read from `Index::terms`.
+    extended: u32,
+}
+
+impl Accumulator {
+    #[inline(always)]
+    fn add(&mut self, bits: u32, term: u32, org_word: u32) {
+        let single = term < TERM_EXTENDED;
+        let in_force = (term == ALWAYS_GLOBAL) | (single & (term == org_word));
+        self.bits |= bits & u32::from(in_force).wrapping_neg();
+        self.extended |= bits & u32::from(is_extended(term)).wrapping_neg();
+    }
+
+    #[inline(always)]
+    fn add_extended(&mut self, index: &Index, bits: u32, term: u32, org: Option<OrgId>, at: i64) {
+        if bits != 0 && is_extended(term) && index.in_term(term, org, at) {
+            self.bits |= bits;
+        }
+    }
+}
+
+/// Does this term refer to an entry in `Index::terms`?
 #[inline]
-fn grant_bits(grants: &[u32], role: u32) -> u32 {
-    const BITS: u32 = (1 << ROLE_SHIFT) - 1;
-    if grants.len() <= 32 {
-        // Branch-free: a mispredicted branch here would wait for the row's cache line.
-        grants.iter().fold(0, |bits, &g| bits | (g & BITS) & u32::from(g >> ROLE_SHIFT == role).wrapping_neg())
-    } else {
-        grants.binary_search_by_key(&role, |g| g >> ROLE_SHIFT).map_or(0, |i| grants[i] & BITS)
+fn is_extended(term: u32) -> bool {
+    (TERM_EXTENDED..ALWAYS_GLOBAL).contains(&term)
+}
+
+/// The term that a slot's code stands for, in the word form of `more_terms`.
+#[inline]
+fn term_word(code: u8, base: u32) -> u32 {
+    match code {
+        CODE_EMPTY | CODE_OVERFLOW => EMPTY,
+        CODE_GLOBAL => ALWAYS_GLOBAL,
+        c if c >= CODE_EXTENDED => TERM_EXTENDED | base.wrapping_add(u32::from(c - CODE_EXTENDED)),
+        org => u32::from(org),
     }
 }

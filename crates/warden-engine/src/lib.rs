@@ -17,6 +17,7 @@ mod index;
 mod names;
 pub mod reference;
 mod resolve;
+mod rows;
 mod similarity;
 pub mod sod;
 

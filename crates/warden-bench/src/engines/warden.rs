@@ -26,6 +26,20 @@ impl Warden {
 impl Engine for Warden {
     type Prepared<'r> = WardenRequest;
 
+    fn describe(&self) -> Option<String> {
+        let s = self.index.stats();
+        Some(format!(
+            "{} users, {} roles, {} entry points, {} assignments, {} role grants; {:.1} MiB, of which checks read {:.1} MiB",
+            s.users,
+            s.roles,
+            s.entry_points,
+            s.assignments,
+            s.role_grants,
+            s.bytes as f64 / 1048576.0,
+            s.check_bytes as f64 / 1048576.0
+        ))
+    }
+
     fn prepare(&self, r: &Request) -> WardenRequest {
         match (self.index.user(&r.user), self.index.entry_point(&r.entry_point)) {
             (Some(user), Some(ep)) => WardenRequest::Resolved {
