@@ -354,8 +354,10 @@ impl Index {
         if slot.codes[0] != CODE_OVERFLOW {
             let mut role_bits = [0; 4];
             for (bits, (&role, &code)) in role_bits.iter_mut().zip(slot.roles.iter().zip(&slot.codes)) {
-                *bits = if role == u16::MAX { 0 } else { grants.bits(u32::from(role)) & mask };
-                acc.add(*bits, term_word(code, slot.base), org_word);
+                // A place without an assignment asks for a role that no row holds.
+                *bits = grants.bits(if role == u16::MAX { EMPTY } else { u32::from(role) }) & mask;
+                let in_force = (code == CODE_GLOBAL) | ((u32::from(code) < SMALL_ORGS) & (u32::from(code) == org_word));
+                acc.add(*bits, in_force, (CODE_EXTENDED..CODE_EXTENDED + 4).contains(&code));
             }
             if acc.extended != 0 {
                 for (&bits, &code) in role_bits.iter().zip(&slot.codes) {
@@ -367,7 +369,8 @@ impl Index {
             let roles = self.more_roles.get(start..start + len).unwrap_or(&[]);
             let terms = self.more_terms.get(start..start + len).unwrap_or(&[]);
             for (&role, &term) in roles.iter().zip(terms) {
-                acc.add(grants.bits(role) & mask, term, org_word);
+                let in_force = (term == ALWAYS_GLOBAL) | ((term < TERM_EXTENDED) & (term == org_word));
+                acc.add(grants.bits(role) & mask, in_force, is_extended(term));
             }
             if acc.extended != 0 {
                 for (&role, &term) in roles.iter().zip(terms) {
@@ -447,12 +450,11 @@ struct Accumulator {
 }
 
 impl Accumulator {
+    /// An assignment whose term is known to be in force or not, or must be read (`extended`).
     #[inline(always)]
-    fn add(&mut self, bits: u32, term: u32, org_word: u32) {
-        let single = term < TERM_EXTENDED;
-        let in_force = (term == ALWAYS_GLOBAL) | (single & (term == org_word));
+    fn add(&mut self, bits: u32, in_force: bool, extended: bool) {
         self.bits |= bits & u32::from(in_force).wrapping_neg();
-        self.extended |= bits & u32::from(is_extended(term)).wrapping_neg();
+        self.extended |= bits & u32::from(extended).wrapping_neg();
     }
 
     #[inline(always)]

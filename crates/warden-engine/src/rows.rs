@@ -74,9 +74,7 @@ impl Row<'_> {
 /// shuffles that cost several times more.
 #[inline(never)]
 fn line_bits(roles: &[u16; WORDS], bits: &[u16; WORDS], role: u16) -> u32 {
-    if role == NO_ROLE {
-        return 0;
-    }
+    // Unused places hold NO_ROLE with no bits, so asking for NO_ROLE gives 0.
     let mut acc = 0u16;
     for (&r, &b) in roles.iter().zip(bits) {
         acc |= b & u16::from(r == role).wrapping_neg();
