@@ -2,21 +2,19 @@
 //!
 //! Layout, chosen for a random request stream, where a check costs what its
 //! cache misses cost (see ARCHITECTURE.md, "Engine layout"):
-//! - per user, a 32-byte slot with the role ids of up to four assignments and
-//!   each one's term: always-global, one organization, or a reference to a
-//!   time-bound or multi-organization term, read only when its role sets the
-//!   requested permission;
-//! - per entry point that some role grants or denies, a 64-byte slot with up
-//!   to sixteen role grants, each packed with its allow and deny bits into one
-//!   `u32` (sub-roles already flattened into each role); entry points that no
-//!   role touches have ids past the slots and are denied without a read;
-//! - longer rows overflow into side arrays.
+//! - per user, a 16-byte slot with the role ids of up to four assignments and
+//!   each one's term as a one-byte code: always-global, one organization, or
+//!   a reference to a time-bound or multi-organization term, read only when
+//!   its role sets the requested permission; users with more overflow;
+//! - per entry point, its grant row (`rows.rs`), which the entry point id
+//!   itself locates, so that an entry point no role touches is denied
+//!   without a read.
 //!
-//! A check starts with two independent loads, one line each, that the CPU
-//! fetches in parallel, and in the common case has no branch on what they
-//! hold, so consecutive checks overlap their misses. Its cost depends on the
-//! user's assignment count and on how many roles touch the entry point, never
-//! on the size of the model.
+//! A check starts with independent loads (the user's slot, the row's lines)
+//! that the CPU fetches in parallel, and in the common case has no branch on
+//! what they hold, so consecutive checks overlap their misses. Its cost
+//! depends on the user's assignment count and on how many roles touch the
+//! entry point, never on the size of the model.
 
 use crate::names::Names;
 use crate::rows::{GrantRows, Row, ROLE_SHIFT};
