@@ -335,8 +335,8 @@ impl Index {
     }
 
     /// May `user` use `access` on `ep` in `org` (or, with `None`, outside any
-    /// organization) at `at`? Allocation-free and lock-free. Ids from another
-    /// index, or out of range, are denied.
+    /// organization) at `at`? Allocation-free and lock-free. Ids out of range
+    /// are denied; ids are only meaningful for the index that issued them.
     #[inline]
     pub fn check(&self, user: UserId, ep: EntryPointId, access: Access, org: Option<OrgId>, at: Timestamp) -> Decision {
         let grants = self.grants.row(ep.0);
