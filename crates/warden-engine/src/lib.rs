@@ -8,7 +8,7 @@
 //! rather than speed — [`explain`], [`effective_permissions`],
 //! [`role_permissions`] — works on the model directly.
 //!
-//! [`reference`] is the naive evaluator written straight from the semantics in
+//! [`reference`](mod@reference) is the naive evaluator written straight from the semantics in
 //! DESIGN.md; property tests and benchmarks hold the index to it.
 
 mod explain;
