@@ -47,7 +47,7 @@ const EMPTY: u32 = u32::MAX;
 /// A user's assignments in 16 bytes, so that a check reads one line per user
 /// and all users' slots stay small enough for the CPU caches: up to four role
 /// ids, and each one's term as a one-byte code at the same position (see
-/// [`term_word`]); or, with [`CODE_OVERFLOW`] first, a reference to
+/// [`code_term`]); or, with [`CODE_OVERFLOW`] first, a reference to
 /// `more_roles`/`more_terms` at `base`, of length `roles[0] | roles[1] << 16`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C, align(16))]
@@ -287,13 +287,13 @@ impl Index {
             let slot = &mut users[i];
             if roles_of_user.len() <= slot.roles.len() && roles_of_user.iter().all(|&r| r < SLOT_ROLES) {
                 // The user's extended terms were pushed just now, in order: the first one is the base.
-                slot.base = terms_of_user.iter().find(|&&t| is_extended(t)).map_or(0, |&t| t & !TERM_EXTENDED);
+                slot.base = terms_of_user.iter().find_map(|&t| word_term(t)).unwrap_or(0);
                 for (k, (&role, &term)) in roles_of_user.iter().zip(&terms_of_user).enumerate() {
                     slot.roles[k] = role as u16;
-                    slot.codes[k] = match term {
-                        ALWAYS_GLOBAL => CODE_GLOBAL,
-                        t if is_extended(t) => CODE_EXTENDED + ((t & !TERM_EXTENDED) - slot.base) as u8,
-                        org => org as u8,
+                    slot.codes[k] = match (term, word_term(term)) {
+                        (ALWAYS_GLOBAL, _) => CODE_GLOBAL,
+                        (_, Some(entry)) => CODE_EXTENDED + (entry - slot.base) as u8,
+                        (org, None) => org as u8,
                     };
                 }
             } else {
@@ -355,11 +355,11 @@ impl Index {
                 // A place without an assignment asks for a role that no row holds.
                 *bits = grants.bits(if role == u16::MAX { EMPTY } else { u32::from(role) }) & mask;
                 let in_force = (code == CODE_GLOBAL) | ((u32::from(code) < SMALL_ORGS) & (u32::from(code) == org_word));
-                acc.add(*bits, in_force, (CODE_EXTENDED..CODE_EXTENDED + 4).contains(&code));
+                acc.add(*bits, in_force, code_term(code, slot.base).is_some());
             }
             if acc.extended != 0 {
                 for (&bits, &code) in role_bits.iter().zip(&slot.codes) {
-                    acc.add_extended(self, bits, term_word(code, slot.base), org, at.0);
+                    acc.add_extended(self, bits, code_term(code, slot.base), org, at.0);
                 }
             }
         } else {
@@ -368,11 +368,11 @@ impl Index {
             let terms = self.more_terms.get(start..start + len).unwrap_or(&[]);
             for (&role, &term) in roles.iter().zip(terms) {
                 let in_force = (term == ALWAYS_GLOBAL) | ((term < TERM_EXTENDED) & (term == org_word));
-                acc.add(grants.bits(role) & mask, in_force, is_extended(term));
+                acc.add(grants.bits(role) & mask, in_force, word_term(term).is_some());
             }
             if acc.extended != 0 {
                 for (&role, &term) in roles.iter().zip(terms) {
-                    acc.add_extended(self, grants.bits(role) & mask, term, org, at.0);
+                    acc.add_extended(self, grants.bits(role) & mask, word_term(term), org, at.0);
                 }
             }
         }
@@ -387,19 +387,10 @@ impl Index {
         self.check(u, e, access, org, at)
     }
 
-    /// Is an assignment with this term in force in `org` at `at`?
+    /// Is an assignment whose term is entry `term` of `Index::terms` in force in `org` at `at`?
     #[inline]
     fn in_term(&self, term: u32, org: Option<OrgId>, at: i64) -> bool {
-        if term == EMPTY {
-            return false;
-        }
-        if term == ALWAYS_GLOBAL {
-            return true;
-        }
-        if term & TERM_EXTENDED == 0 {
-            return org.is_some_and(|o| o.0 == term);
-        }
-        let Some(t) = self.terms.get((term & !TERM_EXTENDED) as usize) else { return false };
+        let Some(t) = self.terms.get(term as usize) else { return false };
         if at < t.from || at >= t.to {
             return false;
         }
@@ -455,27 +446,26 @@ impl Accumulator {
         self.extended |= bits & u32::from(extended).wrapping_neg();
     }
 
+    /// An assignment whose term is entry `term` of `Index::terms`, if it has one there.
     #[inline(always)]
-    fn add_extended(&mut self, index: &Index, bits: u32, term: u32, org: Option<OrgId>, at: i64) {
-        if bits != 0 && is_extended(term) && index.in_term(term, org, at) {
+    fn add_extended(&mut self, index: &Index, bits: u32, term: Option<u32>, org: Option<OrgId>, at: i64) {
+        if let Some(term) = term
+            && bits != 0
+            && index.in_term(term, org, at)
+        {
             self.bits |= bits;
         }
     }
 }
 
-/// Does this term refer to an entry in `Index::terms`?
+/// The entry in `Index::terms` that a term word refers to, if it does.
 #[inline]
-fn is_extended(term: u32) -> bool {
-    (TERM_EXTENDED..ALWAYS_GLOBAL).contains(&term)
+fn word_term(term: u32) -> Option<u32> {
+    (TERM_EXTENDED..ALWAYS_GLOBAL).contains(&term).then_some(term & !TERM_EXTENDED)
 }
 
-/// The term that a slot's code stands for, in the word form of `more_terms`.
+/// The entry in `Index::terms` that a slot's code refers to, if it does.
 #[inline]
-fn term_word(code: u8, base: u32) -> u32 {
-    match code {
-        CODE_EMPTY | CODE_OVERFLOW => EMPTY,
-        CODE_GLOBAL => ALWAYS_GLOBAL,
-        c if c >= CODE_EXTENDED => TERM_EXTENDED | base.wrapping_add(u32::from(c - CODE_EXTENDED)),
-        org => u32::from(org),
-    }
+fn code_term(code: u8, base: u32) -> Option<u32> {
+    (CODE_EXTENDED..CODE_EXTENDED + 4).contains(&code).then(|| base.wrapping_add(u32::from(code - CODE_EXTENDED)))
 }
