@@ -440,7 +440,13 @@ struct FastRun<'r, E: Engine> {
     each: Vec<f64>,
 }
 
-impl<'r, E: Engine> FastRun<'r, E> {
+impl<'r, E: Engine + 'r> FastRun<'r, E> {
+    /// Builds the engine (measured) and converts the whole stream for it.
+    fn boxed(kind: EngineKind, build: impl FnOnce() -> Result<E>, config: &Config, requests: &'r [Request]) -> Result<Box<dyn Rounds + 'r>> {
+        let (engine, built) = build_measured(kind, build, config)?;
+        Ok(Box::new(FastRun::new(kind, engine, built, requests)))
+    }
+
     fn new(kind: EngineKind, engine: E, built: Built, requests: &'r [Request]) -> FastRun<'r, E> {
         let t = Instant::now();
         let prepared: Vec<E::Prepared<'r>> = requests.iter().map(|r| engine.prepare(r)).collect();
@@ -500,22 +506,23 @@ impl<E: Engine> Rounds for FastRun<'_, E> {
 /// turns gives every engine the same conditions, so that their ratios hold
 /// even when the absolute figures move.
 fn time_in_turns(runs: &mut [Box<dyn Rounds + '_>], n: usize, clock: &Clock) {
-    let each_n = n.min(200_000);
-    for (round, start) in (0..n).step_by(ROUND).enumerate() {
+    for start in (0..n).step_by(ROUND) {
         let range = start..(start + ROUND).min(n);
         // The checks just before the round (wrapping round to the end of the stream).
         let warm_up = if start >= WARM_UP { start - WARM_UP..start } else { n.saturating_sub(WARM_UP)..n };
-        for i in 0..runs.len() {
-            let i = if round % 2 == 0 { i } else { runs.len() - 1 - i };
-            runs[i].time_round(range.clone(), warm_up.clone());
+        for run in runs.iter_mut() {
+            run.time_round(range.clone(), warm_up.clone());
         }
+        // Whoever went last goes first next time.
+        runs.reverse();
     }
-    for (round, start) in (0..each_n).step_by(EACH_ROUND).enumerate() {
+    let each_n = n.min(200_000);
+    for start in (0..each_n).step_by(EACH_ROUND) {
         let range = start..(start + EACH_ROUND).min(each_n);
-        for i in 0..runs.len() {
-            let i = if round % 2 == 0 { i } else { runs.len() - 1 - i };
-            runs[i].time_each_round(range.clone(), clock);
+        for run in runs.iter_mut() {
+            run.time_each_round(range.clone(), clock);
         }
+        runs.reverse();
     }
 }
 
@@ -598,19 +605,11 @@ pub fn run_on(model: &Model, requests: &[Request], config: &Config) -> Result<Re
         let mut runs: Vec<Box<dyn Rounds + '_>> = Vec::new();
         for &kind in &fast {
             say(&format!("{kind}: building"));
+            let stream = &requests[..n];
             runs.push(match kind {
-                EngineKind::Warden => {
-                    let (e, built) = build_measured(kind, || Ok(Warden::build(model)), config)?;
-                    Box::new(FastRun::new(kind, e, built, &requests[..n]))
-                }
-                EngineKind::WardenByName => {
-                    let (e, built) = build_measured(kind, || Ok(WardenByName::build(model)), config)?;
-                    Box::new(FastRun::new(kind, e, built, &requests[..n]))
-                }
-                EngineKind::HashMap => {
-                    let (e, built) = build_measured(kind, || Ok(HashMapEngine::build(model)), config)?;
-                    Box::new(FastRun::new(kind, e, built, &requests[..n]))
-                }
+                EngineKind::Warden => FastRun::boxed(kind, || Ok(Warden::build(model)), config, stream)?,
+                EngineKind::WardenByName => FastRun::boxed(kind, || Ok(WardenByName::build(model)), config, stream)?,
+                EngineKind::HashMap => FastRun::boxed(kind, || Ok(HashMapEngine::build(model)), config, stream)?,
                 other => unreachable!("{other} is not timed in turns"),
             });
         }
