@@ -153,8 +153,12 @@ impl CredentialKind {
 
 /// A way for a user to sign in to Warden itself. Stored like every other object,
 /// so that creating, rotating and revoking one is audited and reaches every
-/// replica; only a hash of the secret is ever kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// replica; only a hash of the secret is ever kept, and the audit trail keeps
+/// not even that (see [`Credential::AUDITED_FIELDS`]).
+///
+/// `Debug` leaves the hash out, so that a traced or logged credential (or a
+/// model holding one) cannot hand it to whoever reads the logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credential {
     /// `password:USER` for a password; the public part of the token for tokens and sessions.
     pub id: String,
@@ -170,8 +174,80 @@ pub struct Credential {
 }
 
 impl Credential {
+    /// The fields of a stored credential that the audit trail shows: whose it
+    /// is, what kind, and when it was made and ends. Never the hash: an argon2id
+    /// hash can be cracked offline, and the audit trail is read by auditors who
+    /// may not even list the tokens. An allow-list, so that a field added later
+    /// stays out of the trail until someone decides it may be shown.
+    pub const AUDITED_FIELDS: [&'static str; 6] = ["id", "user", "kind", "label", "created", "expires"];
+
     /// Whether the credential may be used at `now`.
     pub fn is_live(&self, now: Timestamp) -> bool {
         self.expires.is_none_or(|e| now < e)
+    }
+
+    /// Cuts a stored credential body (JSON, as written by any version) down to
+    /// [`Credential::AUDITED_FIELDS`]. A body that is not a JSON object is no
+    /// credential Warden wrote, and is replaced by an empty one rather than shown.
+    pub fn audit_view(body: &mut serde_json::Value) {
+        match body {
+            serde_json::Value::Object(fields) => fields.retain(|name, _| Credential::AUDITED_FIELDS.contains(&name.as_str())),
+            other => *other = serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("kind", &self.kind)
+            .field("hash", &"<redacted>")
+            .field("label", &self.label)
+            .field("created", &self.created)
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential() -> Credential {
+        Credential {
+            id: "token:0123456789abcdef".into(),
+            user: "alice".into(),
+            kind: CredentialKind::ApiToken,
+            hash: "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8".into(),
+            label: Some("ci".into()),
+            created: Timestamp(1),
+            expires: Some(Timestamp(2)),
+        }
+    }
+
+    #[test]
+    fn debug_leaves_the_hash_out() {
+        let c = credential();
+        let text = format!("{c:?} {c:#?}");
+        assert!(!text.contains(&c.hash), "{text}");
+        assert!(text.contains("alice") && text.contains("<redacted>"), "{text}");
+    }
+
+    #[test]
+    fn audit_view_keeps_every_field_but_the_hash() {
+        let c = credential();
+        let mut body = serde_json::to_value(&c).unwrap();
+        let all: Vec<String> = body.as_object().unwrap().keys().cloned().collect();
+        Credential::audit_view(&mut body);
+        let kept: Vec<&String> = body.as_object().unwrap().keys().collect();
+        // A new field of Credential fails here until it is listed in AUDITED_FIELDS or knowingly left out.
+        let dropped: Vec<&String> = all.iter().filter(|f| !kept.contains(f)).collect();
+        assert_eq!(dropped, ["hash"]);
+        assert!(!body.to_string().contains(&c.hash));
+        let mut odd = serde_json::json!("$argon2id$v=19$...");
+        Credential::audit_view(&mut odd);
+        assert_eq!(odd, serde_json::json!({}));
     }
 }

@@ -11,7 +11,7 @@ pub struct Health {
     pub revision: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub user: String,
@@ -268,7 +268,7 @@ pub struct RotateToken {
     pub expires_in_days: Option<u32>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct IssuedToken {
     pub id: String,
     pub user: String,
@@ -277,11 +277,30 @@ pub struct IssuedToken {
     pub expires: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetPassword {
     /// At least 12 characters.
     pub password: String,
+}
+
+// Debug without the secrets, so that no trace or log line can carry one.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest").field("user", &self.user).field("password", &"<redacted>").finish()
+    }
+}
+
+impl std::fmt::Debug for SetPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetPassword").field("password", &"<redacted>").finish()
+    }
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken").field("id", &self.id).field("user", &self.user).field("token", &"<redacted>").field("expires", &self.expires).finish()
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

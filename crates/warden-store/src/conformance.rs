@@ -79,6 +79,10 @@ macro_rules! conformance_tests {
             leases_have_one_holder_until_they_expire,
             audit_pages_and_records_origin,
             wait_for_change_sees_another_handle,
+            credential_hashes_stay_out_of_the_audit_trail,
+            hashes_in_events_written_before_are_served_redacted,
+            sign_in_failures_lock_out_across_handles,
+            concurrent_sign_in_failures_are_all_counted_and_lock_once,
         );
     };
     (@cases required $fixture:expr; $($case:ident),* $(,)?) => {
@@ -1549,4 +1553,169 @@ pub async fn wait_for_change_sees_another_handle(f: &dyn Fixture) {
         .expect("woken within a second or two")
         .unwrap();
     assert_eq!(seen, 1);
+}
+
+fn credential(id: &str, hash: &str, created: i64) -> warden_model::Credential {
+    warden_model::Credential {
+        id: id.into(),
+        user: "alice".into(),
+        kind: warden_model::CredentialKind::Password,
+        hash: hash.into(),
+        label: Some("laptop".into()),
+        created: Timestamp(created),
+        expires: Some(Timestamp(created + 1_000)),
+    }
+}
+
+/// Every before and after body of every change, as text, for searching.
+async fn all_changes_text(store: &dyn Store) -> String {
+    let events = store
+        .audit_events(&AuditFilter { include_changes: true, ..AuditFilter::default() })
+        .await
+        .expect("audit events");
+    serde_json::to_string(&events.iter().flat_map(|e| e.changes.clone()).collect::<Vec<_>>()).expect("json")
+}
+
+/// A credential's create, change and delete are audited (who, for whom, when)
+/// without its hash, and the chain covers exactly what is shown.
+pub async fn credential_hashes_stay_out_of_the_audit_trail(f: &dyn Fixture) {
+    let store = f.store();
+    let (h1, h2) = ("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$Zmlyc3RoYXNo", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$c2Vjb25kaGFzaA");
+    let id = "password:alice";
+    store.commit(commit("user create", vec![put(user("alice"))])).await.unwrap();
+    store.commit(commit("password set", vec![put(Object::Credential(credential(id, h1, 1_000)))])).await.unwrap();
+    store.commit(commit("password set", vec![put(Object::Credential(credential(id, h2, 2_000)))])).await.unwrap();
+    store.commit(commit("password remove", vec![Change::Delete(key(ObjectKind::Credential, id))])).await.unwrap();
+    // The store itself keeps the hash: sign-in needs it.
+    assert_eq!(store.load().await.unwrap().0.credentials.len(), 0);
+    let events = store
+        .audit_events(&AuditFilter { object: Some(key(ObjectKind::Credential, id)), include_changes: true, ..AuditFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(events.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["password set", "password set", "password remove"]);
+    let shown = |created: i64| {
+        let at = |ms: i64| serde_json::to_value(Timestamp(ms)).expect("a timestamp");
+        serde_json::json!({"id": id, "user": "alice", "kind": "password", "label": "laptop", "created": at(created), "expires": at(created + 1_000)})
+    };
+    assert_eq!(events[0].changes[0].after, Some(shown(1_000)));
+    assert_eq!((events[1].changes[0].before.clone(), events[1].changes[0].after.clone()), (Some(shown(1_000)), Some(shown(2_000))));
+    assert_eq!((events[2].changes[0].before.clone(), events[2].changes[0].after.clone()), (Some(shown(2_000)), None));
+    let text = all_changes_text(&*store).await;
+    assert!(!text.contains("hash") && !text.contains("argon2"), "{text}");
+    assert_intact(&*store, 4).await;
+    // A bulk load with a credential in it is redacted too.
+    let reopened = f.reopen().await;
+    reopened.commit(commit("import", sample_model().objects().map(Change::Put).collect())).await.unwrap();
+    let text = all_changes_text(&*reopened).await;
+    assert!(!text.contains("5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"), "{text}");
+    assert!(reopened.load().await.unwrap().0.credentials.values().all(|c| !c.hash.is_empty()), "the objects keep their hashes");
+    assert_intact(&*reopened, 5).await;
+}
+
+/// Events written before redaction hold hashes in their stored bytes: every
+/// reader gets them redacted, and the chain still verifies over the bytes.
+pub async fn hashes_in_events_written_before_are_served_redacted(f: &dyn Fixture) {
+    let store = f.store();
+    let hash = "$argon2id$v=19$m=19456,t=2,p=1$b2xkc2FsdA$b2xkLWNvZGUtaGFzaA";
+    let c = credential("password:alice", hash, 1_000);
+    store.commit(commit("user create", vec![put(user("alice"))])).await.unwrap();
+    store.commit(commit("password set", vec![put(Object::Credential(c.clone()))])).await.unwrap();
+    // Rewrite event 2 as the code before redaction wrote it: the whole body
+    // in the change, and the event's hash (and the head) computed over it.
+    let event = store
+        .audit_events(&AuditFilter { after_seq: Some(1), ..AuditFilter::default() })
+        .await
+        .unwrap()
+        .remove(0);
+    let full = crate::codec::encode(&Object::Credential(c));
+    let summary = event.summary.to_string();
+    let header = crate::chain::EventHeader {
+        seq: event.seq,
+        revision: event.revision,
+        at: event.at.0,
+        actor: &event.actor,
+        action: &event.action,
+        origin: &event.origin,
+        summary: &summary,
+        change_count: 1,
+    };
+    let mut hasher = crate::chain::EventHasher::new(&event.prev_hash, &header);
+    hasher.change("credential", "password:alice", "database", None, Some(&full));
+    let old_hash = hasher.finish();
+    f.tamper(&format!(
+        "UPDATE audit_changes SET after = '{full}' WHERE seq = 2; \
+         UPDATE audit_events SET hash = '{old_hash}' WHERE seq = 2; \
+         UPDATE meta SET audit_hash = '{old_hash}'"
+    ))
+    .await;
+    assert_intact(&*store, 2).await;
+    let text = all_changes_text(&*store).await;
+    assert!(text.contains("password:alice"), "{text}");
+    assert!(!text.contains("hash") && !text.contains("argon2"), "{text}");
+    // Filtered to the object, as `GET /audit?object=credential/...` asks.
+    let by_object = store
+        .audit_events(&AuditFilter { object: Some(key(ObjectKind::Credential, "password:alice")), include_changes: true, ..AuditFilter::default() })
+        .await
+        .unwrap();
+    let after = by_object[0].changes[0].after.clone().unwrap_or_default();
+    assert_eq!(after.get("user"), Some(&serde_json::json!("alice")));
+    assert_eq!(after.get("hash"), None);
+    // The next event chains onto the old one.
+    store.commit(commit("user update", vec![put(user("bob"))])).await.unwrap();
+    assert_intact(&*store, 3).await;
+}
+
+const LOCKOUT: crate::LockoutPolicy = crate::LockoutPolicy { max_failures: 3, window: std::time::Duration::from_secs(300) };
+
+/// Failures count across handles (replicas, restarts); the third in the window
+/// locks the key until the first leaves it; other keys are untouched.
+pub async fn sign_in_failures_lock_out_across_handles(f: &dyn Fixture) {
+    let a = f.store();
+    let b = f.reopen().await;
+    let t = |s: i64| Timestamp(1_700_000_000_000 + s * 1000);
+    let first = a.record_sign_in_failure("user alice", t(0), &LOCKOUT).await.unwrap();
+    assert_eq!((first.failures, first.locked_until, first.newly_locked), (1, None, false));
+    a.record_sign_in_failure("user alice", t(10), &LOCKOUT).await.unwrap();
+    assert_eq!(b.sign_in_locked_until("user alice", t(11)).await.unwrap(), None);
+    let third = b.record_sign_in_failure("user alice", t(20), &LOCKOUT).await.unwrap();
+    assert_eq!((third.failures, third.locked_until, third.newly_locked), (3, Some(t(300)), true));
+    for store in [&a, &b] {
+        assert_eq!(store.sign_in_locked_until("user alice", t(21)).await.unwrap(), Some(t(300)));
+        assert_eq!(store.sign_in_locked_until("user bob", t(21)).await.unwrap(), None);
+    }
+    // A restart remembers it.
+    let restarted = f.reopen().await;
+    assert_eq!(restarted.sign_in_locked_until("user alice", t(299)).await.unwrap(), Some(t(300)));
+    assert_eq!(restarted.sign_in_locked_until("user alice", t(300)).await.unwrap(), None, "over at the end of the window");
+    // After the window, the first failure no longer counts: two left, no lockout.
+    let later = restarted.record_sign_in_failure("user alice", t(301), &LOCKOUT).await.unwrap();
+    assert_eq!((later.failures, later.locked_until), (3, Some(t(310))), "t(10), t(20), t(301)");
+    assert!(later.newly_locked, "a new lockout after the first ended");
+    // A success forgets the failures, not the lockout in force.
+    restarted.clear_sign_in_failures("user alice").await.unwrap();
+    assert_eq!(a.sign_in_locked_until("user alice", t(305)).await.unwrap(), Some(t(310)));
+    let fresh = a.record_sign_in_failure("user alice", t(400), &LOCKOUT).await.unwrap();
+    assert_eq!((fresh.failures, fresh.locked_until), (1, None));
+    assert_eq!(a.revision().await.unwrap(), 0, "sign-in failures are not administrative changes");
+}
+
+/// Concurrent failures from two handles are each counted once and start one lockout.
+pub async fn concurrent_sign_in_failures_are_all_counted_and_lock_once(f: &dyn Fixture) {
+    let stores = [f.store(), f.reopen().await];
+    let at = Timestamp(1_700_000_000_000);
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let store = Arc::clone(&stores[i % 2]);
+            tokio::spawn(async move { store.record_sign_in_failure("client 10.0.0.9", Timestamp(at.0 + i as i64), &LOCKOUT).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let mut counts: Vec<u64> = outcomes.iter().map(|o| o.failures).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=12).collect::<Vec<u64>>(), "each failure saw every one committed before it");
+    assert_eq!(outcomes.iter().filter(|o| o.newly_locked).count(), 1, "{outcomes:?}");
+    assert!(stores[1].sign_in_locked_until("client 10.0.0.9", Timestamp(at.0 + 100)).await.unwrap().is_some());
 }

@@ -15,11 +15,28 @@ use warden_model::{Object, ObjectKind, ObjectRef};
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Effect {
     pub object: ObjectRef,
+    /// The old body as the audit trail records it (see [`crate::redact`]).
     pub before: Option<String>,
     /// The new body; `None` deletes the object.
     pub after: Option<String>,
+    /// The new body as the audit trail records it, where that differs from `after`.
+    audited_after: Option<String>,
     /// The object's version after the change (the old version for a delete).
     pub version: i64,
+}
+
+impl Effect {
+    fn new(object: ObjectRef, before: Option<String>, after: Option<String>, version: i64) -> Effect {
+        let kind = object.kind;
+        let before = before.map(|b| crate::redact::audit_text(kind, &b).unwrap_or(b));
+        let audited_after = after.as_deref().and_then(|a| crate::redact::audit_text(kind, a));
+        Effect { object, before, after, audited_after, version }
+    }
+
+    /// The new body as the audit trail records (and hashes) it.
+    pub fn audit_after(&self) -> Option<&str> {
+        self.audited_after.as_deref().or(self.after.as_deref())
+    }
 }
 
 /// The hash of an event whose changes are `effects`, all written by a commit to `layer`.
@@ -36,7 +53,7 @@ pub(crate) fn event_hash(
             &e.object.name,
             crate::layers::layer_for(layer, e.object.kind).code(),
             e.before.as_deref(),
-            e.after.as_deref(),
+            e.audit_after(),
         );
     }
     hasher.finish()
@@ -192,18 +209,10 @@ impl Plan {
                 (None, _) if must_exist => return Err(StoreError::NotFound(key)),
                 // `observe` reports Same only for a put of identical text.
                 (None, None) | (Some(Found::Same { .. }), _) => continue,
-                (None, Some(text)) => Effect {
-                    object: key,
-                    before: None,
-                    after: Some(text),
-                    version: 1,
-                },
-                (Some(Found::Differs { version, body }), None) => Effect {
-                    object: key,
-                    before: Some(body),
-                    after: None,
-                    version,
-                },
+                (None, Some(text)) => Effect::new(key, None, Some(text), 1),
+                (Some(Found::Differs { version, body }), None) => {
+                    Effect::new(key, Some(body), None, version)
+                }
                 (Some(Found::Differs { version, body }), Some(text)) => {
                     let same = after.as_ref().is_some_and(|object| {
                         codec::decode(key.kind, &body).is_ok_and(|old| old == *object)
@@ -211,12 +220,7 @@ impl Plan {
                     if same {
                         continue;
                     }
-                    Effect {
-                        object: key,
-                        before: Some(body),
-                        after: Some(text),
-                        version: version + 1,
-                    }
+                    Effect::new(key, Some(body), Some(text), version + 1)
                 }
             };
             effects.push(effect);

@@ -24,8 +24,10 @@ pub mod conformance;
 mod diff;
 mod error;
 mod layers;
+mod lockout;
 mod migrations;
 mod postgres;
+pub mod redact;
 mod sqlite;
 
 pub use chain::GENESIS_HASH;
@@ -80,6 +82,26 @@ pub trait Store: Send + Sync {
     async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> Result<bool, StoreError>;
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError>;
+
+    /// Records a failed sign-in under `key` (a user name or a client address,
+    /// as the caller names them) at `at`. When it makes `policy.max_failures`
+    /// inside `policy.window`, the key is locked out until the oldest of them
+    /// leaves the window. Counting and locking are one transaction serialized
+    /// with every other replica's, so concurrent failures are all counted and a
+    /// lockout starts once. Not audited: anonymous callers cause these.
+    async fn record_sign_in_failure(
+        &self,
+        key: &str,
+        at: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> Result<SignInFailure, StoreError>;
+
+    /// Until when `key` is locked out, if it is at `now`.
+    async fn sign_in_locked_until(&self, key: &str, now: Timestamp) -> Result<Option<Timestamp>, StoreError>;
+
+    /// Forgets the failed sign-ins of `key` (after a successful one); a lockout
+    /// in force stays.
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError>;
 
     /// Activity events in id order; see [`ActivityFilter`].
     async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError>;
@@ -342,6 +364,30 @@ pub struct ActivityEvent {
     /// Where it came from (application name, address).
     pub source: Option<String>,
     pub detail: serde_json::Value,
+}
+
+/// How many failed sign-ins lock a key out, and how long each one counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub window: Duration,
+}
+
+impl LockoutPolicy {
+    fn window_ms(&self) -> i64 {
+        i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// What one failed sign-in did to its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInFailure {
+    /// The key's failures inside the window, this one included.
+    pub failures: u64,
+    /// Until when the key is locked out now, if it is.
+    pub locked_until: Option<Timestamp>,
+    /// This failure started the lockout (rather than finding one in force).
+    pub newly_locked: bool,
 }
 
 /// Which activity events to return; every criterion narrows the result.

@@ -15,8 +15,8 @@ use crate::diff::{Effect, Found, Plan};
 use crate::layers::{self, Overlay, Row as LayerRow};
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification, Commit,
-    DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, Precondition, Revision, Store, StoreError,
-    Versioned, codec,
+    DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision,
+    SignInFailure, Store, StoreError, Versioned, codec,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
@@ -28,7 +28,14 @@ use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 const MIGRATIONS: &[crate::migrations::Script] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
+    (3, "signin_lockout", include_str!("../../migrations/postgres/0003_signin_lockout.sql")),
 ];
+
+/// The transaction-scoped advisory lock that serializes failed sign-ins across
+/// replicas ("wardenSI"), so that each counts every failure committed before it
+/// and prunes without racing another. Failed sign-ins are rare and each costs
+/// an argon2id verification, so one lock for all keys is no bottleneck.
+const SIGN_IN_LOCK: i64 = 0x7761_7264_656e_5349;
 
 /// The channel every commit notifies with its new revision.
 const CHANNEL: &str = "warden_revision";
@@ -260,7 +267,7 @@ async fn write_audit_changes(
             .map(|(_, e)| layers::layer_for(layer, e.object.kind).code())
             .collect();
         let befores: Vec<Option<&str>> = chunk.iter().map(|(_, e)| e.before.as_deref()).collect();
-        let afters: Vec<Option<&str>> = chunk.iter().map(|(_, e)| e.after.as_deref()).collect();
+        let afters: Vec<Option<&str>> = chunk.iter().map(|(_, e)| e.audit_after()).collect();
         sqlx::query(
             "INSERT INTO audit_changes (seq, idx, kind, key, layer, before, after) \
              SELECT $1, i, k, n, l, b, a FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(i, k, n, l, b, a)",
@@ -377,6 +384,69 @@ impl Store for PgStore {
         .fetch_one(&self.pool)
         .await?;
         to_u64(id, "an activity id")
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        key: &str,
+        at: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> Result<SignInFailure, StoreError> {
+        let start = crate::lockout::window_start(policy, at);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SIGN_IN_LOCK).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE at <= $1").bind(start).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sign_in_lockouts WHERE locked_until <= $1").bind(at.0).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO sign_in_failures (key, at) VALUES ($1, $2)").bind(key).bind(at.0).execute(&mut *tx).await?;
+        let (failures, oldest): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(MIN(at), $1) FROM sign_in_failures WHERE key = $2 AND at > $3")
+                .bind(at.0)
+                .bind(key)
+                .bind(start)
+                .fetch_one(&mut *tx)
+                .await?;
+        let previous_until: Option<i64> = sqlx::query_scalar("SELECT locked_until FROM sign_in_lockouts WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let counted = crate::lockout::Counted {
+            at: at.0,
+            failures: to_u64(failures, "a count of failed sign-ins")?,
+            oldest,
+            previous_until,
+        };
+        let (outcome, write) = crate::lockout::judge(policy, &counted);
+        if let Some(until) = write {
+            sqlx::query(
+                "INSERT INTO sign_in_lockouts (key, locked_until) VALUES ($1, $2) \
+                 ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until",
+            )
+            .bind(key)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn sign_in_locked_until(&self, key: &str, now: Timestamp) -> Result<Option<Timestamp>, StoreError> {
+        let until: Option<i64> =
+            sqlx::query_scalar("SELECT locked_until FROM sign_in_lockouts WHERE key = $1 AND locked_until > $2")
+                .bind(key)
+                .bind(now.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(until.map(Timestamp))
+    }
+
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError> {
+        // Under the same lock as the pruning, so that two deletes never deadlock.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SIGN_IN_LOCK).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = $1").bind(key).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError> {

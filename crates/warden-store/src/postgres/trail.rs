@@ -92,10 +92,15 @@ fn change_from_row(row: &PgRow) -> Result<(u64, AuditChange), StoreError> {
     let layer = Layer::from_code(layer_code).ok_or_else(|| {
         StoreError::corrupt(format!("audit event {seq} names unknown layer {layer_code:?}"))
     })?;
+    // Events written before credentials were redacted still hold their hashes.
     let side = |column: &str| -> Result<Option<serde_json::Value>, StoreError> {
         let text: Option<&str> = row.try_get(column)?;
-        text.map(|t| codec::json(t, || format!("the {column} of {kind} {key} in audit event {seq}")))
-            .transpose()
+        text.map(|t| {
+            let mut body = codec::json(t, || format!("the {column} of {kind} {key} in audit event {seq}"))?;
+            crate::redact::audit_view(kind, &mut body);
+            Ok(body)
+        })
+        .transpose()
     };
     let change = AuditChange {
         object: ObjectRef::new(kind, key),

@@ -10,8 +10,8 @@ use crate::codec;
 use crate::diff::{Effect, Plan};
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification,
-    Commit, DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, Precondition, Revision, Store,
-    StoreError, Versioned,
+    Commit, DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision,
+    SignInFailure, Store, StoreError, Versioned,
 };
 use rows::{fetch_found, scan_kind, stored_kinds};
 use sqlx::migrate::Migrator;
@@ -39,6 +39,11 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
         include_str!("../../migrations/sqlite/0002_layers_activity.sql"),
     ),
     (3, "leases", include_str!("../../migrations/sqlite/0003_leases.sql")),
+    (
+        4,
+        "signin_lockout",
+        include_str!("../../migrations/sqlite/0004_signin_lockout.sql"),
+    ),
 ];
 
 /// SQLite allows 32,766 bound parameters per statement; these keep each bulk
@@ -267,7 +272,7 @@ async fn write_audit_changes(
                 .push_bind(effect.object.name.as_str())
                 .push_bind(crate::layers::layer_for(layer, effect.object.kind).code())
                 .push_bind(effect.before.as_deref())
-                .push_bind(effect.after.as_deref());
+                .push_bind(effect.audit_after());
         });
         q.build().execute(&mut *conn).await?;
     }
@@ -404,6 +409,82 @@ impl Store for SqliteStore {
         .fetch_one(&self.writer)
         .await?;
         to_u64(id, "an activity id")
+    }
+
+    async fn record_sign_in_failure(
+        &self,
+        key: &str,
+        at: Timestamp,
+        policy: &LockoutPolicy,
+    ) -> Result<SignInFailure, StoreError> {
+        let start = crate::lockout::window_start(policy, at);
+        // The write lock, taken first, serializes this with every other writer
+        // of the file: the count below sees every failure committed before it.
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE at <= ?")
+            .bind(start)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sign_in_lockouts WHERE locked_until <= ?")
+            .bind(at.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO sign_in_failures (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(at.0)
+            .execute(&mut *tx)
+            .await?;
+        let (failures, oldest): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MIN(at), ?) FROM sign_in_failures WHERE key = ? AND at > ?",
+        )
+        .bind(at.0)
+        .bind(key)
+        .bind(start)
+        .fetch_one(&mut *tx)
+        .await?;
+        let previous_until: Option<i64> =
+            sqlx::query_scalar("SELECT locked_until FROM sign_in_lockouts WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let counted = crate::lockout::Counted {
+            at: at.0,
+            failures: to_u64(failures, "a count of failed sign-ins")?,
+            oldest,
+            previous_until,
+        };
+        let (outcome, write) = crate::lockout::judge(policy, &counted);
+        if let Some(until) = write {
+            sqlx::query(
+                "INSERT INTO sign_in_lockouts (key, locked_until) VALUES (?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET locked_until = excluded.locked_until",
+            )
+            .bind(key)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn sign_in_locked_until(&self, key: &str, now: Timestamp) -> Result<Option<Timestamp>, StoreError> {
+        let until: Option<i64> = sqlx::query_scalar(
+            "SELECT locked_until FROM sign_in_lockouts WHERE key = ? AND locked_until > ?",
+        )
+        .bind(key)
+        .bind(now.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(until.map(Timestamp))
+    }
+
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE key = ?")
+            .bind(key)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError> {

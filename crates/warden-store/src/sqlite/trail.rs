@@ -114,12 +114,15 @@ fn change_from_row(row: &SqliteRow) -> Result<(u64, AuditChange), StoreError> {
             "audit event {seq} names unknown layer {layer_code:?}"
         ))
     })?;
+    // Events written before credentials were redacted still hold their hashes.
     let side = |column: &str| -> Result<Option<serde_json::Value>, StoreError> {
         let text: Option<&str> = row.try_get(column)?;
         text.map(|t| {
-            codec::json(t, || {
+            let mut body = codec::json(t, || {
                 format!("the {column} of {kind} {key} in audit event {seq}")
-            })
+            })?;
+            crate::redact::audit_view(kind, &mut body);
+            Ok(body)
         })
         .transpose()
     };
