@@ -272,12 +272,6 @@ pub async fn permissions(
 
 // ---------------------------------------------------------------- authentication
 
-fn client_key(origin: &str) -> String {
-    // "api 1.2.3.4:5678" → the address without the port.
-    let addr = origin.trim_start_matches("api ");
-    addr.rsplit_once(':').map_or(addr, |(host, _)| host).to_string()
-}
-
 fn cookie_header(state: &AppState, name: &str, value: &str, http_only: bool, max_age: Option<u64>) -> HeaderValue {
     let mut c = format!("{name}={value}; Path=/; SameSite=Strict");
     if http_only {
@@ -299,10 +293,13 @@ pub async fn login(
     body: Result<crate::problem::JsonObject<LoginRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Response> {
     let crate::problem::JsonObject(req) = body?;
-    let by_client = format!("client {}", client_key(&caller.origin));
-    let by_user = format!("user {}", req.user.to_lowercase());
-    for key in [&by_client, &by_user] {
-        if let Some(wait) = state.limiter.locked(key) {
+    let keys = auth::lockout_keys(&req.user, &caller.origin);
+    for k in &keys {
+        if let Some(until) = state.store.sign_in_locked_until(&k.key, caller.now).await? {
+            // Refused without looking at the password; recorded, so that a lockout under attack shows.
+            let detail = json!({"via": "warden", "locked": k.scope, "until": until.to_string()});
+            record_activity(&state, &req.user, "sign_in_refused", &caller.origin, detail).await;
+            let wait = auth::seconds_until(until, caller.now);
             return Err(ApiError { retry_after: Some(wait), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", format!("too many failed sign-ins; try again in {wait} s")) });
         }
     }
@@ -319,12 +316,19 @@ pub async fn login(
     let password = req.password.clone();
     let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc)).await.unwrap_or(false) && stored.is_some() && enabled;
     if !ok {
-        state.limiter.fail(&by_client);
-        state.limiter.fail(&by_user);
         record_activity(&state, &req.user, "sign_in_failed", &caller.origin, json!({"via": "warden"})).await;
+        for k in &keys {
+            let failure = state.store.record_sign_in_failure(&k.key, caller.now, &auth::LOCKOUT).await?;
+            if let (true, Some(until)) = (failure.newly_locked, failure.locked_until) {
+                let detail = json!({"via": "warden", "locked": k.scope, "failures": failure.failures, "until": until.to_string()});
+                record_activity(&state, &req.user, "sign_in_locked", &caller.origin, detail).await;
+                tracing::warn!(scope = k.scope, key = %k.key, until = %until, "sign-in locked out after repeated failures");
+            }
+        }
         return Err(ApiError::unauthorized("wrong user name or password, or the user is disabled"));
     }
-    state.limiter.succeed(&by_user);
+    let [_, by_user] = &keys;
+    state.store.clear_sign_in_failures(&by_user.key).await?;
     let (id, secret) = auth::new_secret();
     let expires = Timestamp(caller.now.0 + auth::SESSION_LIFETIME.as_millis() as i64);
     let credential = Credential {

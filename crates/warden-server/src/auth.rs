@@ -6,7 +6,7 @@
 //! (session cookies): the id finds the credential in the snapshot without a
 //! scan, and only the SHA-256 of the 256-bit secret is stored. Passwords are
 //! argon2id hashes, verified off the async runtime because each takes tens of
-//! milliseconds by design.
+//! milliseconds by design. Failed sign-ins are counted in the store ([`LOCKOUT`]).
 
 use crate::builtin::Action;
 use crate::problem::ApiError;
@@ -15,12 +15,11 @@ use argon2::Argon2;
 use axum::http::{header, HeaderMap, Method};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use subtle::ConstantTimeEq;
 use warden_core::Snapshot;
 use warden_model::{Credential, CredentialKind, EntryPointKey, EntryPointType, Timestamp};
+use warden_store::LockoutPolicy;
 
 pub const SESSION_COOKIE: &str = "warden_session";
 pub const CSRF_COOKIE: &str = "warden_csrf";
@@ -182,46 +181,33 @@ pub fn require(principal: Option<&Principal>, snapshot: &Snapshot, action: Actio
     }
 }
 
-/// Failed sign-ins per key (client address, or user name) in a sliding window.
-/// In memory and per process: it slows guessing down; the failed sign-ins
-/// themselves are recorded in the activity log for every replica to see.
-pub struct RateLimiter {
-    window: Duration,
-    max_failures: usize,
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
+/// Ten failed sign-ins in five minutes lock an account or an address out for
+/// the rest of the window. The count and the lockout live in the store, so
+/// every replica and every restart enforces the same one.
+pub const LOCKOUT: LockoutPolicy = LockoutPolicy { max_failures: 10, window: Duration::from_secs(300) };
+
+/// What a sign-in attempt is counted under, and how the lockout names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutKey {
+    /// `user` or `client`.
+    pub scope: &'static str,
+    /// The store's key: `user NAME` (lowercase) or `client ADDRESS`.
+    pub key: String,
 }
 
-impl RateLimiter {
-    pub fn new(window: Duration, max_failures: usize) -> RateLimiter {
-        RateLimiter { window, max_failures, failures: Mutex::new(HashMap::new()) }
-    }
+/// The keys a sign-in as `user` from `origin` (`api ADDRESS:PORT`) counts under.
+pub fn lockout_keys(user: &str, origin: &str) -> [LockoutKey; 2] {
+    let addr = origin.trim_start_matches("api ");
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
+    [
+        LockoutKey { scope: "client", key: format!("client {host}") },
+        LockoutKey { scope: "user", key: format!("user {}", user.to_lowercase()) },
+    ]
+}
 
-    /// Seconds to wait if `key` is locked out now.
-    pub fn locked(&self, key: &str) -> Option<u64> {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        let list = map.get_mut(key)?;
-        list.retain(|t| now.duration_since(*t) < self.window);
-        if list.len() >= self.max_failures {
-            let oldest = list.first().copied()?;
-            Some(self.window.saturating_sub(now.duration_since(oldest)).as_secs().max(1))
-        } else {
-            None
-        }
-    }
-
-    pub fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            // Bounded memory under a spray of distinct keys: forget the oldest state.
-            map.clear();
-        }
-        map.entry(key.to_string()).or_default().push(Instant::now());
-    }
-
-    pub fn succeed(&self, key: &str) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-    }
+/// Whole seconds from `now` until `until`, at least one, for `Retry-After`.
+pub fn seconds_until(until: Timestamp, now: Timestamp) -> u64 {
+    u64::try_from(until.0.saturating_sub(now.0)).unwrap_or(0).div_ceil(1000).max(1)
 }
 
 #[cfg(test)]
@@ -238,17 +224,13 @@ mod tests {
     }
 
     #[test]
-    fn rate_limiter_locks_after_max_failures() {
-        let r = RateLimiter::new(Duration::from_secs(60), 3);
-        for _ in 0..2 {
-            r.fail("a");
-        }
-        assert_eq!(r.locked("a"), None);
-        r.fail("a");
-        assert!(r.locked("a").is_some());
-        assert_eq!(r.locked("b"), None);
-        r.succeed("a");
-        assert_eq!(r.locked("a"), None);
+    fn lockout_keys_name_the_address_without_its_port_and_the_user_in_lowercase() {
+        let [client, user] = lockout_keys("Alice", "api 10.1.2.3:5555");
+        assert_eq!((client.scope, client.key.as_str()), ("client", "client 10.1.2.3"));
+        assert_eq!((user.scope, user.key.as_str()), ("user", "user alice"));
+        assert_eq!(lockout_keys("a", "api [::1]:80")[0].key, "client [::1]");
+        assert_eq!(seconds_until(Timestamp(10_001), Timestamp(0)), 11);
+        assert_eq!(seconds_until(Timestamp(0), Timestamp(5)), 1);
     }
 
     #[test]

@@ -169,7 +169,7 @@ pub fn all() -> Vec<Endpoint> {
             let mut e = ep(Method::GET, "/api/v1/events", needs(Area::Activity, Access::Read), "events", "Sign-in and activity events, oldest first", None, (200, Schema("EventPage")));
             e.query = vec![
                 ("user", "user id", false),
-                ("kind", "sign_in, sign_out, sign_in_failed or activity", false),
+                ("kind", "sign_in, sign_out, sign_in_failed, sign_in_locked, sign_in_refused or activity", false),
                 ("since", "RFC 3339 instant", false),
                 ("after_id", "events after this id", false),
                 ("limit", "at most this many (default 100, at most 1000)", false),

@@ -7,7 +7,6 @@
 //! A replica that writes also refreshes right after its own commit, so a client
 //! reads its own writes on the replica it wrote through.
 
-use crate::auth::RateLimiter;
 use crate::problem::ApiError;
 use arc_swap::ArcSwap;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -25,7 +24,6 @@ pub struct Inner {
     snapshot: ArcSwap<Snapshot>,
     /// One reload at a time; a second caller waits and finds the work done.
     reload: tokio::sync::Mutex<()>,
-    pub limiter: RateLimiter,
     pub metrics: Option<PrometheusHandle>,
     /// Set the `Secure` attribute on cookies (when serving TLS).
     pub secure_cookies: bool,
@@ -49,7 +47,6 @@ impl AppState {
             store,
             snapshot: ArcSwap::from_pointee(snapshot),
             reload: tokio::sync::Mutex::new(()),
-            limiter: RateLimiter::new(Duration::from_secs(300), 10),
             metrics,
             secure_cookies,
             webhooks: crate::webhooks::WebhookOptions::default(),
