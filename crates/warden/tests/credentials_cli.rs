@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{json, ok, warden};
+use common::{json, ok};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::io::{BufRead, BufReader};
