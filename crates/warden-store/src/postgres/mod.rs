@@ -28,6 +28,7 @@ use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 const MIGRATIONS: &[crate::migrations::Script] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
+    (3, "joined_keys", include_str!("../../migrations/postgres/0003_joined_keys.sql")),
 ];
 
 /// The channel every commit notifies with its new revision.

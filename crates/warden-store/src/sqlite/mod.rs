@@ -39,6 +39,7 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
         include_str!("../../migrations/sqlite/0002_layers_activity.sql"),
     ),
     (3, "leases", include_str!("../../migrations/sqlite/0003_leases.sql")),
+    (4, "joined_keys", include_str!("../../migrations/sqlite/0004_joined_keys.sql")),
 ];
 
 /// SQLite allows 32,766 bound parameters per statement; these keep each bulk
