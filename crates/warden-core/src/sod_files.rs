@@ -37,7 +37,8 @@ pub fn parse_sod_rules(file: &str, data: &[u8], model: &Model) -> Result<Vec<Sod
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(rules.len());
     for (i, mut rule) in rules.into_iter().enumerate() {
-        let at = format!("{file}: rule {} ({:?})", i + 1, rule.name.chars().take(64).collect::<String>());
+        // At most the start of a name: an overlong one is an error of its own.
+        let at = format!("{file}: rule {} ('{}')", i + 1, rule.name.chars().take(64).collect::<String>());
         if let Err(e) = warden_model::validate_id(warden_model::ObjectKind::SodRule, &rule.name) {
             problems.push(format!("{at}: field 'name': {e}"));
         }

@@ -22,7 +22,7 @@ pub const MAX_ID_BYTES: usize = 255;
 /// invisible character shows as `\u{200b}` instead of vanishing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
-    #[error("the {kind} id is empty")]
+    #[error("the {kind} id cannot be empty")]
     Empty { kind: ObjectKind },
     #[error("{kind} id {start:?}… is {bytes} bytes long; ids are at most {MAX_ID_BYTES} bytes")]
     TooLong { kind: ObjectKind, start: String, bytes: usize },
