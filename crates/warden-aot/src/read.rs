@@ -14,7 +14,7 @@ use std::io::Read as _;
 use std::path::Path;
 use warden_model::{
     Access, Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointType, Grant, Licence, Permission, Policy,
-    PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
+    ObjectKind, PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
 };
 
 /// Files above this size are refused unread. The largest standard D365 security
@@ -429,6 +429,22 @@ impl<'a, 'p> Parser<'a, 'p> {
         Ok(self.text(element)?.trim().to_string())
     }
 
+    /// The name of an object of `kind`, or of one it references: an
+    /// identifier that meets Warden's one rule for ids
+    /// ([`warden_model::validate_id`]); empty is left to the caller.
+    fn name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<String> {
+        let text = self.ident(element)?;
+        if !text.is_empty() {
+            warden_model::validate_id(kind, &text).map_err(|e| self.err(element.inner, format!("<{}>: {e}", element.display_name())))?;
+        }
+        Ok(text)
+    }
+
+    fn opt_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<Option<String>> {
+        let text = self.name(element, kind)?;
+        Ok(if text.is_empty() { None } else { Some(text) })
+    }
+
     /// A label, description or help text: kept verbatim; empty means absent.
     fn opt_text(&mut self, element: &Element<'a>) -> Result<Option<String>> {
         let text = self.text(element)?;
@@ -482,7 +498,7 @@ impl<'a, 'p> Parser<'a, 'p> {
     }
 
     /// `<Duties><AxSecurityDutyReference><Name>X</Name></AxSecurityDutyReference>...`
-    fn references(&mut self, list: &Element<'a>, item: &[u8]) -> Result<Vec<String>> {
+    fn references(&mut self, list: &Element<'a>, item: &[u8], kind: ObjectKind) -> Result<Vec<String>> {
         let mut names = Vec::new();
         self.children(list, |p, reference| {
             if reference.name() != item {
@@ -491,7 +507,7 @@ impl<'a, 'p> Parser<'a, 'p> {
             let mut name = String::new();
             p.children(&reference, |p, field| {
                 if field.name() == b"Name" {
-                    name = p.ident(&field)?;
+                    name = p.name(&field, kind)?;
                 }
                 Ok(())
             })?;
@@ -541,12 +557,12 @@ impl<'a, 'p> Parser<'a, 'p> {
         role.model = model;
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => role.name = p.ident(&field)?,
+                b"Name" => role.name = p.name(&field, ObjectKind::Role)?,
                 b"Label" => role.label = p.opt_text(&field)?,
                 b"Description" => role.description = p.opt_text(&field)?,
-                b"Duties" => role.duties = p.references(&field, b"AxSecurityDutyReference")?,
-                b"Privileges" => role.privileges = p.references(&field, b"AxSecurityPrivilegeReference")?,
-                b"SubRoles" => role.sub_roles = p.references(&field, b"AxSecurityRoleReference")?,
+                b"Duties" => role.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty)?,
+                b"Privileges" => role.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
+                b"SubRoles" => role.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role)?,
                 b"DirectAccessPermissions" => p.note_if_used(&field, NOTE_ROLE_DIRECT_ACCESS)?,
                 _ => {}
             }
@@ -560,10 +576,10 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut duty = Duty { name: String::new(), label: None, description: None, model, privileges: Vec::new() };
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => duty.name = p.ident(&field)?,
+                b"Name" => duty.name = p.name(&field, ObjectKind::Duty)?,
                 b"Label" => duty.label = p.opt_text(&field)?,
                 b"Description" => duty.description = p.opt_text(&field)?,
-                b"Privileges" => duty.privileges = p.references(&field, b"AxSecurityPrivilegeReference")?,
+                b"Privileges" => duty.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
                 _ => {}
             }
             Ok(())
@@ -583,7 +599,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         };
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => privilege.name = p.ident(&field)?,
+                b"Name" => privilege.name = p.name(&field, ObjectKind::Privilege)?,
                 b"Label" => privilege.label = p.opt_text(&field)?,
                 b"Description" => privilege.description = p.opt_text(&field)?,
                 b"EntryPoints" => p.children(&field, |p, item| {
@@ -632,7 +648,7 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"Name" => name = p.opt_ident(&field)?,
                 b"Grant" => grant = p.grant(&field)?,
                 b"GrantCurrentData" | b"GrantFutureData" | b"GrantPastData" => p.note_if_used(&field, NOTE_DATE_EFFECTIVE_GRANT)?,
-                b"ObjectName" => object = p.opt_ident(&field)?,
+                b"ObjectName" => object = p.opt_name(&field, ObjectKind::EntryPoint)?,
                 b"ObjectChildName" => child = p.opt_ident(&field)?,
                 b"ObjectType" => kind = Some(p.value::<EntryPointType>(&field)?),
                 _ => {}
@@ -680,10 +696,10 @@ impl<'a, 'p> Parser<'a, 'p> {
         };
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => ext.name = p.ident(&field)?,
-                b"Duties" => ext.duties = p.references(&field, b"AxSecurityDutyReference")?,
-                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference")?,
-                b"SubRoles" => ext.sub_roles = p.references(&field, b"AxSecurityRoleReference")?,
+                b"Name" => ext.name = p.name(&field, ObjectKind::RoleExtension)?,
+                b"Duties" => ext.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty)?,
+                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
+                b"SubRoles" => ext.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role)?,
                 b"DirectAccessPermissions" => p.note_if_used(&field, NOTE_ROLE_DIRECT_ACCESS)?,
                 b"PropertyModifications" => p.note_if_used(&field, NOTE_PROPERTY_MODIFICATIONS)?,
                 _ => {}
@@ -699,8 +715,8 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut ext = DutyExtension { name: String::new(), target: String::new(), model, privileges: Vec::new() };
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => ext.name = p.ident(&field)?,
-                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference")?,
+                b"Name" => ext.name = p.name(&field, ObjectKind::DutyExtension)?,
+                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
                 b"PropertyModifications" => p.note_if_used(&field, NOTE_PROPERTY_MODIFICATIONS)?,
                 _ => {}
             }
@@ -732,7 +748,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut constrains_primary = false;
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => policy.name = p.ident(&field)?,
+                b"Name" => policy.name = p.name(&field, ObjectKind::Policy)?,
                 b"Label" => policy.label = p.opt_text(&field)?,
                 b"Description" => policy.description = p.opt_text(&field)?,
                 b"PrimaryTable" => policy.primary_table = p.ident(&field)?,
@@ -806,7 +822,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         };
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => item.name = p.ident(&field)?,
+                b"Name" => item.name = p.name(&field, ObjectKind::EntryPoint)?,
                 b"Label" => item.label = p.opt_text(&field)?,
                 b"HelpText" => item.help_text = p.opt_text(&field)?,
                 b"Object" => item.object = p.opt_ident(&field)?,

@@ -209,13 +209,32 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// Remembers the first line each key appeared on, to report duplicates with both lines.
 fn first_seen(seen: &mut HashMap<String, u64>, key: &str, line: u64) -> Option<u64> {
-    match seen.get(&key.to_lowercase()) {
+    let folded = warden_model::fold(key);
+    match seen.get(&folded) {
         Some(first) => Some(*first),
         None => {
-            seen.insert(key.to_lowercase(), line);
+            seen.insert(folded, line);
             None
         }
     }
+}
+
+/// The problem with a new id in an `id` column: it breaks the identifier
+/// rule, or it reads the same as a stored name of another spelling
+/// (`look_alikes`: folded stored name → name, built once per file).
+fn id_problem(kind: ObjectKind, id: &str, look_alikes: &HashMap<String, &str>) -> Option<String> {
+    if let Err(e) = warden_model::validate_id(kind, id) {
+        return Some(e.to_string());
+    }
+    look_alikes
+        .get(&warden_model::fold(id))
+        .filter(|existing| !existing.eq_ignore_ascii_case(id))
+        .map(|existing| format!("{kind} {id:?} looks the same as existing {kind} '{existing}'"))
+}
+
+/// Stored names by their fold, for [`id_problem`].
+fn folded_names<V>(map: &BTreeMap<String, V>) -> HashMap<String, &str> {
+    map.keys().map(|k| (warden_model::fold(k), k.as_str())).collect()
 }
 
 /// Parses `users.csv` into the users to store, merged with `model`'s users:
@@ -227,6 +246,7 @@ pub fn parse_users(file: &str, data: &[u8], model: &Model) -> Result<Vec<User>, 
     let mut problems = Problems(Vec::new());
     let mut seen = HashMap::new();
     let mut users = Vec::with_capacity(table.rows.len());
+    let look_alikes = folded_names(&model.users);
     for row in &table.rows {
         if problems.is_full() {
             break;
@@ -234,6 +254,10 @@ pub fn parse_users(file: &str, data: &[u8], model: &Model) -> Result<Vec<User>, 
         let id = table.get(row, "id").unwrap_or_default();
         if id.is_empty() {
             problems.push(table.problem(row.line, Some("id"), "is empty; every row needs a user id"));
+            continue;
+        }
+        if let Some(message) = id_problem(ObjectKind::User, id, &look_alikes) {
+            problems.push(table.problem(row.line, Some("id"), message));
             continue;
         }
         if let Some(first) = first_seen(&mut seen, id, row.line) {
@@ -305,6 +329,7 @@ pub fn parse_orgs(file: &str, data: &[u8], model: &Model) -> Result<Vec<Organiza
     let mut problems = Problems(Vec::new());
     let mut seen = HashMap::new();
     let mut orgs = Vec::with_capacity(table.rows.len());
+    let look_alikes = folded_names(&model.organizations);
     for row in &table.rows {
         if problems.is_full() {
             break;
@@ -312,6 +337,10 @@ pub fn parse_orgs(file: &str, data: &[u8], model: &Model) -> Result<Vec<Organiza
         let id = table.get(row, "id").unwrap_or_default();
         if id.is_empty() {
             problems.push(table.problem(row.line, Some("id"), "is empty; every row needs an organization id"));
+            continue;
+        }
+        if let Some(message) = id_problem(ObjectKind::Organization, id, &look_alikes) {
+            problems.push(table.problem(row.line, Some("id"), message));
             continue;
         }
         if let Some(first) = first_seen(&mut seen, id, row.line) {

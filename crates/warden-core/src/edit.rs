@@ -6,7 +6,7 @@
 
 use crate::error::CoreError;
 use crate::names::lookup;
-use crate::service::{check_id, Plan, Target, Validation, Warden};
+use crate::service::{check_ids, check_new_name, Plan, Target, Validation, Warden};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -351,18 +351,19 @@ impl Warden {
     /// in the database layer. Every name it references must exist.
     pub async fn add(&self, key: &str, edit: &Edit) -> Result<EditOutcome, CoreError> {
         let kind = edit.kind();
-        check_id(kind, key).map_err(CoreError::InvalidInput)?;
         if let Edit::User(u) = edit
             && let Some(email) = u.email.as_deref().filter(|e| !e.is_empty() && !crate::csv_io::looks_like_email(e))
         {
             return Err(CoreError::InvalidInput(format!("'{email}' is not an email address")));
         }
         let blank = edit.blank(key)?;
+        check_ids(&blank)?;
         let (object, revision, _) = self
             .run_to(Target::default(), Validation::Strict, |model| {
                 if let Ok(existing) = resolve(model, kind, key) {
                     return Err(CoreError::AlreadyExists { kind, name: existing });
                 }
+                check_new_name(model, kind, &blank.key().name)?;
                 let mut fresh = blank.clone();
                 edit.apply(model, &mut fresh)?;
                 let summary = json!({ "object": fresh.key(), "body": fresh.to_body() });

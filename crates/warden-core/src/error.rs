@@ -24,6 +24,14 @@ pub enum CoreError {
     #[error("{kind} '{name}' already exists")]
     AlreadyExists { kind: ObjectKind, name: String },
 
+    /// A new name that reads the same as a stored one ([`warden_model::fold`]).
+    #[error("{kind} {name:?} looks the same as existing {kind} '{existing}'; names are compared ignoring case, character width and look-alike letters")]
+    LooksLike { kind: ObjectKind, name: String, existing: String },
+
+    /// An id or name breaks the identifier rule ([`warden_model::validate_id`]).
+    #[error(transparent)]
+    InvalidId(#[from] warden_model::IdError),
+
     #[error("user '{user}' does not have role '{role}'{}", roles_hint(.assigned))]
     NotAssigned { user: String, role: String, assigned: Vec<String> },
 

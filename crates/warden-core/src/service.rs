@@ -204,8 +204,8 @@ pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
         ObjectKind::Organization => model.organizations.get(name).cloned().map(Object::Organization),
         ObjectKind::User => model.users.get(name).cloned().map(Object::User),
         ObjectKind::Assignment => {
-            let (user, role) = name.rsplit_once('/')?;
-            model.assignments_of(user).iter().find(|a| a.role == role).cloned().map(Object::Assignment)
+            let [user, role] = warden_model::split_key(name)?;
+            model.assignments_of(&user).iter().find(|a| a.role == role).cloned().map(Object::Assignment)
         }
         ObjectKind::Credential => model.credentials.get(name).cloned().map(Object::Credential),
         ObjectKind::AssignmentRule => model.assignment_rules.get(name).cloned().map(Object::AssignmentRule),
@@ -231,8 +231,8 @@ fn apply(model: &mut Model, changes: &[Change]) {
             }
             Change::Put(o) => model.put(o.clone()),
             Change::Delete(k) | Change::Hide(k) if k.kind == ObjectKind::Assignment => {
-                if let Some((user, role)) = k.name.rsplit_once('/') {
-                    assignments.insert((user.to_string(), role.to_string()), None);
+                if let Some([user, role]) = warden_model::split_key(&k.name) {
+                    assignments.insert((user, role), None);
                 }
             }
             Change::Delete(k) | Change::Hide(k) => drop(model.remove(k)),
@@ -281,22 +281,69 @@ impl Tally {
     }
 }
 
-/// Ids are typed on command lines and in CSV files; refuse the ones that
-/// cannot be typed back or that would break a file format.
-pub(crate) fn check_id(kind: ObjectKind, id: &str) -> Result<(), String> {
-    if id.is_empty() {
-        return Err(format!("the {kind} id cannot be empty"));
+/// Ids are typed on command lines, in CSV files and in URLs, and read by
+/// people telling users apart: one rule for every kind ([`warden_model::validate_id`]).
+pub(crate) fn check_id(kind: ObjectKind, id: &str) -> Result<(), CoreError> {
+    warden_model::validate_id(kind, id).map_err(CoreError::InvalidId)
+}
+
+/// A new name must not read the same as a stored name of another spelling
+/// (`аdmin` beside `admin`): people would take one for the other.
+pub(crate) fn check_new_name(model: &Model, kind: ObjectKind, name: &str) -> Result<(), CoreError> {
+    match model.look_alike(kind, name) {
+        Some(existing) => Err(CoreError::LooksLike { kind, name: name.to_string(), existing: existing.to_string() }),
+        None => Ok(()),
     }
-    if id.trim() != id {
-        return Err(format!("{kind} id '{id}' starts or ends with spaces"));
+}
+
+/// The ids an object is named by, each checked by [`check_id`]: its own name
+/// (both names for assignments and conflicts, the name without the type for
+/// entry points), and the names a security object references.
+pub(crate) fn check_ids(object: &Object) -> Result<(), CoreError> {
+    let list = |kind: ObjectKind, names: &[String]| names.iter().try_for_each(|n| check_id(kind, n));
+    match object {
+        Object::EntryPoint(e) => check_id(ObjectKind::EntryPoint, &e.name),
+        Object::Assignment(a) => {
+            check_id(ObjectKind::User, &a.user)?;
+            check_id(ObjectKind::Role, &a.role)?;
+            list(ObjectKind::Organization, &a.organizations)
+        }
+        Object::SodConflict(c) => {
+            check_id(ObjectKind::User, &c.user)?;
+            check_id(ObjectKind::SodRule, &c.rule)
+        }
+        Object::Role(r) => {
+            check_id(ObjectKind::Role, &r.name)?;
+            list(ObjectKind::Duty, &r.duties)?;
+            list(ObjectKind::Privilege, &r.privileges)?;
+            list(ObjectKind::Role, &r.sub_roles)
+        }
+        Object::Duty(d) => {
+            check_id(ObjectKind::Duty, &d.name)?;
+            list(ObjectKind::Privilege, &d.privileges)
+        }
+        Object::Privilege(p) => {
+            check_id(ObjectKind::Privilege, &p.name)?;
+            p.entry_points.iter().try_for_each(|g| check_id(ObjectKind::EntryPoint, &g.key().name))
+        }
+        Object::RoleExtension(e) => {
+            check_id(ObjectKind::RoleExtension, &e.name)?;
+            check_id(ObjectKind::Role, &e.target)?;
+            list(ObjectKind::Duty, &e.duties)?;
+            list(ObjectKind::Privilege, &e.privileges)?;
+            list(ObjectKind::Role, &e.sub_roles)
+        }
+        Object::DutyExtension(e) => {
+            check_id(ObjectKind::DutyExtension, &e.name)?;
+            check_id(ObjectKind::Duty, &e.target)?;
+            list(ObjectKind::Privilege, &e.privileges)
+        }
+        Object::SodSettings(_) | Object::SessionSettings(_) => Ok(()),
+        other => {
+            let key = other.key();
+            check_id(key.kind, &key.name)
+        }
     }
-    if id.chars().any(char::is_control) {
-        return Err(format!("{kind} id {id:?} contains control characters"));
-    }
-    if kind == ObjectKind::Organization && id.contains(';') {
-        return Err(format!("organization id '{id}' contains ';', which separates organizations in assignments.csv"));
-    }
-    Ok(())
 }
 
 /// What the API may not say in an object's body: rule provenance is Warden's
@@ -307,8 +354,6 @@ fn check_body(object: &Object) -> Result<(), CoreError> {
             "an assignment's 'rule' is set by Warden for the assignments that assignment rules make; leave it out".into(),
         )),
         Object::User(u) => u.attributes.keys().try_for_each(|k| crate::edit::check_attribute(k)),
-        // The key is `TYPE/NAME`, never empty itself: the name is what must be typeable.
-        Object::EntryPoint(e) => check_id(ObjectKind::EntryPoint, &e.name).map_err(CoreError::InvalidInput),
         Object::AssignmentRule(r) => {
             r.conditions.iter().try_for_each(|c| {
                 let text = c.to_string();
@@ -556,12 +601,13 @@ impl Warden {
 
     /// `org add`.
     pub async fn add_org(&self, org: Organization) -> Result<WriteOutcome, CoreError> {
-        check_id(ObjectKind::Organization, &org.id).map_err(CoreError::InvalidInput)?;
+        check_id(ObjectKind::Organization, &org.id)?;
         let (_, revision, _) = self
             .run(Validation::AllowDangling, |model| {
                 if let Some((existing, _)) = names::find_in(&model.organizations, &org.id) {
                     return Err(CoreError::AlreadyExists { kind: ObjectKind::Organization, name: existing.clone() });
                 }
+                check_new_name(model, ObjectKind::Organization, &org.id)?;
                 let summary = json!({ "id": org.id, "name": org.name });
                 Ok(Plan { action: "org add", summary, changes: vec![Change::Put(Object::Organization(org.clone()))], outcome: () })
             })
@@ -571,7 +617,7 @@ impl Warden {
 
     /// `user add`.
     pub async fn add_user(&self, user: User) -> Result<WriteOutcome, CoreError> {
-        check_id(ObjectKind::User, &user.id).map_err(CoreError::InvalidInput)?;
+        check_id(ObjectKind::User, &user.id)?;
         if let Some(email) = user.email.as_deref().filter(|e| !csv_io::looks_like_email(e)) {
             return Err(CoreError::InvalidInput(format!("'{email}' is not an email address")));
         }
@@ -580,6 +626,7 @@ impl Warden {
                 if let Some((existing, _)) = names::find_in(&model.users, &user.id) {
                     return Err(CoreError::AlreadyExists { kind: ObjectKind::User, name: existing.clone() });
                 }
+                check_new_name(model, ObjectKind::User, &user.id)?;
                 let summary = json!({ "id": user.id, "name": user.name, "type": user.kind, "enabled": user.enabled, "email": user.email });
                 Ok(Plan { action: "user add", summary, changes: vec![Change::Put(Object::User(user.clone()))], outcome: () })
             })
@@ -689,9 +736,6 @@ impl Warden {
         let data = read_file(path)?;
         self.import_csv(&file, ObjectKind::User, "import users", Target::default(), |model| {
             let users = csv_io::parse_users(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
-            for u in &users {
-                check_id(ObjectKind::User, &u.id).map_err(CoreError::InvalidInput)?;
-            }
             Ok(users.into_iter().map(Object::User).collect())
         })
         .await
@@ -703,9 +747,6 @@ impl Warden {
         let data = read_file(path)?;
         self.import_csv(&file, ObjectKind::Organization, "import orgs", Target::default(), |model| {
             let orgs = csv_io::parse_orgs(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
-            for o in &orgs {
-                check_id(ObjectKind::Organization, &o.id).map_err(CoreError::InvalidInput)?;
-            }
             Ok(orgs.into_iter().map(Object::Organization).collect())
         })
         .await
@@ -770,7 +811,7 @@ impl Warden {
     /// Creates one object in the database layer; refused if it exists.
     pub async fn create(&self, object: Object) -> Result<WriteOutcome, CoreError> {
         let key = object.key();
-        check_id(key.kind, &key.name).map_err(CoreError::InvalidInput)?;
+        check_ids(&object)?;
         check_body(&object)?;
         let target = Target {
             preconditions: vec![Precondition { object: key.clone(), version: None }],
@@ -783,6 +824,7 @@ impl Warden {
                 if get_object(model, &key).is_some() {
                     return Err(CoreError::AlreadyExists { kind: key.kind, name: key.name.clone() });
                 }
+                check_new_name(model, key.kind, &key.name)?;
                 let summary = json!({ "object": key });
                 Ok(Plan { action, summary, changes: vec![Change::Put(object.clone())], outcome: () })
             })
@@ -794,6 +836,7 @@ impl Warden {
     /// if the object is still at that version (else [`StoreError::Stale`]).
     pub async fn replace(&self, object: Object, if_version: Option<Revision>) -> Result<WriteOutcome, CoreError> {
         let key = object.key();
+        check_ids(&object)?;
         check_body(&object)?;
         let target = Target {
             preconditions: if_version.map(|v| Precondition { object: key.clone(), version: Some(v) }).into_iter().collect(),

@@ -116,7 +116,7 @@ pub(crate) fn review(
     for c in changes {
         let key = c.key();
         match (key.kind, c) {
-            (ObjectKind::Assignment, _) => users.extend(key.name.rsplit_once('/').map(|(u, _)| u.to_string())),
+            (ObjectKind::Assignment, _) => users.extend(warden_model::split_key(&key.name).map(|[user, _]: [String; 2]| user)),
             (ObjectKind::User, _) => drop(users.insert(key.name)),
             // A session's roles count for the user while it is in force.
             (ObjectKind::TempRoleSession, Change::Put(Object::TempRoleSession(s))) => drop(users.insert(s.user.clone())),
@@ -409,9 +409,6 @@ impl Warden {
         let data = std::fs::read(path).map_err(|source| CoreError::Read { path: path.to_path_buf(), source })?;
         self.import_csv(&file, ObjectKind::SodRule, "sod rule import", Target::default(), |model| {
             let rules = crate::sod_files::parse_sod_rules(&file, &data, model)?;
-            for r in &rules {
-                crate::service::check_id(ObjectKind::SodRule, &r.name).map_err(|e| CoreError::InvalidInput(format!("{file}: {e}")))?;
-            }
             Ok(rules.into_iter().map(Object::SodRule).collect())
         })
         .await

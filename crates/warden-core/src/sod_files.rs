@@ -37,7 +37,11 @@ pub fn parse_sod_rules(file: &str, data: &[u8], model: &Model) -> Result<Vec<Sod
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(rules.len());
     for (i, mut rule) in rules.into_iter().enumerate() {
-        let at = format!("{file}: rule {} ('{}')", i + 1, rule.name);
+        // At most the start of a name: an overlong one is an error of its own.
+        let at = format!("{file}: rule {} ('{}')", i + 1, rule.name.chars().take(64).collect::<String>());
+        if let Err(e) = warden_model::validate_id(warden_model::ObjectKind::SodRule, &rule.name) {
+            problems.push(format!("{at}: field 'name': {e}"));
+        }
         for side in [&mut rule.first, &mut rule.second] {
             if let Err(e) = resolve_side(model, side) {
                 problems.push(format!("{at}: {e}"));
@@ -151,6 +155,8 @@ fn parse_csv(file: &str, data: &[u8]) -> Result<Vec<SodRule>, Vec<CsvProblem>> {
         let name = get("name");
         if name.is_empty() {
             problems.push(problem(line, Some("name"), "is empty; every rule needs a name".into()));
+        } else if let Err(e) = warden_model::validate_id(warden_model::ObjectKind::SodRule, &name) {
+            problems.push(problem(line, Some("name"), e.to_string()));
         }
         let text = |c: &str| Some(get(c)).filter(|t| !t.is_empty());
         if let (Some(first), Some(second), Some(severity)) = (first, second, severity) {

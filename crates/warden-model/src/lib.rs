@@ -6,6 +6,7 @@
 //! the store and the server all agree on one shape.
 
 mod access;
+mod ident;
 mod identity;
 mod model;
 mod object;
@@ -17,6 +18,7 @@ mod time;
 mod webhook;
 
 pub use access::{Access, AccessSet, Grant, Permission};
+pub use ident::{fold, join_key, split_key, validate_id, IdError, MAX_ID_BYTES};
 pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
 pub use model::{Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use object::{assignment_key, Object};

@@ -158,6 +158,9 @@ impl fmt::Display for ObjectRef {
 pub enum ModelError {
     #[error("{first} and {second} differ only in case; D365 names are case-insensitive")]
     DuplicateName { first: ObjectRef, second: ObjectRef },
+    /// Two names that read the same (see [`crate::fold`]): one could pose as the other.
+    #[error("{kind} {second:?} looks the same as {kind} {first:?}; names are compared ignoring case, character width and look-alike letters")]
+    LookAlike { kind: ObjectKind, first: String, second: String },
     #[error("{from} references {to}, which does not exist")]
     UnknownReference { from: ObjectRef, to: ObjectRef },
     #[error("sub-role cycle: {}", path.join(" › "))]
@@ -343,32 +346,69 @@ impl Model {
         self.validate().into_iter().filter(|e| !e.is_dangling()).collect()
     }
 
+    /// Names of one kind that fold together ([`crate::fold`]): differing only
+    /// in case (D365 names are case-insensitive) or looking alike.
     fn check_case_duplicates(&self, errors: &mut Vec<ModelError>) {
         fn scan<'a>(kind: ObjectKind, names: impl Iterator<Item = &'a str>, errors: &mut Vec<ModelError>) {
             let mut seen: HashMap<String, &str> = HashMap::new();
             for name in names {
-                if let Some(first) = seen.insert(name.to_lowercase(), name) {
-                    errors.push(ModelError::DuplicateName {
-                        first: ObjectRef::new(kind, first),
-                        second: ObjectRef::new(kind, name),
+                if let Some(first) = seen.insert(crate::fold(name), name) {
+                    errors.push(if first.to_lowercase() == name.to_lowercase() {
+                        ModelError::DuplicateName { first: ObjectRef::new(kind, first), second: ObjectRef::new(kind, name) }
+                    } else {
+                        ModelError::LookAlike { kind, first: first.to_string(), second: name.to_string() }
                     });
                 }
             }
         }
-        scan(ObjectKind::Privilege, self.privileges.keys().map(String::as_str), errors);
-        scan(ObjectKind::Duty, self.duties.keys().map(String::as_str), errors);
-        scan(ObjectKind::Role, self.roles.keys().map(String::as_str), errors);
-        scan(ObjectKind::RoleExtension, self.role_extensions.keys().map(String::as_str), errors);
-        scan(ObjectKind::DutyExtension, self.duty_extensions.keys().map(String::as_str), errors);
-        scan(ObjectKind::Policy, self.policies.keys().map(String::as_str), errors);
-        scan(ObjectKind::Organization, self.organizations.keys().map(String::as_str), errors);
-        scan(ObjectKind::User, self.users.keys().map(String::as_str), errors);
-        scan(ObjectKind::AssignmentRule, self.assignment_rules.keys().map(String::as_str), errors);
-        scan(ObjectKind::SodRule, self.sod_rules.keys().map(String::as_str), errors);
-        for kind in crate::EntryPointType::ALL {
-            let names = self.entry_points.keys().filter(|k| k.kind == *kind).map(|k| k.name.as_str());
-            scan(ObjectKind::EntryPoint, names, errors);
+        for kind in ObjectKind::ALL {
+            if kind == ObjectKind::EntryPoint {
+                for ep in crate::EntryPointType::ALL {
+                    let names = self.entry_points.keys().filter(|k| k.kind == *ep).map(|k| k.name.as_str());
+                    scan(ObjectKind::EntryPoint, names, errors);
+                }
+            } else if let Some(names) = self.names_of(kind) {
+                scan(kind, names, errors);
+            }
         }
+    }
+
+    /// The names of the objects of `kind` that people name and tell apart
+    /// (roles, users, ...); `None` for kinds keyed otherwise (entry points by
+    /// type and name, assignments and conflicts by two names, generated ids).
+    pub fn names_of(&self, kind: ObjectKind) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
+        fn keys<V>(map: &BTreeMap<String, V>) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
+            Some(Box::new(map.keys().map(String::as_str)))
+        }
+        match kind {
+            ObjectKind::Privilege => keys(&self.privileges),
+            ObjectKind::Duty => keys(&self.duties),
+            ObjectKind::Role => keys(&self.roles),
+            ObjectKind::RoleExtension => keys(&self.role_extensions),
+            ObjectKind::DutyExtension => keys(&self.duty_extensions),
+            ObjectKind::Policy => keys(&self.policies),
+            ObjectKind::Organization => keys(&self.organizations),
+            ObjectKind::User => keys(&self.users),
+            ObjectKind::AssignmentRule => keys(&self.assignment_rules),
+            ObjectKind::SodRule => keys(&self.sod_rules),
+            ObjectKind::EntryPoint
+            | ObjectKind::Assignment
+            | ObjectKind::Credential
+            | ObjectKind::SodConflict
+            | ObjectKind::SodSettings
+            | ObjectKind::Webhook
+            | ObjectKind::TempRoleSession
+            | ObjectKind::PrivilegedSession
+            | ObjectKind::SessionSettings => None,
+        }
+    }
+
+    /// The stored name of `kind` other than `name` itself that reads the same
+    /// as `name` ([`crate::fold`]): what a new name would pose as.
+    pub fn look_alike(&self, kind: ObjectKind, name: &str) -> Option<&str> {
+        let folded = crate::fold(name);
+        let mut names = self.names_of(kind)?;
+        names.find(|n| *n != name && crate::fold(n) == folded)
     }
 
     fn check_references(&self, errors: &mut Vec<ModelError>) {

@@ -59,8 +59,10 @@ impl Object {
         }
     }
 
-    /// The object's key: its name; `TYPE/NAME` for entry points; `USER/ROLE` for
-    /// assignments (AOT role names contain no `/`, so the last `/` splits it).
+    /// The object's key: its name; `TYPE/NAME` for entry points (types hold
+    /// no `/`, so the first one splits it); `USER/ROLE` for assignments and
+    /// `USER/RULE` for SoD conflicts, joined by [`crate::join_key`] so that
+    /// names holding `/` cannot make two objects share a key.
     pub fn key(&self) -> ObjectRef {
         let name = match self {
             Object::EntryPoint(e) => e.key().to_string(),
@@ -138,9 +140,9 @@ impl Object {
     }
 }
 
-/// The key of the assignment of `role` to `user`.
+/// The key of the assignment of `role` to `user` (see [`crate::join_key`]).
 pub fn assignment_key(user: &str, role: &str) -> String {
-    format!("{user}/{role}")
+    crate::join_key(&[user, role])
 }
 
 impl Model {
@@ -229,8 +231,8 @@ impl Model {
             ObjectKind::PrivilegedSession => self.privileged_sessions.remove(name).is_some(),
             ObjectKind::SessionSettings => self.session_settings.take().is_some(),
             ObjectKind::Assignment => {
-                let Some((user, role)) = name.rsplit_once('/') else { return false };
-                match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user, role))) {
+                let Some([user, role]) = crate::split_key(name) else { return false };
+                match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user.as_str(), role.as_str()))) {
                     Ok(i) => {
                         self.assignments.remove(i);
                         true

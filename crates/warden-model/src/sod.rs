@@ -149,9 +149,9 @@ pub struct SodConflict {
 }
 
 impl SodConflict {
-    /// `USER/RULE`: user ids and rule names hold no `/` that matters, the last one splits.
+    /// `USER/RULE`, joined by [`crate::join_key`] (a `/` inside a name is escaped).
     pub fn key_of(user: &str, rule: &str) -> String {
-        format!("{user}/{rule}")
+        crate::join_key(&[user, rule])
     }
 }
 

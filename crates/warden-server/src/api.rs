@@ -769,18 +769,37 @@ pub async fn create_object(state: AppState, c: &'static Collection, caller: Call
     let p = caller.principal()?;
     let object = parse_body(c, body)?;
     let key = object.key();
+    let location = location(c, &object);
     let outcome = state.warden(&p.actor(), &caller.origin).create(object).await?;
     state.refresh(Some(outcome.revision)).await?;
     let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its creation")))?;
     let mut r = with_etag(StatusCode::CREATED, stored(found));
-    if let Ok(loc) = HeaderValue::from_str(&location(c, &key)) {
+    if let Ok(loc) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, loc);
     }
     Ok(r)
 }
 
-fn location(c: &Collection, key: &ObjectRef) -> String {
-    format!("/api/v1/{}/{}", c.segment, key.name)
+/// The item path of a new object: one percent-encoded segment per path
+/// parameter, so a name holding `/`, `%` or non-ASCII letters still names it.
+fn location(c: &Collection, object: &Object) -> String {
+    let segments: Vec<String> = match object {
+        Object::EntryPoint(e) => vec![e.kind.to_string(), e.name.clone()],
+        Object::Assignment(a) => vec![a.user.clone(), a.role.clone()],
+        other => vec![other.key().name],
+    };
+    let mut path = format!("/api/v1/{}", c.segment);
+    for s in &segments {
+        path.push('/');
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
+                path.push(char::from(b));
+            } else {
+                path.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    path
 }
 
 pub async fn replace_object(

@@ -112,7 +112,7 @@ impl From<CoreError> for ApiError {
         match e {
             CoreError::Store(s) => s.into(),
             CoreError::Unknown { .. } | CoreError::EntryPoint(_) => ApiError::not_found(e.to_string()),
-            CoreError::AlreadyExists { .. } => ApiError::conflict(e.to_string()),
+            CoreError::AlreadyExists { .. } | CoreError::LooksLike { .. } => ApiError::conflict(e.to_string()),
             CoreError::NotAssigned { .. } => ApiError::not_found(e.to_string()),
             CoreError::Invalid(ref list) | CoreError::Dangling(ref list) => {
                 let errors = list.iter().map(ToString::to_string).collect();
@@ -122,7 +122,7 @@ impl From<CoreError> for ApiError {
                 let errors = references.iter().map(ToString::to_string).collect();
                 ApiError { errors, ..ApiError::conflict(e.to_string()) }
             }
-            CoreError::EmptyWindow { .. } | CoreError::InvalidInput(_) | CoreError::Csv { .. } | CoreError::Aot(_) => {
+            CoreError::EmptyWindow { .. } | CoreError::InvalidInput(_) | CoreError::InvalidId(_) | CoreError::Csv { .. } | CoreError::Aot(_) => {
                 ApiError::unprocessable(e.to_string())
             }
             CoreError::NotEmpty { .. } | CoreError::Transition { .. } => ApiError::conflict(e.to_string()),

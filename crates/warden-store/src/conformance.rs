@@ -83,6 +83,8 @@ macro_rules! conformance_tests {
             hashes_in_events_written_before_are_served_redacted,
             sign_in_failures_lock_out_across_handles,
             concurrent_sign_in_failures_are_all_counted_and_lock_once,
+            joined_keys_keep_names_apart,
+            legacy_joined_keys_are_rekeyed,
         );
     };
     (@cases required $fixture:expr; $($case:ident),* $(,)?) => {
@@ -1718,4 +1720,83 @@ pub async fn concurrent_sign_in_failures_are_all_counted_and_lock_once(f: &dyn F
     assert_eq!(counts, (1..=12).collect::<Vec<u64>>(), "each failure saw every one committed before it");
     assert_eq!(outcomes.iter().filter(|o| o.newly_locked).count(), 1, "{outcomes:?}");
     assert!(stores[1].sign_in_locked_until("client 10.0.0.9", Timestamp(at.0 + 100)).await.unwrap().is_some());
+// ---------------------------------------------------------------- keys that join names
+
+/// User `kx` with role `ka/kb` and user `kx/ka` with role `kb`, and the same
+/// names as SoD conflicts: four objects whose bare joined keys would be one.
+fn joined_names() -> Vec<Object> {
+    let conflict = |user: &str, rule: &str| {
+        Object::SodConflict(warden_model::SodConflict {
+            user: user.into(),
+            rule: rule.into(),
+            status: warden_model::ConflictStatus::Unresolved,
+            roles: vec!["A".into(), "B".into()],
+            organizations: Vec::new(),
+            detected: Timestamp(1_700_000_000_000),
+            source: "assignment".into(),
+            reason: None,
+            decided_by: None,
+            decided: None,
+        })
+    };
+    vec![
+        Object::Assignment(Assignment::global("kx", "ka/kb")),
+        Object::Assignment(Assignment::global("kx/ka", "kb")),
+        conflict("kx", "ka/kb"),
+        conflict("kx/ka", "kb"),
+    ]
+}
+
+pub async fn joined_keys_keep_names_apart(f: &dyn Fixture) {
+    let store = f.store();
+    let objects = joined_names();
+    store
+        .commit(commit("assign", objects.iter().cloned().map(Change::Put).collect()))
+        .await
+        .unwrap();
+    let (model, _) = store.load().await.unwrap();
+    assert_eq!(model.assignments.len(), 2, "{:?}", model.assignments);
+    assert_eq!(model.sod_conflicts.len(), 2, "{:?}", model.sod_conflicts);
+    for object in &objects {
+        assert_eq!(store.get(&object.key()).await.unwrap().as_ref(), Some(object));
+    }
+    // Deleting one of each leaves the other.
+    store
+        .commit(commit(
+            "revoke",
+            vec![Change::Delete(objects[1].key()), Change::Delete(objects[3].key())],
+        ))
+        .await
+        .unwrap();
+    let (model, _) = store.load().await.unwrap();
+    assert_eq!(model.assignments, vec![Assignment::global("kx", "ka/kb")]);
+    assert_eq!(model.sod_conflicts.keys().collect::<Vec<_>>(), vec!["kx/ka%2Fkb"]);
+}
+
+/// A store written before keys escaped `/` holds `kx/ka/kb` for the
+/// assignment of `kb` to `kx/ka`; the migration gives it the key its body
+/// gives, so that a later delete by that key finds it.
+pub async fn legacy_joined_keys_are_rekeyed(f: &dyn Fixture) {
+    let store = f.store();
+    let objects = joined_names();
+    let legacy = [&objects[1], &objects[3]];
+    store
+        .commit(commit("assign", legacy.iter().map(|o| Change::Put((*o).clone())).collect()))
+        .await
+        .unwrap();
+    f.tamper(
+        "UPDATE objects SET key = 'kx/ka/kb' WHERE kind IN ('assignment', 'sod_conflict');
+         DELETE FROM _sqlx_migrations WHERE description = 'joined_keys'",
+    )
+    .await;
+    let store = f.reopen().await;
+    for object in legacy {
+        assert_eq!(store.get(&object.key()).await.unwrap().as_ref(), Some(object), "{}", object.key());
+    }
+    store
+        .commit(commit("revoke", legacy.iter().map(|o| Change::Delete(o.key())).collect()))
+        .await
+        .unwrap();
+    let (model, _) = store.load().await.unwrap();
+    assert!(model.assignments.is_empty() && model.sod_conflicts.is_empty(), "{model:?}");
 }

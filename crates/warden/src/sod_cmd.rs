@@ -43,7 +43,8 @@ conflicts that no longer occur leave the register; one audited change, also when
         csv: bool,
     },
     /// Decide an unresolved conflict: allow it with a reason, or deny it
-    #[command(long_about = "Decide a conflict, named USER/RULE as `sod conflicts` lists it. --allow keeps the \
+    #[command(long_about = "Decide a conflict, named USER/RULE as `sod conflicts` lists it (a '/' or '%' \
+inside a name is written %2F or %25: user kx/ka and rule kb are kx%2Fka/kb). --allow keeps the \
 roles and records the reason in the conflicts register; --deny excludes the user from the assignment \
 rules that gave the conflicting roles, which takes those roles away in the same change.")]
     Resolve {
@@ -211,7 +212,7 @@ pub async fn sod(ctx: &Context, cmd: SodCommand) -> anyhow::Result<Output> {
                 .iter()
                 .map(|c| {
                     vec![
-                        format!("{}/{}", c.user, c.rule),
+                        warden_model::SodConflict::key_of(&c.user, &c.rule),
                         c.status.as_str().to_string(),
                         model.sod_rules.get(&c.rule).map(|r| r.severity.to_string()).unwrap_or_default(),
                         c.roles.join(" + "),

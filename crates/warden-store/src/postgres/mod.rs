@@ -29,6 +29,7 @@ const MIGRATIONS: &[crate::migrations::Script] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
     (3, "signin_lockout", include_str!("../../migrations/postgres/0003_signin_lockout.sql")),
+    (6, "joined_keys", include_str!("../../migrations/postgres/0006_joined_keys.sql")),
 ];
 
 /// The transaction-scoped advisory lock that serializes failed sign-ins across

@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
         "signin_lockout",
         include_str!("../../migrations/sqlite/0004_signin_lockout.sql"),
     ),
+    (7, "joined_keys", include_str!("../../migrations/sqlite/0007_joined_keys.sql")),
 ];
 
 /// SQLite allows 32,766 bound parameters per statement; these keep each bulk

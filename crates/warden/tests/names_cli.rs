@@ -1,0 +1,77 @@
+//! One identifier rule at every entrance of the command line (issue 13,
+//! finding 7): arguments, CSV files and AOT XML refuse invisible and
+//! bidirectional characters, and look-alike names collide.
+
+mod common;
+
+use common::{ok, refused};
+
+#[test]
+fn command_line_arguments_follow_the_identifier_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    ok(data, &["user", "add", "admin"]);
+    let err = refused(data, &["user", "add", "ad\u{200B}min"]);
+    assert!(err.contains("user id \"ad\\u{200b}min\" holds a format character (U+200B) at character 3"), "{err}");
+    let err = refused(data, &["user", "add", "\u{202E}nimda"]);
+    assert!(err.contains("U+202E"), "{err}");
+    let err = refused(data, &["role", "add", &"R".repeat(300)]);
+    assert!(err.contains("300 bytes long; ids are at most 255 bytes"), "{err}");
+    // Look-alikes of a stored name are refused naming it.
+    let err = refused(data, &["user", "add", "\u{0430}dmin"]);
+    assert!(err.contains("looks the same as existing user 'admin'"), "{err}");
+    let err = refused(data, &["user", "add", "Admin"]);
+    assert!(err.contains("already exists"), "{err}");
+    let err = refused(data, &["org", "add", "US;MF"]);
+    assert!(err.contains("';'"), "{err}");
+}
+
+#[test]
+fn csv_files_follow_the_identifier_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    ok(data, &["user", "add", "admin"]);
+    let csv = dir.path().join("users.csv");
+    std::fs::write(&csv, "id,name\nbob,Bob\n\u{202E}nimda,Mallory\n\u{0430}dmin,Mallory\n").unwrap();
+    let err = refused(data, &["import", "users", csv.to_str().unwrap()]);
+    assert!(err.contains("users.csv:3: field 'id': user id \"\\u{202e}nimda\" holds a format character (U+202E)"), "{err}");
+    assert!(err.contains("users.csv:4: field 'id': user \"аdmin\" looks the same as existing user 'admin'"), "{err}");
+    let orgs = dir.path().join("orgs.csv");
+    std::fs::write(&orgs, "id\nUS\u{200B}MF\n").unwrap();
+    let err = refused(data, &["import", "orgs", orgs.to_str().unwrap()]);
+    assert!(err.contains("orgs.csv:2: field 'id': organization id"), "{err}");
+    let rules = dir.path().join("rules.csv");
+    std::fs::write(&rules, "name,first_duty,second_duty\nR\u{2066}1,A,B\n").unwrap();
+    let err = refused(data, &["sod", "rule", "import", rules.to_str().unwrap()]);
+    assert!(err.contains("rules.csv:2: field 'name': SoD rule id"), "{err}");
+    // Nothing was written.
+    let users = ok(data, &["user", "list"]);
+    assert!(!users.contains("bob"), "{users}");
+}
+
+#[test]
+fn aot_xml_follows_the_identifier_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    let folder = dir.path().join("AxSecurityRole");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("Clerk.xml");
+    std::fs::write(
+        &file,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<AxSecurityRole>\n\t<Name>Cl\u{200B}erk</Name>\n</AxSecurityRole>\n",
+    )
+    .unwrap();
+    let err = refused(data, &["import", "aot", file.to_str().unwrap()]);
+    assert!(err.contains("Clerk.xml:3:8: <Name>: role id \"Cl\\u{200b}erk\" holds a format character (U+200B)"), "{err}");
+    // A reference is a name too.
+    std::fs::write(
+        &file,
+        "<AxSecurityRole>\n<Name>Clerk</Name>\n<Duties><AxSecurityDutyReference><Name>\u{202E}ytud</Name></AxSecurityDutyReference></Duties>\n</AxSecurityRole>\n",
+    )
+    .unwrap();
+    let err = refused(data, &["import", "aot", file.to_str().unwrap()]);
+    assert!(err.contains("Clerk.xml:3:") && err.contains("duty id"), "{err}");
+}
