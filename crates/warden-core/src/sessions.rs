@@ -418,10 +418,17 @@ impl Warden {
 
     /// `session settings`: whether a requester may approve their own sessions.
     pub async fn set_session_settings(&self, settings: SessionSettings) -> Result<Revision, CoreError> {
+        self.set_session_settings_if(settings, None).await
+    }
+
+    /// [`Warden::set_session_settings`] only while the stored settings are as
+    /// the caller saw them (`If-Match`; a version of `None`: none stored yet).
+    pub async fn set_session_settings_if(&self, settings: SessionSettings, seen: Option<warden_store::Precondition>) -> Result<Revision, CoreError> {
         let now = self.now();
         let actor = self.user().to_string();
+        let target = Target { preconditions: seen.into_iter().collect(), ..Target::default() };
         let (_, revision, _) = self
-            .run(Validation::Strict, |model| {
+            .run_to(target, Validation::Strict, |model| {
                 require_system_administrator(model, &actor, now)?;
                 Ok(Plan {
                     action: "session-settings replace",

@@ -368,11 +368,19 @@ pub enum Resolution {
 impl Warden {
     /// `sod settings`: stores the SoD parameters (one audited change).
     pub async fn set_sod_settings(&self, settings: warden_model::SodSettings) -> Result<crate::WriteOutcome, CoreError> {
+        self.set_sod_settings_if(settings, None).await
+    }
+
+    /// [`Warden::set_sod_settings`] only while the stored settings are as the
+    /// caller saw them (`If-Match`; a version of `None` means none stored
+    /// yet), so that a concurrent change is never overwritten unseen.
+    pub async fn set_sod_settings_if(&self, settings: warden_model::SodSettings, seen: Option<warden_store::Precondition>) -> Result<crate::WriteOutcome, CoreError> {
         if !(1..=100).contains(&settings.similarity_level) {
             return Err(CoreError::InvalidInput(format!("similarity level {} is not a percentage from 1 to 100", settings.similarity_level)));
         }
+        let target = Target { preconditions: seen.into_iter().collect(), ..Target::default() };
         let (_, revision, _) = self
-            .run(Validation::AllowDangling, |_| {
+            .run_to(target, Validation::AllowDangling, |_| {
                 let summary = json!({ "settings": settings });
                 Ok(Plan { action: "sod settings", summary, changes: vec![Change::Put(Object::SodSettings(settings.clone()))], outcome: () })
             })

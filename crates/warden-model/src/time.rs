@@ -37,16 +37,16 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// In JSON: an RFC 3339 instant (milliseconds since the epoch are read too,
-/// but never written).
+/// In the API: a string, an RFC 3339 instant or a date, as [`Timestamp::PATTERN`]
+/// says. (Stored bodies may also hold milliseconds, which the API refuses.)
 #[cfg(feature = "openapi")]
 impl utoipa::PartialSchema for Timestamp {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
         ObjectBuilder::new()
             .schema_type(SchemaType::Type(Type::String))
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
-            .description(Some("an RFC 3339 instant, e.g. 2026-01-31T08:00:00Z"))
+            .pattern(Some(Timestamp::PATTERN))
+            .description(Some("an RFC 3339 instant (2026-01-31T08:00:00Z) or a date (2026-01-31, midnight UTC)"))
             .into()
     }
 }
@@ -57,6 +57,12 @@ impl utoipa::ToSchema for Timestamp {}
 impl Timestamp {
     pub const MIN: Timestamp = Timestamp(i64::MIN);
     pub const MAX: Timestamp = Timestamp(i64::MAX);
+
+    /// What [`Timestamp::parse`] reads, as a regular expression for schemas: a
+    /// date, or an RFC 3339 instant with seconds (months, days, hours and
+    /// minutes in range; a 31st of a short month still fails to parse).
+    /// Surrounding white space, which `parse` trims, is not part of it.
+    pub const PATTERN: &'static str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
 
     pub fn now() -> Timestamp {
         Timestamp::from_datetime(OffsetDateTime::now_utc())

@@ -595,8 +595,8 @@ pub async fn audit_head(State(state): State<AppState>) -> ApiResult<Json<AuditAn
 
 /// The body is optional (no anchor), so it is read as bytes: an absent body
 /// is not an error, a malformed one is a problem document like everywhere else.
-pub async fn audit_verify(State(state): State<AppState>, body: axum::body::Bytes) -> ApiResult<Json<VerifyResponse>> {
-    let req: VerifyRequest = crate::problem::optional_body(&body)?;
+pub async fn audit_verify(State(state): State<AppState>, body: Result<crate::problem::OptionalJson<VerifyRequest>, ApiError>) -> ApiResult<Json<VerifyResponse>> {
+    let crate::problem::OptionalJson(req) = body?;
     if let Some(a) = req.anchor.as_ref().filter(|a| a.seq > i64::MAX as u64) {
         return Err(ApiError::unprocessable(format!("anchor.seq: {} is beyond any trail (at most {})", a.seq, i64::MAX)));
     }
@@ -750,22 +750,77 @@ pub async fn get_object(state: AppState, c: &'static Collection, params: HashMap
     Ok(with_etag(StatusCode::OK, stored(found)))
 }
 
-/// `If-Match: "7"` (or `7`, or `W/"7"`) → 7. Required for updates and deletes:
-/// without it an administrator could overwrite a change they never saw.
-fn if_match(headers: &HeaderMap) -> ApiResult<u64> {
-    let value = headers
-        .get(header::IF_MATCH)
-        .ok_or_else(|| ApiError::new(StatusCode::PRECONDITION_REQUIRED, "if-match-required", "send If-Match with the object's version (its ETag from GET)"))?;
-    let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
-    text.parse().map_err(|_| ApiError::bad_request(format!("If-Match: '{text}' is not a version")))
+/// What an `If-Match` header asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfMatch {
+    /// `*`: whatever version is current, as long as there is one (RFC 9110 §13.1.1).
+    Any,
+    /// `"7"` (or `7`, or `W/"7"`).
+    Version(u64),
 }
 
-fn parse_body(c: &Collection, body: serde_json::Value) -> ApiResult<Object> {
+/// The `If-Match` of an update or delete. Required: without it an
+/// administrator could overwrite a change they never saw.
+pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
+    let value = headers
+        .get(header::IF_MATCH)
+        .ok_or_else(|| ApiError::new(StatusCode::PRECONDITION_REQUIRED, "if-match-required", "send If-Match with the object's version (its ETag from GET), or *"))?;
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(IfMatch::Any);
+    }
+    let version = text.trim_start_matches("W/").trim_matches('"');
+    version.parse().map(IfMatch::Version).map_err(|_| ApiError::bad_request(format!("If-Match: '{text}' is neither a version nor *")))
+}
+
+/// The version a write may proceed from: `*` takes the current one, and
+/// fails (412) when the object does not exist (RFC 9110 §13.1.1).
+async fn expected_version(state: &AppState, key: &ObjectRef, wanted: IfMatch) -> ApiResult<Option<u64>> {
+    match wanted {
+        IfMatch::Version(v) => Ok(Some(v)),
+        IfMatch::Any => match state.store.get_versioned(key).await? {
+            Some(_) => Ok(None),
+            None => Err(ApiError::precondition_failed(format!("If-Match: *: {key} does not exist"))),
+        },
+    }
+}
+
+/// A singleton's stored value and version (the settings); `0` and the
+/// defaults when none is stored yet, so that `If-Match: "0"` means "as
+/// nobody has changed them".
+pub(crate) async fn singleton(state: &AppState, key: &ObjectRef) -> ApiResult<(Option<Object>, u64)> {
+    Ok(match state.store.get_versioned(key).await? {
+        Some(v) => (Some(v.object), v.version),
+        None => (None, 0),
+    })
+}
+
+/// The precondition of a singleton's update from its `If-Match`.
+pub(crate) fn singleton_precondition(key: &ObjectRef, wanted: IfMatch) -> Option<warden_store::Precondition> {
+    match wanted {
+        IfMatch::Any => None,
+        IfMatch::Version(0) => Some(warden_store::Precondition { object: key.clone(), version: None }),
+        IfMatch::Version(v) => Some(warden_store::Precondition { object: key.clone(), version: Some(v) }),
+    }
+}
+
+/// A JSON answer with its version as the `ETag`.
+pub(crate) fn json_with_etag(body: impl serde::Serialize, version: u64) -> Response {
+    let mut r = Json(body).into_response();
+    if let Ok(e) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        r.headers_mut().insert(header::ETAG, e);
+    }
+    r
+}
+
+/// A collection's body: held to its kind's schema, then read.
+fn parse_body(c: &Collection, mut body: serde_json::Value) -> ApiResult<Object> {
+    crate::strict::check(crate::openapi::object_schema_name(c.kind), &mut body)?;
     Object::from_body(c.kind, body).map_err(|e| ApiError::unprocessable(format!("{}: {e}", c.kind)))
 }
 
-pub async fn create_object(state: AppState, c: &'static Collection, caller: Caller, body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>) -> ApiResult<Response> {
-    let Json(body) = body?;
+pub async fn create_object(state: AppState, c: &'static Collection, caller: Caller, body: Result<crate::problem::JsonValue, ApiError>) -> ApiResult<Response> {
+    let crate::problem::JsonValue(body) = body?;
     let p = caller.principal()?;
     let object = parse_body(c, body)?;
     let key = object.key();
@@ -808,17 +863,18 @@ pub async fn replace_object(
     caller: Caller,
     params: HashMap<String, String>,
     headers: HeaderMap,
-    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+    body: Result<crate::problem::JsonValue, ApiError>,
 ) -> ApiResult<Response> {
-    let Json(body) = body?;
+    let crate::problem::JsonValue(body) = body?;
     let p = caller.principal()?;
     let key = key_from_path(c, &params)?;
-    let version = if_match(&headers)?;
+    let wanted = if_match(&headers)?;
     let object = parse_body(c, body)?;
     if object.key() != key {
         return Err(ApiError::unprocessable(format!("the body names {}, the path {key}; renaming is not supported", object.key())));
     }
-    let outcome = state.warden(&p.actor(), &caller.origin).replace(object, Some(version)).await?;
+    let version = expected_version(&state, &key, wanted).await?;
+    let outcome = state.warden(&p.actor(), &caller.origin).replace(object, version).await?;
     state.refresh(Some(outcome.revision)).await?;
     let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its update")))?;
     Ok(with_etag(StatusCode::OK, stored(found)))
@@ -827,8 +883,8 @@ pub async fn replace_object(
 pub async fn delete_object(state: AppState, c: &'static Collection, caller: Caller, params: HashMap<String, String>, headers: HeaderMap) -> ApiResult<StatusCode> {
     let p = caller.principal()?;
     let key = key_from_path(c, &params)?;
-    let version = if_match(&headers)?;
-    let outcome = state.warden(&p.actor(), &caller.origin).delete(&key, Some(version)).await?;
+    let version = expected_version(&state, &key, if_match(&headers)?).await?;
+    let outcome = state.warden(&p.actor(), &caller.origin).delete(&key, version).await?;
     state.refresh(Some(outcome.revision)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

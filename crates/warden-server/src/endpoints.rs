@@ -216,9 +216,20 @@ pub fn all() -> Vec<Endpoint> {
     v
 }
 
-/// The endpoint a request matched, by method and matched route.
+/// The endpoint a request matched, by method and matched route. `HEAD` is
+/// `GET` without the body (RFC 9110 §9.3.2): it needs what `GET` needs.
 pub fn find<'a>(table: &'a [Endpoint], method: &Method, path: &str) -> Option<&'a Endpoint> {
+    let method = if method == Method::HEAD { &Method::GET } else { method };
     table.iter().find(|e| e.method == method && e.path == path)
+}
+
+/// The methods a route answers, for the `Allow` header of a 405.
+pub fn allowed(table: &[Endpoint], path: &str) -> String {
+    let mut methods: Vec<&str> = table.iter().filter(|e| e.path == path).map(|e| e.method.as_str()).collect();
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods.join(", ")
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod sod_api;
 pub mod sessions_api;
 mod webhook_api;
 mod state;
+mod strict;
 mod tls;
 pub mod webhooks;
 
@@ -55,6 +56,12 @@ pub struct Caller {
 
 static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
 
+/// The largest request body, in bytes (64 MiB): room for a batch of 100,000
+/// checks with long names. The one limit: axum's body extractors enforce it,
+/// a larger body is refused with 413 as a problem document, and the OpenAPI
+/// document states it.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
@@ -84,7 +91,12 @@ async fn authorize(State(state): State<AppState>, matched: Option<MatchedPath>, 
         return ApiError::not_found("no such endpoint").into_response();
     };
     let Some(endpoint) = endpoints::find(&ENDPOINTS, req.method(), &path) else {
-        return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", format!("{} is not allowed on {path}", req.method())).into_response();
+        let allow = endpoints::allowed(&ENDPOINTS, &path);
+        let mut response = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", format!("{} is not allowed on {path}; allowed: {allow}", req.method())).into_response();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+            response.headers_mut().insert(axum::http::header::ALLOW, v);
+        }
+        return response;
     };
     let snapshot = state.snapshot();
     let now = Timestamp::now();
@@ -192,7 +204,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

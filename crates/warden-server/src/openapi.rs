@@ -18,7 +18,13 @@ use utoipa::openapi::{
 use utoipa::{PartialSchema, ToSchema};
 use warden_model::{Assignment, Duty, DutyExtension, EntryPoint, ObjectKind, Organization, Policy, Privilege, Role, RoleExtension, User};
 
-static DOCUMENT: LazyLock<String> = LazyLock::new(|| serde_json::to_string(&build()).unwrap_or_default());
+/// The document as served, and as [`crate::strict`] holds request bodies to it.
+static DOCUMENT_VALUE: LazyLock<serde_json::Value> = LazyLock::new(build);
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| serde_json::to_string(document_value()).unwrap_or_default());
+
+pub fn document_value() -> &'static serde_json::Value {
+    &DOCUMENT_VALUE
+}
 
 pub async fn document() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.as_str()).into_response()
@@ -106,9 +112,8 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     with_schema::<warden_model::SodSettings>(components)
 }
 
-/// A date or an RFC 3339 instant with seconds, as `Timestamp::parse` reads them
-/// (months, days, hours and minutes in range; a 31st of a short month still fails).
-const AT_PATTERN: &str = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$";
+/// A date or an RFC 3339 instant with seconds, as `Timestamp::parse` reads them.
+const AT_PATTERN: &str = warden_model::Timestamp::PATTERN;
 
 /// An id as the core services accept it: not empty, no control characters,
 /// no white space at either end.
@@ -142,13 +147,158 @@ fn constrain_keys(components: &mut Components) {
     }
 }
 
-pub fn build() -> OpenApi {
+/// The document's description: what holds for every operation, the body limit included.
+fn description() -> String {
+    format!(
+        "User security governance: roles, duties, privileges, entry points, assignments, access checks and the audit trail.\n\n\
+         Request bodies are at most {limit} bytes ({mib} MiB); a larger one answers 413. \
+         A body must match its schema exactly: unknown fields, values of the wrong type and missing required fields answer 422 naming the field. \
+         Updates and deletes of versioned objects (and of the settings) take `If-Match` with the ETag of a GET, or `*` for any current version: \
+         428 without it, 412 when the object changed since. Errors are RFC 9457 problem documents.",
+        limit = crate::MAX_BODY_BYTES,
+        mib = crate::MAX_BODY_BYTES / (1024 * 1024)
+    )
+}
+
+/// The operation id of an endpoint: `get_api_v1_roles_name`.
+fn operation_id(method: &Method, path: &str) -> String {
+    format!("{}_{}", method.as_str().to_lowercase(), path.trim_start_matches('/').replace(['/', '{', '}', '-', '.'], "_"))
+}
+
+/// A schema that is one of `values`.
+fn one_of(values: &[&str]) -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).enum_values(Some(values.iter().copied())).into()
+}
+
+/// The error responses an endpoint can give besides `default`, each a problem document.
+fn error_responses(e: &endpoints::Endpoint) -> Vec<(u16, &'static str)> {
+    let has_body = e.request != Body::None;
+    let mut v = Vec::new();
+    if has_body || !e.query.is_empty() || e.path.contains('{') {
+        v.push((400, "malformed JSON, query or path"));
+    }
+    match e.guard {
+        Guard::Public => {}
+        Guard::Authenticated => v.push((401, "not signed in")),
+        Guard::Requires(_) => v.extend([(401, "not signed in"), (403, "the caller's roles do not grant this")]),
+    }
+    if e.path.contains('{') {
+        v.push((404, "no such object"));
+    }
+    if e.method != Method::GET && e.guard != Guard::Public && e.guard != Guard::Authenticated {
+        v.push((409, "the change conflicts with the current state (references, segregation of duties, status)"));
+    }
+    if e.if_match {
+        v.extend([(412, "If-Match names a version that is no longer current"), (428, "If-Match is missing")]);
+    }
+    if has_body {
+        v.extend([
+            (413, "the body is larger than the limit (see the description of this document)"),
+            (415, "the body is not `application/json`"),
+        ]);
+    }
+    if has_body || !e.query.is_empty() {
+        v.push((422, "the body or a parameter does not match its schema (unknown field, wrong type, ...), or is refused by validation; the problem names the field"));
+    }
+    if e.path == "/api/v1/auth/login" {
+        v.push((429, "too many failed sign-ins; see Retry-After"));
+    }
+    v
+}
+
+/// Links from a creating operation's answer to the operations on what it
+/// created, for clients and for stateful testing (schemathesis): the key
+/// parameters come from the answer's body, `If-Match` from its `ETag`.
+/// (utoipa's `Link` serializes `operation_id` rather than `operationId`, so
+/// links are written as JSON.)
+fn links(e: &endpoints::Endpoint) -> Vec<(String, serde_json::Value)> {
+    let link = |method: Method, path: &str, params: &[(&str, &str)], etag: bool| {
+        let mut parameters: serde_json::Map<String, serde_json::Value> = params.iter().map(|(n, v)| (n.to_string(), (*v).into())).collect();
+        if etag {
+            parameters.insert("header.If-Match".into(), "$response.header.ETag".into());
+        }
+        let name = format!("{}{}", method.as_str().to_lowercase(), path.rsplit('/').find(|s| !s.starts_with('{')).unwrap_or("").replace('-', "_"));
+        (name, serde_json::json!({ "operationId": operation_id(&method, path), "parameters": parameters }))
+    };
+    if e.method != Method::POST {
+        return Vec::new();
+    }
+    if let Some(c) = endpoints::COLLECTIONS.iter().find(|c| c.list_path() == e.path) {
+        let params: Vec<(&str, String)> = c.key_params.iter().map(|p| (*p, format!("$response.body#/object/{}", if *p == "type" { "kind" } else { p }))).collect();
+        let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let item = c.item_path();
+        let mut v = vec![
+            (format!("get_{}", c.kind.code()), link(Method::GET, &item, &params, false).1),
+            (format!("replace_{}", c.kind.code()), link(Method::PUT, &item, &params, true).1),
+            (format!("delete_{}", c.kind.code()), link(Method::DELETE, &item, &params, true).1),
+        ];
+        if c.kind.is_deployable() {
+            v.push((format!("layers_of_{}", c.kind.code()), link(Method::GET, &c.layers_path(), &params, false).1));
+        }
+        if c.kind == warden_model::ObjectKind::SodRule {
+            v.push(("validate_rule".into(), link(Method::GET, "/api/v1/sod/rules/{name}/validate", &params, false).1));
+        }
+        return v;
+    }
+    let (base, id, actions): (&str, &str, &[(&Method, &str)]) = match e.path.as_str() {
+        "/api/v1/tokens" => ("/api/v1/tokens/{id}", "$response.body#/id", &[(&Method::POST, "/rotate"), (&Method::DELETE, "")]),
+        "/api/v1/webhooks" => ("/api/v1/webhooks/{id}", "$response.body#/webhook/id", &[(&Method::POST, "/rotate"), (&Method::DELETE, "")]),
+        "/api/v1/sessions/temp" => (
+            "/api/v1/sessions/temp/{id}",
+            "$response.body#/session/id",
+            &[(&Method::GET, ""), (&Method::PATCH, ""), (&Method::POST, "/approve"), (&Method::POST, "/cancel"), (&Method::POST, "/process"), (&Method::GET, "/log")],
+        ),
+        "/api/v1/sessions/privileged" => (
+            "/api/v1/sessions/privileged/{id}",
+            "$response.body#/session/id",
+            &[(&Method::GET, ""), (&Method::POST, "/approve"), (&Method::POST, "/reject"), (&Method::POST, "/cancel"), (&Method::POST, "/process"), (&Method::GET, "/log")],
+        ),
+        _ => return Vec::new(),
+    };
+    actions.iter().map(|(m, suffix)| link((*m).clone(), &format!("{base}{suffix}"), &[("id", id)], false)).collect()
+}
+
+/// The document, built, then finished as JSON: every object schema that
+/// lists its properties is closed (`additionalProperties: false`, as
+/// [`crate::strict`] enforces), and the settings, which `PUT` replaces whole,
+/// require every field.
+pub fn build() -> serde_json::Value {
+    let mut doc = serde_json::to_value(build_api()).unwrap_or_default();
+    for e in endpoints::all() {
+        let links: serde_json::Map<String, serde_json::Value> = links(&e).into_iter().collect();
+        if !links.is_empty() {
+            doc["paths"][&e.path][e.method.as_str().to_lowercase()]["responses"][e.response.0.to_string()]["links"] = links.into();
+        }
+    }
+    close_objects(&mut doc["components"]["schemas"]);
+    for name in ["SodSettings", "SessionSettings"] {
+        let schema = &mut doc["components"]["schemas"][name];
+        let all: Vec<serde_json::Value> = schema["properties"].as_object().map(|p| p.keys().map(|k| k.clone().into()).collect()).unwrap_or_default();
+        schema["required"] = all.into();
+    }
+    doc
+}
+
+fn close_objects(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if m.get("properties").is_some_and(|p| p.is_object()) && !m.contains_key("additionalProperties") {
+                m.insert("additionalProperties".into(), false.into());
+            }
+            m.values_mut().for_each(close_objects);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
+fn build_api() -> OpenApi {
     let mut paths = Paths::new();
     for e in endpoints::all() {
         let mut op = OperationBuilder::new()
             .summary(Some(e.summary.clone()))
             .tag(e.tag)
-            .operation_id(Some(format!("{}_{}", e.method.as_str().to_lowercase(), e.path.trim_start_matches('/').replace(['/', '{', '}', '-', '.'], "_"))));
+            .operation_id(Some(operation_id(&e.method, &e.path)));
         for segment in e.path.split('/') {
             if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
                 op = op.parameter(ParameterBuilder::new().name(name).parameter_in(ParameterIn::Path).required(Required::True).schema(Some(String::schema())));
@@ -165,7 +315,10 @@ pub fn build() -> OpenApi {
                     .pattern(Some(AT_PATTERN))
                     .into(),
                 "changes" => bool::schema(),
-                "status" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).enum_values(Some(["unresolved", "allowed"])).into(),
+                "status" if e.path.starts_with("/api/v1/sessions/temp") => Ref::from_schema_name("TempStatus").into(),
+                "status" if e.path.starts_with("/api/v1/sessions/privileged") => Ref::from_schema_name("PrivilegedStatus").into(),
+                "status" => one_of(&["unresolved", "allowed"]),
+                "format" => one_of(&["jsonl", "ndjson", "html"]),
                 "level" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(100)).into(),
                 "access" => Ref::from_schema_name("AccessName").into(),
                 _ => String::schema(),
@@ -184,9 +337,9 @@ pub fn build() -> OpenApi {
                 ParameterBuilder::new()
                     .name("If-Match")
                     .parameter_in(ParameterIn::Header)
-                    .description(Some("the object's version (ETag); a stale one answers 412"))
+                    .description(Some("the version (ETag) the change is based on, or `*` for whatever version is current (RFC 9110); a stale one answers 412, none 428"))
                     .required(Required::True)
-                    .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(r#"^(W/)?"?[0-9]+"?$"#)))),
+                    .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(r#"^(\*|(W/)?"?[0-9]+"?)$"#)))),
             );
         }
         if let Some((content_type, schema)) = body_content(e.request) {
@@ -200,7 +353,14 @@ pub fn build() -> OpenApi {
         if let Some((content_type, schema)) = body_content(body) {
             ok = ok.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
         }
-        op = op.response(status.to_string(), ok.build()).response(
+        op = op.response(status.to_string(), ok.build());
+        for (code, description) in error_responses(&e) {
+            let problem = ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build());
+            op = op.response(code.to_string(), problem.build());
+        }
+        op = op.response(
             "default",
             ResponseBuilder::new()
                 .description("an error, as RFC 9457 problem details")
@@ -282,7 +442,7 @@ pub fn build() -> OpenApi {
             InfoBuilder::new()
                 .title("Warden")
                 .version(env!("CARGO_PKG_VERSION"))
-                .description(Some("User security governance: roles, duties, privileges, entry points, assignments, access checks and the audit trail."))
+                .description(Some(description()))
                 .build(),
         )
         .paths(paths)
@@ -296,10 +456,49 @@ mod tests {
     fn document_is_openapi_3_1_with_every_endpoint() {
         let doc = serde_json::to_value(super::build()).unwrap();
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        if let Ok(path) = std::env::var("WARDEN_DUMP_OPENAPI") {
+            std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        }
         for e in crate::endpoints::all() {
             let method = e.method.as_str().to_lowercase();
             assert!(doc["paths"][&e.path][&method].is_object(), "{} {} is not documented", e.method, e.path);
         }
+    }
+
+    /// Every link names an operation of the document, sets only parameters
+    /// that operation has, and takes them from fields the answer has.
+    #[test]
+    fn links_lead_to_operations_with_those_parameters() {
+        let doc = super::build();
+        let mut operations = std::collections::HashMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                operations.insert(op["operationId"].as_str().unwrap().to_string(), (path.clone(), method.clone(), op.clone()));
+            }
+        }
+        let mut count = 0;
+        for (_, (path, method, op)) in &operations {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                for (name, link) in response["links"].as_object().into_iter().flatten() {
+                    count += 1;
+                    let target = link["operationId"].as_str().unwrap();
+                    let (_, _, target_op) = operations.get(target).unwrap_or_else(|| panic!("{method} {path} {status} link {name}: no operation {target}"));
+                    let params: Vec<(String, String)> = target_op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| (p["in"].as_str().unwrap().to_string(), p["name"].as_str().unwrap().to_string()))
+                        .collect();
+                    for (param, value) in link["parameters"].as_object().unwrap() {
+                        let (place, pname) = param.split_once('.').unwrap_or(("path", param));
+                        assert!(params.iter().any(|(i, n)| i == place && n == pname), "{name}: {target} has no {place} parameter {pname}");
+                        let value = value.as_str().unwrap();
+                        assert!(value.starts_with("$response.body#/") || value == "$response.header.ETag", "{name}: {value}");
+                    }
+                }
+            }
+        }
+        assert!(count >= 40, "only {count} links");
     }
 
     use crate::endpoints::{Body, COLLECTIONS};

@@ -167,45 +167,91 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// A JSON request body that must be an object. Serde would also build a
+/// A rejected body read: over the limit is 413 (a problem like every other).
+fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            format!("request body: larger than the limit of {} bytes", crate::MAX_BODY_BYTES),
+        );
+    }
+    ApiError::new(e.status(), "invalid-body", e.body_text())
+}
+
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+/// Parses a body that must be one JSON object. Serde would also build a
 /// struct from an array of its fields in order (`[null, 30]`), which no
-/// schema of this API describes, so such bodies are refused.
+/// schema of this API describes, so only objects pass.
+fn json_object(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        let status = if e.is_syntax() || e.is_eof() { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
+        ApiError::new(status, "invalid-json", format!("Failed to parse the request body as JSON: {e}"))
+    })?;
+    if !value.is_object() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-json", "request body: expected a JSON object"));
+    }
+    Ok(value)
+}
+
+/// Reads `value` as `T` once [`crate::strict`] has held it to `T`'s schema.
+fn strict<T: serde::de::DeserializeOwned + utoipa::ToSchema>(mut value: serde_json::Value) -> Result<T, ApiError> {
+    crate::strict::check(&T::name(), &mut value)?;
+    serde_json::from_value(value).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))
+}
+
+/// A JSON object body (`Content-Type: application/json`, else 415), held to
+/// the schema of `T` in the OpenAPI document ([`crate::strict`]): an unknown
+/// field, a wrong type or a value outside the schema is a 422 naming it.
 pub struct JsonObject<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonObject<T> {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + utoipa::ToSchema> axum::extract::FromRequest<S> for JsonObject<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
-        let json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| { let m = m.trim(); m == "application/json" || (m.starts_with("application/") && m.ends_with("+json")) });
-        if !json {
+        JsonValue::from_request(req, state).await.and_then(|JsonValue(v)| strict(v)).map(JsonObject)
+    }
+}
+
+/// A JSON object body, not yet held to a schema: for bodies whose schema
+/// depends on the path (a collection's object kind); check it with
+/// [`crate::strict::check`].
+pub struct JsonValue(pub serde_json::Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for JsonValue {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Expected request with `Content-Type: application/json`"));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| ApiError::new(e.status(), "invalid-json", e.body_text()))?;
-        // Parsed straight into `T` (the check path stays one pass); only the first byte is looked at first.
-        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-            return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-json", "request body: expected a JSON object"));
-        }
-        serde_json::from_slice(&bytes).map(JsonObject).map_err(|e| {
-            let status = if e.is_syntax() || e.is_eof() { StatusCode::BAD_REQUEST } else { StatusCode::UNPROCESSABLE_ENTITY };
-            ApiError::new(status, "invalid-json", format!("Failed to parse the request body as JSON: {e}"))
-        })
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        json_object(&bytes).map(JsonValue)
     }
 }
 
 /// A request body that may be left out (or be only white space): then `T`'s
-/// default; otherwise a JSON object of `T`, or a problem naming what is wrong.
-pub(crate) fn optional_body<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> ApiResult<T> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+/// default; otherwise a JSON object held to `T`'s schema like [`JsonObject`].
+pub struct OptionalJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + utoipa::ToSchema + Default> axum::extract::FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_rejection)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        json_object(&bytes).and_then(strict).map(OptionalJson)
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::unprocessable("request body: expected a JSON object"));
-    }
-    serde_json::from_value(value).map_err(|e| ApiError::unprocessable(format!("request body: {e}")))
 }

@@ -3,11 +3,11 @@
 
 use crate::builtin::Area;
 use crate::endpoints::{ep, needs, Body, Endpoint};
-use crate::problem::{ApiError, ApiResult, JsonObject};
+use crate::problem::{ApiError, ApiResult, JsonObject, OptionalJson};
 use crate::state::AppState;
 use crate::Caller;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
 use warden_core::sessions::{Family, PrivilegedDecision, ProcessOutcome};
-use warden_model::{Access, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp};
+use warden_model::{Access, Object, ObjectKind, ObjectRef, PrivilegedSession, PrivilegedStatus, TempStatus, PrivilegedSessionRequest, SessionSettings, TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp};
 
 pub fn endpoints() -> Vec<Endpoint> {
     use Body::Schema;
@@ -60,7 +60,11 @@ pub fn endpoints() -> Vec<Endpoint> {
         recording,
         ep(Method::DELETE, "/api/v1/sessions/privileged/{id}/recording", needs(a, Access::Delete), tag, "Delete the recording of an ended session (audited)", Body::None, (200, Schema("PrivilegedSessionResponse"))),
         ep(Method::GET, "/api/v1/sessions/settings", needs(a, Access::Read), tag, "Session parameters", Body::None, (200, Schema("SessionSettings"))),
-        ep(Method::PUT, "/api/v1/sessions/settings", needs(a, Access::Update), tag, "Replace the session parameters", Schema("SessionSettings"), (200, Schema("SessionSettings"))),
+        {
+            let mut e = ep(Method::PUT, "/api/v1/sessions/settings", needs(a, Access::Update), tag, "Replace the session parameters (every field); If-Match: their version", Schema("SessionSettings"), (200, Schema("SessionSettings")));
+            e.if_match = true;
+            e
+        },
         ep(Method::POST, "/api/v1/events/activity", needs(Area::Activity, Access::Create), "events", "An application reports what a user did (recorded during privileged sessions)", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
     ]
 }
@@ -74,9 +78,9 @@ pub fn routes(r: Router<AppState>) -> Router<AppState> {
         .route("/api/v1/sessions/temp/{id}/log", get(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| log(s, c, id, Family::Temp)))
         .route("/api/v1/sessions/privileged", get(privileged_list).post(privileged_create))
         .route("/api/v1/sessions/privileged/{id}", get(privileged_get))
-        .route("/api/v1/sessions/privileged/{id}/approve", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: axum::body::Bytes| decide(s, c, id, b, PrivilegedDecision::Approve)))
-        .route("/api/v1/sessions/privileged/{id}/reject", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: axum::body::Bytes| decide(s, c, id, b, PrivilegedDecision::Reject)))
-        .route("/api/v1/sessions/privileged/{id}/cancel", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: axum::body::Bytes| decide(s, c, id, b, PrivilegedDecision::Cancel)))
+        .route("/api/v1/sessions/privileged/{id}/approve", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Result<OptionalJson<NoteRequest>, ApiError>| decide(s, c, id, b, PrivilegedDecision::Approve)))
+        .route("/api/v1/sessions/privileged/{id}/reject", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Result<OptionalJson<NoteRequest>, ApiError>| decide(s, c, id, b, PrivilegedDecision::Reject)))
+        .route("/api/v1/sessions/privileged/{id}/cancel", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Result<OptionalJson<NoteRequest>, ApiError>| decide(s, c, id, b, PrivilegedDecision::Cancel)))
         .route("/api/v1/sessions/privileged/{id}/process", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| process(s, c, id, Family::Privileged)))
         .route("/api/v1/sessions/privileged/{id}/log", get(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| log(s, c, id, Family::Privileged)))
         .route("/api/v1/sessions/privileged/{id}/recording", get(recording).delete(delete_recording))
@@ -153,19 +157,30 @@ pub struct ListQuery {
     user: Option<String>,
 }
 
-fn matches(status: &str, user: &str, q: &ListQuery) -> bool {
-    q.status.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(status)) && q.user.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(user))
+/// The `status` filter as the family's status: one of its names exactly, as
+/// the OpenAPI document's enum says, else a 422 that lists them.
+fn status_filter<S: serde::de::DeserializeOwned>(q: &ListQuery) -> ApiResult<Option<S>> {
+    q.status
+        .as_deref()
+        .map(|s| serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|e| ApiError::unprocessable(format!("status: {e}"))))
+        .transpose()
+}
+
+fn of_user(user: &str, q: &ListQuery) -> bool {
+    q.user.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(user))
 }
 
 async fn temp_list(Extension(caller): Extension<Caller>, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<TempSessionList>> {
     let Query(q) = q?;
-    let items = caller.snapshot.model.temp_role_sessions.values().filter(|s| matches(s.status.as_str(), &s.user, &q)).cloned().collect();
+    let status: Option<TempStatus> = status_filter(&q)?;
+    let items = caller.snapshot.model.temp_role_sessions.values().filter(|s| status.is_none_or(|t| s.status == t) && of_user(&s.user, &q)).cloned().collect();
     Ok(Json(TempSessionList { items }))
 }
 
 async fn privileged_list(Extension(caller): Extension<Caller>, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<PrivilegedSessionList>> {
     let Query(q) = q?;
-    let items = caller.snapshot.model.privileged_sessions.values().filter(|s| matches(s.status.as_str(), &s.user, &q)).cloned().collect();
+    let status: Option<PrivilegedStatus> = status_filter(&q)?;
+    let items = caller.snapshot.model.privileged_sessions.values().filter(|s| status.is_none_or(|t| s.status == t) && of_user(&s.user, &q)).cloned().collect();
     Ok(Json(PrivilegedSessionList { items }))
 }
 
@@ -195,16 +210,16 @@ async fn temp_edit(State(state): State<AppState>, Extension(caller): Extension<C
     Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
 }
 
-async fn temp_approve(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<TempSessionResponse>> {
-    let req: ApproveRequest = crate::problem::optional_body(&body)?;
+async fn temp_approve(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Result<OptionalJson<ApproveRequest>, ApiError>) -> ApiResult<Json<TempSessionResponse>> {
+    let OptionalJson(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).approve_temp_session(&id, req.override_reason.as_deref()).await?;
     state.refresh(Some(out.revision)).await?;
     Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
 }
 
-async fn temp_cancel(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes) -> ApiResult<Json<TempSessionResponse>> {
-    let req: NoteRequest = crate::problem::optional_body(&body)?;
+async fn temp_cancel(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Result<OptionalJson<NoteRequest>, ApiError>) -> ApiResult<Json<TempSessionResponse>> {
+    let OptionalJson(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).cancel_temp_session(&id, req.note.as_deref()).await?;
     state.refresh(Some(out.revision)).await?;
@@ -219,8 +234,8 @@ async fn privileged_create(State(state): State<AppState>, Extension(caller): Ext
     Ok((StatusCode::CREATED, Json(PrivilegedSessionResponse { session: out.session, revision: out.revision })).into_response())
 }
 
-async fn decide(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: axum::body::Bytes, decision: PrivilegedDecision) -> ApiResult<Json<PrivilegedSessionResponse>> {
-    let req: NoteRequest = crate::problem::optional_body(&body)?;
+async fn decide(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, body: Result<OptionalJson<NoteRequest>, ApiError>, decision: PrivilegedDecision) -> ApiResult<Json<PrivilegedSessionResponse>> {
+    let OptionalJson(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).decide_privileged_session(&id, decision, req.note.as_deref()).await?;
     state.refresh(Some(out.revision)).await?;
@@ -286,16 +301,35 @@ async fn delete_recording(State(state): State<AppState>, Extension(caller): Exte
     Ok(Json(PrivilegedSessionResponse { session: out.session, revision: out.revision }))
 }
 
-async fn settings(Extension(caller): Extension<Caller>) -> Json<SessionSettings> {
-    Json(caller.snapshot.model.session_settings())
+fn settings_key() -> ObjectRef {
+    ObjectRef::new(ObjectKind::SessionSettings, warden_model::SESSION_SETTINGS_KEY)
 }
 
-async fn set_settings(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<JsonObject<SessionSettings>, ApiError>) -> ApiResult<Json<SessionSettings>> {
+async fn stored_settings(state: &AppState) -> ApiResult<(SessionSettings, u64)> {
+    let (object, version) = crate::api::singleton(state, &settings_key()).await?;
+    let settings = match object {
+        Some(Object::SessionSettings(s)) => s,
+        _ => SessionSettings::default(),
+    };
+    Ok((settings, version))
+}
+
+/// The settings with their version as the `ETag`, for `If-Match`.
+async fn settings(State(state): State<AppState>) -> ApiResult<Response> {
+    let (settings, version) = stored_settings(&state).await?;
+    Ok(crate::api::json_with_etag(settings, version))
+}
+
+/// Replaces every setting (a missing field is refused, not defaulted);
+/// `If-Match` required, like every other update.
+async fn set_settings(State(state): State<AppState>, Extension(caller): Extension<Caller>, headers: HeaderMap, body: Result<JsonObject<SessionSettings>, ApiError>) -> ApiResult<Response> {
     let JsonObject(settings) = body?;
     let p = caller.principal()?;
-    let revision = state.warden(&p.actor(), &caller.origin).with_user(&p.user).set_session_settings(settings.clone()).await?;
+    let seen = crate::api::singleton_precondition(&settings_key(), crate::api::if_match(&headers)?);
+    let revision = state.warden(&p.actor(), &caller.origin).with_user(&p.user).set_session_settings_if(settings, seen).await?;
     state.refresh(Some(revision)).await?;
-    Ok(Json(settings))
+    let (settings, version) = stored_settings(&state).await?;
+    Ok(crate::api::json_with_etag(settings, version))
 }
 
 /// The background processor: starts and ends sessions when they fall due,

@@ -8,12 +8,13 @@ use crate::problem::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::Caller;
 use axum::extract::{Path, Query, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use warden_model::{Access, Assignment, ConflictStatus, SodConflict, SodRule};
+use warden_model::{Access, Assignment, ConflictStatus, Object, ObjectKind, ObjectRef, SodConflict, SodRule, SodSettings};
 
 /// The SoD endpoints, for the endpoint table.
 pub fn endpoints() -> Vec<Endpoint> {
@@ -41,7 +42,11 @@ pub fn endpoints() -> Vec<Endpoint> {
             (200, Schema("Revision")),
         ),
         ep(Method::GET, "/api/v1/sod/settings", needs(area, Access::Read), tag, "The SoD parameters (similarity checking)", Body::None, (200, Schema("SodSettings"))),
-        ep(Method::PUT, "/api/v1/sod/settings", needs(area, Access::Update), tag, "Change the SoD parameters", Schema("SodSettings"), (200, Schema("SodSettings"))),
+        {
+            let mut e = ep(Method::PUT, "/api/v1/sod/settings", needs(area, Access::Update), tag, "Replace the SoD parameters (every field); If-Match: their version", Schema("SodSettings"), (200, Schema("SodSettings")));
+            e.if_match = true;
+            e
+        },
         {
             let mut e = ep(Method::GET, "/api/v1/sod/similarity", needs(area, Access::Read), tag, "Pairs of duties and of privileges that overlap at or above a level", Body::None, (200, Schema("SimilarityReport")));
             e.query = vec![("level", "percent of overlap, 1-100 (default: the settings' level)", false)];
@@ -240,21 +245,40 @@ async fn assign(
     Ok(Json(AssignResponse { assignment: out.assignment, replaced: out.replaced, notes: out.notes, revision: out.revision }))
 }
 
-async fn settings(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<warden_model::SodSettings>> {
-    let p = caller.principal()?;
-    Ok(Json(state.warden(&p.actor(), &caller.origin).sod_settings().await?))
+fn settings_key() -> ObjectRef {
+    ObjectRef::new(ObjectKind::SodSettings, warden_model::SOD_SETTINGS_KEY)
 }
 
+async fn stored_settings(state: &AppState) -> ApiResult<(SodSettings, u64)> {
+    let (object, version) = crate::api::singleton(state, &settings_key()).await?;
+    let settings = match object {
+        Some(Object::SodSettings(s)) => s,
+        _ => SodSettings::default(),
+    };
+    Ok((settings, version))
+}
+
+/// The settings with their version as the `ETag`, for `If-Match`.
+async fn settings(State(state): State<AppState>) -> ApiResult<Response> {
+    let (settings, version) = stored_settings(&state).await?;
+    Ok(crate::api::json_with_etag(settings, version))
+}
+
+/// Replaces every setting (a missing field is refused, not defaulted);
+/// `If-Match` required, like every other update.
 async fn set_settings(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<crate::problem::JsonObject<warden_model::SodSettings>, crate::problem::ApiError>,
-) -> ApiResult<Json<warden_model::SodSettings>> {
+    headers: HeaderMap,
+    body: Result<crate::problem::JsonObject<SodSettings>, crate::problem::ApiError>,
+) -> ApiResult<Response> {
     let crate::problem::JsonObject(settings) = body?;
     let p = caller.principal()?;
-    let out = state.warden(&p.actor(), &caller.origin).set_sod_settings(settings.clone()).await?;
+    let seen = crate::api::singleton_precondition(&settings_key(), crate::api::if_match(&headers)?);
+    let out = state.warden(&p.actor(), &caller.origin).set_sod_settings_if(settings, seen).await?;
     state.refresh(Some(out.revision)).await?;
-    Ok(Json(settings))
+    let (settings, version) = stored_settings(&state).await?;
+    Ok(crate::api::json_with_etag(settings, version))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
