@@ -1720,6 +1720,8 @@ pub async fn concurrent_sign_in_failures_are_all_counted_and_lock_once(f: &dyn F
     assert_eq!(counts, (1..=12).collect::<Vec<u64>>(), "each failure saw every one committed before it");
     assert_eq!(outcomes.iter().filter(|o| o.newly_locked).count(), 1, "{outcomes:?}");
     assert!(stores[1].sign_in_locked_until("client 10.0.0.9", Timestamp(at.0 + 100)).await.unwrap().is_some());
+}
+
 // ---------------------------------------------------------------- keys that join names
 
 /// User `kx` with role `ka/kb` and user `kx/ka` with role `kb`, and the same
