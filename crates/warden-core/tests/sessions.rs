@@ -395,6 +395,15 @@ impl Store for Killable {
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, warden_store::StoreError> {
         self.inner.append_activity(event).await
     }
+    async fn record_sign_in_failure(&self, key: &str, at: Timestamp, policy: &warden_store::LockoutPolicy) -> Result<warden_store::SignInFailure, warden_store::StoreError> {
+        self.inner.record_sign_in_failure(key, at, policy).await
+    }
+    async fn sign_in_locked_until(&self, key: &str, now: Timestamp) -> Result<Option<Timestamp>, warden_store::StoreError> {
+        self.inner.sign_in_locked_until(key, now).await
+    }
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), warden_store::StoreError> {
+        self.inner.clear_sign_in_failures(key).await
+    }
     async fn activity(&self, filter: &warden_store::ActivityFilter) -> Result<Vec<ActivityEvent>, warden_store::StoreError> {
         self.inner.activity(filter).await
     }
