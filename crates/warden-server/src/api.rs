@@ -23,6 +23,16 @@ use warden_store::{AuditFilter, AuditVerification, Change, Commit, Layer};
 /// Most checks in one batch request.
 const MAX_BATCH: usize = 100_000;
 pub(crate) const MAX_PAGE: usize = 1000;
+/// The largest `after_seq` / `after_id`: store sequence numbers are `i64`.
+pub(crate) const MAX_CURSOR: u64 = i64::MAX as u64;
+
+/// A cursor as the listings take it: at most [`MAX_CURSOR`], as documented.
+fn cursor(name: &str, value: Option<u64>) -> ApiResult<Option<u64>> {
+    match value {
+        Some(v) if v > MAX_CURSOR => Err(ApiError::unprocessable(format!("{name}: {v} is beyond any sequence number (at most {MAX_CURSOR})"))),
+        v => Ok(v),
+    }
+}
 
 fn access_name(a: Access) -> AccessName {
     match a {
@@ -581,7 +591,7 @@ pub async fn audit(State(state): State<AppState>, Extension(caller): Extension<C
         object: q.object.as_deref().map(object_ref).transpose()?,
         limit: Some(limit),
         include_changes: q.changes.unwrap_or(false),
-        after_seq: q.after_seq,
+        after_seq: cursor("after_seq", q.after_seq)?,
     };
     let events = state.store.audit_events(&filter).await?;
     let next_after_seq = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
@@ -653,7 +663,7 @@ pub async fn events(State(state): State<AppState>, Extension(caller): Extension<
         kinds: q.kind.into_iter().collect(),
         since: q.since.as_deref().map(|s| parse_at(Some(s), caller.now)).transpose()?,
         until: None,
-        after_id: q.after_id,
+        after_id: cursor("after_id", q.after_id)?,
         limit: Some(limit),
     };
     let events = state.store.activity(&filter).await?;
@@ -770,7 +780,11 @@ pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
         return Ok(IfMatch::Any);
     }
     let version = text.trim_start_matches("W/").trim_matches('"');
-    version.parse().map(IfMatch::Version).map_err(|_| ApiError::bad_request(format!("If-Match: '{text}' is neither a version nor *")))
+    if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request(format!("If-Match: '{text}' is neither a version nor *")));
+    }
+    // A version past any revision is well formed but can never be current.
+    version.parse().map(IfMatch::Version).map_err(|_| ApiError::precondition_failed(format!("If-Match: version {version} is not the current one")))
 }
 
 /// The version a write may proceed from: `*` takes the current one, and

@@ -271,6 +271,16 @@ pub fn build() -> serde_json::Value {
         }
     }
     close_objects(&mut doc["components"]["schemas"]);
+    // Cursors are store sequence numbers (i64); written as an exact integer, which utoipa's f64 bound is not.
+    for item in doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut()) {
+        for op in item.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+            for p in op["parameters"].as_array_mut().into_iter().flatten() {
+                if matches!(p["name"].as_str(), Some("after_seq" | "after_id")) {
+                    p["schema"]["maximum"] = crate::api::MAX_CURSOR.into();
+                }
+            }
+        }
+    }
     for name in ["SodSettings", "SessionSettings"] {
         let schema = &mut doc["components"]["schemas"][name];
         let all: Vec<serde_json::Value> = schema["properties"].as_object().map(|p| p.keys().map(|k| k.clone().into()).collect()).unwrap_or_default();

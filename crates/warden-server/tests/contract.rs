@@ -211,6 +211,15 @@ async fn the_server_holds_to_its_document() {
     assert_eq!(saved["object"]["label"], "two");
     let (status, _, problem) = put(&server, &admin, "/api/v1/roles/NoSuchRole", Some("*"), json!({"name": "NoSuchRole"})).await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+    // A cursor past any sequence number is refused as the document's maximum says.
+    let (_, doc) = server.call(None, Method::GET, "/api/v1/openapi.json", None).await;
+    let after_seq = doc["paths"]["/api/v1/audit"]["get"]["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "after_seq").unwrap()["schema"]["maximum"].clone();
+    assert_eq!(after_seq, json!(i64::MAX));
+    let (status, problem) = server.call(Some(&admin), Method::GET, &format!("/api/v1/audit?after_seq={}", i64::MAX as u64 + 1), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    // A well-formed version past any revision is stale, not malformed.
+    let (status, _, problem) = put(&server, &admin, "/api/v1/roles/StarRole", Some("W/\"51010800590659179243\""), json!({"name": "StarRole"})).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
     let r = Client::new().delete(server.url("/api/v1/roles/NoSuchRole")).bearer_auth(&admin).header("if-match", "*").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
     let r = Client::new().delete(server.url("/api/v1/roles/StarRole")).bearer_auth(&admin).header("if-match", "*").send().await.unwrap();

@@ -30,7 +30,11 @@ cleanup() {
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
-    rm -rf "$work"
+    if [ -n "${SCHEMATHESIS_KEEP:-}" ]; then
+        echo "== kept the store and the server log in $work"
+    else
+        rm -rf "$work"
+    fi
 }
 trap cleanup EXIT
 
@@ -69,6 +73,8 @@ print(post("/api/v1/tokens", {"user": "admin", "label": "schemathesis"}, {"x-csr
 PY
 )"
 
+# One worker: with two, hypothesis (describing lambdas with ast.parse from
+# threads) trips "AST constructor recursion depth mismatch" on Python 3.11.7.
 # Excluded, because they would end the run's own authentication rather than
 # test anything: revoking or rotating (grace 0) API tokens — the run's token
 # is listed by GET /tokens, so link inference can reach it.
@@ -76,14 +82,22 @@ status=0
 "$venv/bin/schemathesis" --config-file "$here/schemathesis.toml" run "$url/api/v1/openapi.json" \
     --checks all \
     --header "Authorization: Bearer $token" \
-    --exclude-operation-id delete_api_v1_tokens_id \
-    --exclude-operation-id post_api_v1_tokens_id_rotate \
+    --exclude-operation-id delete_api_v1_tokens__id_ \
+    --exclude-operation-id post_api_v1_tokens__id__rotate \
     --max-time "${SCHEMATHESIS_MAX_TIME:-240}" \
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
-    --workers 2 \
+    --workers 1 \
     --seed "${SCHEMATHESIS_SEED:-13}" \
     --no-color \
     --report junit --report-dir "$root/target/schemathesis-report" || status=$?
+
+# The run may edit what grants its own access (the admin's role, assignment or
+# account are all reachable through the listings); then later operations only
+# see 403, which no check fails on. Say so, so that a thin run is not mistaken
+# for a thorough one.
+if ! curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$url/api/v1/sod/settings"; then
+    echo "== warning: the run's token lost its access during the run; later operations were tested as 403 only" >&2
+fi
 
 # Whatever schemathesis says, a server that logged a panic or an internal error failed.
 if grep -E "panicked|internal error" "$work/server.log" >/dev/null; then
