@@ -88,6 +88,11 @@ pub enum CoreError {
     /// A session cannot make this move from where it is.
     #[error("{session} is {status}: {message}")]
     Transition { session: String, status: String, message: String },
+
+    /// A sealed recording no longer matches its seal: activity rows were
+    /// edited, added or removed after the session ended. Never served as intact.
+    #[error("recording of {session} altered after sealing: {reason}")]
+    RecordingAltered { session: String, reason: String },
 }
 
 impl CoreError {

@@ -15,9 +15,12 @@ use crate::service::{Plan, Target, Validation, Warden};
 use serde::Serialize;
 use std::fmt::Write as _;
 use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use warden_model::{
-    AccountAction, Model, Object, ObjectKind, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, SessionSettings,
-    StatusChange, TempRoleSession, TempSessionEdit, TempSessionRequest, TempStatus, Timestamp, User, PRIVILEGED_MAX_MS,
+    AccountAction, Model, Object, ObjectKind, ObjectRef, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, RecordingDeletion,
+    RecordingSeal, SessionSettings, StatusChange, TempRoleSession, TempSessionEdit, TempSessionRequest, TempStatus, Timestamp, User,
+    PRIVILEGED_MAX_MS,
 };
 use warden_store::{ActivityEvent, ActivityFilter, ActivityPurge, AuditFilter, Change, Revision};
 
@@ -365,6 +368,7 @@ impl Warden {
                     started_at: None,
                     ended_at: None,
                     recording_deleted: None,
+                    recording_seal: None,
                     history: vec![entry(now, None, "draft", &actor, false, Some("created".into()))],
                 };
                 Ok(Plan {
@@ -450,7 +454,8 @@ impl Warden {
         let by = self.user().to_string();
         loop {
             let now = self.now();
-            let result = self.run_to(Target::default(), Validation::AllowDangling, |model| plan_batch(model, now, &by)).await;
+            let seals = self.seals_due(now, None).await?;
+            let result = self.run_to(Target::default(), Validation::AllowDangling, |model| plan_batch(model, now, &by, &seals)).await;
             match result {
                 Ok((done, revision, _)) => {
                     for mut t in done.transitions {
@@ -504,12 +509,19 @@ impl Warden {
     async fn step(&self, family: Family, id: &str, batch: bool) -> Result<Step, CoreError> {
         let now = self.now();
         let actor = self.user().to_string();
+        let seals = match family {
+            Family::Temp => HashMap::new(),
+            Family::Privileged => self.seals_due(now, Some(id)).await?,
+        };
         let result = self
             .run_to(Target::default(), Validation::AllowDangling, |model| {
                 let by = actor.as_str();
                 match family {
                     Family::Temp => plan_temp_step(model, temp(model, id)?, now, by, batch),
-                    Family::Privileged => plan_privileged_step(model, privileged(model, id)?, now, by, batch),
+                    Family::Privileged => {
+                        let s = privileged(model, id)?;
+                        plan_privileged_step(model, s, now, by, batch, seals.get(&s.id))
+                    }
                 }
             })
             .await;
@@ -568,6 +580,22 @@ impl Warden {
         Ok(SessionLog { audit: history, user_log, role_changes })
     }
 
+    /// The seals of the recordings of the privileged sessions (all, or `only`)
+    /// whose end is due at `now`, made before the end is planned: the plan
+    /// cannot read the store, and the end commit carries the seal.
+    async fn seals_due(&self, now: Timestamp, only: Option<&str>) -> Result<HashMap<String, RecordingSeal>, CoreError> {
+        let mut seals = HashMap::new();
+        for object in self.store().list(ObjectKind::PrivilegedSession).await? {
+            let Object::PrivilegedSession(s) = object else { continue };
+            if s.status != PrivilegedStatus::Active || s.end > now || only.is_some_and(|id| !id.eq_ignore_ascii_case(&s.id)) {
+                continue;
+            }
+            let events = self.store().activity(&recording_filter(&s)).await?;
+            seals.insert(s.id.clone(), seal_of(&events, now));
+        }
+        Ok(seals)
+    }
+
     /// Changes to `user`'s assignments between the session's start and end,
     /// from the audit trail. Bounded by the audit events of the start and the
     /// end themselves, so that clocks (of replicas, of tests) cannot shift it.
@@ -598,10 +626,17 @@ impl Warden {
 
     /// A privileged session's recording: every access check that concerned
     /// the user inside the session's window, and every activity event
-    /// applications posted for them, in the order they arrived.
-    pub async fn recording(&self, id: &str) -> Result<(PrivilegedSession, Vec<ActivityEvent>), CoreError> {
+    /// applications posted for them, in the order they arrived, with the
+    /// state of its seal. A recording that no longer matches the seal its
+    /// session's end put into the audit trail is refused
+    /// ([`CoreError::RecordingAltered`]), never served as if intact.
+    pub async fn recording(&self, id: &str) -> Result<Recording, CoreError> {
         let (model, _) = self.store().load().await?;
-        self.recording_in(&model, id).await
+        let (session, events) = self.recording_in(&model, id).await?;
+        drop(model);
+        let sealed = self.sealed_in_trail(&session.id).await?;
+        let seal = check_seal(&session, sealed, &events).map_err(|reason| CoreError::RecordingAltered { session: session.id.clone(), reason })?;
+        Ok(Recording { session, events, seal })
     }
 
     async fn recording_in(&self, model: &Model, id: &str) -> Result<(PrivilegedSession, Vec<ActivityEvent>), CoreError> {
@@ -610,17 +645,23 @@ impl Warden {
         if !s.in_force() {
             return Ok((s, Vec::new()));
         }
-        let events = self
-            .store()
-            .activity(&ActivityFilter {
-                user: Some(s.user.clone()),
-                kinds: RECORDING_KINDS.iter().map(|k| k.to_string()).collect(),
-                since: Some(s.start),
-                until: Some(s.end),
-                ..Default::default()
-            })
-            .await?;
+        let events = self.store().activity(&recording_filter(&s)).await?;
         Ok((s, events))
+    }
+
+    /// The seal the session's end wrote, read from the hash-chained audit
+    /// trail rather than the session row, which a database writer could edit
+    /// without breaking the chain.
+    async fn sealed_in_trail(&self, id: &str) -> Result<Option<RecordingSeal>, CoreError> {
+        let filter = AuditFilter { object: Some(ObjectRef::new(ObjectKind::PrivilegedSession, id)), include_changes: true, ..Default::default() };
+        let events = self.store().audit_events(&filter).await?;
+        let latest = events.iter().rev().flat_map(|e| &e.changes).find_map(|c| c.after.as_ref()?.get("recording_seal").filter(|v| !v.is_null()).cloned());
+        match latest {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|e| CoreError::RecordingAltered { session: id.to_string(), reason: format!("the seal in the audit trail is unreadable ({e})") }),
+        }
     }
 
     /// Deletes a privileged session's recording: the events go in the same
@@ -635,13 +676,19 @@ impl Warden {
         if s.status == PrivilegedStatus::Active || (s.in_force() && now < s.end) {
             return Err(refuse(&s.id, s.status, "its recording is still being made; delete it once the session has ended"));
         }
+        // Deleting is allowed whatever the seal says, but the audit event keeps
+        // what the deleted events were: intact, or altered and how.
+        let seal = match check_seal(&s, self.sealed_in_trail(&s.id).await?, &events) {
+            Ok(state) => json!(state),
+            Err(reason) => json!({"state": "altered", "reason": reason}),
+        };
         let purge = ActivityPurge { user: s.user.clone(), kinds: RECORDING_KINDS.iter().map(|k| k.to_string()).collect(), since: s.start, until: s.end };
         let count = events.len() as u64;
         let (session, revision, _) = self
             .run_to(Target { purge_activity: vec![purge], ..Target::default() }, Validation::AllowDangling, |model| {
                 let mut s = privileged(model, id)?.clone();
                 s.recording_deleted = Some(warden_model::RecordingDeletion { at: now, by: actor.clone(), events: count });
-                let summary = json!({"session": s.id, "user": s.user, "events": count});
+                let summary = json!({"session": s.id, "user": s.user, "events": count, "seal": seal});
                 Ok(Plan { action: "privileged-session recording delete", summary, changes: vec![Change::Put(Object::PrivilegedSession(s.clone()))], outcome: s })
             })
             .await?;
@@ -692,7 +739,7 @@ struct Batch {
 
 /// The next transition of every session with one due at `now` (up to
 /// [`BATCH`] sessions), as one plan.
-fn plan_batch(model: &Model, now: Timestamp, by: &str) -> Result<Plan<Batch>, CoreError> {
+fn plan_batch(model: &Model, now: Timestamp, by: &str, seals: &HashMap<String, RecordingSeal>) -> Result<Plan<Batch>, CoreError> {
     let mut batch = Batch { transitions: Vec::new(), refused: Vec::new() };
     let mut changes = Vec::new();
     let mut actions = Vec::new();
@@ -706,7 +753,7 @@ fn plan_batch(model: &Model, now: Timestamp, by: &str) -> Result<Plan<Batch>, Co
         // audit trail shows each transition.
         let plan = match &session {
             Some(Object::TempRoleSession(s)) => plan_temp_step(model, s, now, by, true),
-            Some(Object::PrivilegedSession(s)) => plan_privileged_step(model, s, now, by, true),
+            Some(Object::PrivilegedSession(s)) => plan_privileged_step(model, s, now, by, true, seals.get(&s.id)),
             _ => continue,
         };
         let Ok(plan) = plan else { continue };
@@ -808,7 +855,16 @@ fn plan_temp_step(model: &Model, old: &TempRoleSession, now: Timestamp, by: &str
     }
 }
 
-fn plan_privileged_step(model: &Model, old: &PrivilegedSession, now: Timestamp, by: &str, batch: bool) -> Result<Plan<Step>, CoreError> {
+/// `seal`: the recording's seal, made just before; an end without one waits
+/// for the next run (the session became due after the seals were made).
+fn plan_privileged_step(
+    model: &Model,
+    old: &PrivilegedSession,
+    now: Timestamp,
+    by: &str,
+    batch: bool,
+    seal: Option<&RecordingSeal>,
+) -> Result<Plan<Step>, CoreError> {
     let id = old.id.as_str();
     let mut s = old.clone();
     let transition = |from: &str, to: &str, due: Timestamp| Transition::new(Family::Privileged, &old.id, &old.user, (from, to), due, now);
@@ -833,8 +889,10 @@ fn plan_privileged_step(model: &Model, old: &PrivilegedSession, now: Timestamp, 
             Ok(Plan { action: "privileged-session start", summary, changes: vec![Change::Put(Object::PrivilegedSession(s))], outcome: Step::Moved(transition("approved", "active", old.start)) })
         }
         PrivilegedStatus::Active if old.end <= now => {
+            let Some(seal) = seal else { return Err(refuse(id, old.status, "its recording is not sealed yet")) };
             s.status = PrivilegedStatus::Ended;
             s.ended_at = Some(now);
+            s.recording_seal = Some(seal.clone());
             let mut changes = Vec::new();
             let mut note = late_note(old.end, now);
             // Back to the state at the start, whatever happened in between.
@@ -850,6 +908,7 @@ fn plan_privileged_step(model: &Model, old: &PrivilegedSession, now: Timestamp, 
             summary["batch"] = json!(batch);
             summary["due"] = json!(old.end);
             summary["restored_enabled"] = json!(!changes.is_empty());
+            summary["recording_seal"] = json!(seal);
             changes.insert(0, Change::Put(Object::PrivilegedSession(s)));
             Ok(Plan { action: "privileged-session end", summary, changes, outcome: Step::Moved(transition("active", "ended", old.end)) })
         }
@@ -869,6 +928,117 @@ fn human_seconds(s: i64) -> String {
         s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
         s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
+}
+
+/// Which activity rows make up a session's recording: the user's checks and
+/// activity received inside the window.
+fn recording_filter(s: &PrivilegedSession) -> ActivityFilter {
+    ActivityFilter {
+        user: Some(s.user.clone()),
+        kinds: RECORDING_KINDS.iter().map(|k| k.to_string()).collect(),
+        since: Some(s.start),
+        until: Some(s.end),
+        ..Default::default()
+    }
+}
+
+/// The seal over a recording's events, as of `at`: SHA-256 over a versioned
+/// header, the count, and each event's JSON (every field, id and the claimed
+/// time included) on its own line, in id order. Any edited, added, removed or
+/// reordered row changes it.
+pub fn seal_of(events: &[ActivityEvent], at: Timestamp) -> RecordingSeal {
+    let mut hash = Sha256::new();
+    hash.update(format!("warden-recording-v1\n{}\n", events.len()));
+    for e in events {
+        hash.update(serde_json::to_vec(e).expect("activity events serialize"));
+        hash.update(b"\n");
+    }
+    RecordingSeal { events: events.len() as u64, sha256: hex::encode(hash.finalize()), at }
+}
+
+/// A privileged session's recording as read: the events and the state of its seal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recording {
+    pub session: PrivilegedSession,
+    pub events: Vec<ActivityEvent>,
+    pub seal: SealState,
+}
+
+/// What the seal says about a recording that was not altered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SealState {
+    /// Ended and sealed; the events are exactly the sealed ones.
+    Intact { events: u64, sha256: String, sealed_at: Timestamp },
+    /// Approved or active: still being made, not sealed yet.
+    Open,
+    /// Deleted (audited); `sealed` is what it held at the end, if it was sealed by then.
+    Deleted { deletion: RecordingDeletion, sealed: Option<RecordingSeal> },
+    /// Ended before recordings were sealed: nothing to check it against.
+    Unsealed,
+    /// Never in force (draft, rejected, cancelled): nothing was recorded.
+    NotRecorded,
+}
+
+impl SealState {
+    /// One line for people: `sealed, intact (3 events, sha256 ab12…)`.
+    pub fn describe(&self) -> String {
+        match self {
+            SealState::Intact { events, sha256, sealed_at } => format!("sealed at {sealed_at}, intact ({events} event{}, sha256 {sha256})", if *events == 1 { "" } else { "s" }),
+            SealState::Open => "not sealed yet: the session has not ended".into(),
+            SealState::Deleted { deletion, sealed } => {
+                let at_end = sealed.as_ref().map(|s| format!("; it held {} events at its end (sha256 {})", s.events, s.sha256)).unwrap_or_default();
+                format!("deleted at {} by {} ({} events){at_end}", deletion.at, deletion.by, deletion.events)
+            }
+            SealState::Unsealed => "not sealed: the session ended before recordings were sealed".into(),
+            SealState::NotRecorded => "nothing recorded: the session was never in force".into(),
+        }
+    }
+
+    /// A short token for headers: `intact`, `open`, `deleted`, `unsealed`, `not_recorded`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SealState::Intact { .. } => "intact",
+            SealState::Open => "open",
+            SealState::Deleted { .. } => "deleted",
+            SealState::Unsealed => "unsealed",
+            SealState::NotRecorded => "not_recorded",
+        }
+    }
+}
+
+/// Holds the recording's `events` to the seal the audit trail holds for the
+/// session (`sealed`); `Err` says how they differ.
+fn check_seal(s: &PrivilegedSession, sealed: Option<RecordingSeal>, events: &[ActivityEvent]) -> Result<SealState, String> {
+    let Some(sealed) = sealed else {
+        if s.recording_seal.is_some() {
+            return Err("the session carries a seal that its audit trail never recorded".into());
+        }
+        return Ok(match (&s.recording_deleted, s.status) {
+            (Some(d), _) if events.is_empty() => SealState::Deleted { deletion: d.clone(), sealed: None },
+            (Some(d), _) => return Err(format!("{} event(s) are in its window although it was deleted at {} by {}", events.len(), d.at, d.by)),
+            _ if !s.in_force() => SealState::NotRecorded,
+            (None, PrivilegedStatus::Ended) => SealState::Unsealed,
+            _ => SealState::Open,
+        });
+    };
+    if s.recording_seal.as_ref() != Some(&sealed) {
+        return Err("the session's seal differs from the one its end wrote into the audit trail".into());
+    }
+    if let Some(d) = &s.recording_deleted {
+        if !events.is_empty() {
+            return Err(format!("{} event(s) are in its window although it was deleted at {} by {}", events.len(), d.at, d.by));
+        }
+        return Ok(SealState::Deleted { deletion: d.clone(), sealed: Some(sealed) });
+    }
+    let now = seal_of(events, sealed.at);
+    if now != sealed {
+        return Err(format!(
+            "sealed at {} with {} events (sha256 {}), the store now holds {} (sha256 {})",
+            sealed.at, sealed.events, sealed.sha256, now.events, now.sha256
+        ));
+    }
+    Ok(SealState::Intact { events: sealed.events, sha256: sealed.sha256, sealed_at: sealed.at })
 }
 
 /// A recording as JSON Lines: one activity event per line, in order.
@@ -947,8 +1117,10 @@ th{background:#f4f4f4}td.time{white-space:nowrap;font-family:ui-monospace,monosp
 tr.deny td.what{color:#a40000}tr.allow td.what{color:#1a6b1a}.muted{color:#777}";
 
 /// A recording as a readable, self-contained HTML transcript. Every piece
-/// of text is escaped: recorded details come from applications.
-pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent]) -> String {
+/// of text is escaped: recorded details come from applications. Times are
+/// when Warden received each event; an application's own claim is shown
+/// apart, labelled as such.
+pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent], seal: &SealState) -> String {
     let mut h = String::new();
     let title = format!("Recording of privileged user session {}", s.id);
     let _ = write!(
@@ -967,9 +1139,7 @@ pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent]) -> String
         ("Approver", s.approved_by.clone().unwrap_or_else(|| "-".into())),
         ("Reason", s.reason.clone().unwrap_or_else(|| "-".into())),
     ];
-    if let Some(d) = &s.recording_deleted {
-        fields.push(("Recording", format!("deleted at {} by {} ({} events)", d.at, d.by, d.events)));
-    }
+    fields.push(("Seal", seal.describe()));
     for (k, v) in fields {
         let _ = writeln!(h, "<dt>{}</dt><dd>{}</dd>", escape(k), escape(&v));
     }
@@ -978,7 +1148,7 @@ pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent]) -> String
         let _ = writeln!(h, "<p class=\"muted\">No events recorded.</p>");
     } else {
         let _ = writeln!(h, "<p>{} event{}, in order.</p>", events.len(), if events.len() == 1 { "" } else { "s" });
-        let _ = writeln!(h, "<table>\n<thead><tr><th>#</th><th>Time</th><th>Kind</th><th>Source</th><th>What</th></tr></thead>\n<tbody>");
+        let _ = writeln!(h, "<table>\n<thead><tr><th>#</th><th>Received</th><th>Kind</th><th>Reported by</th><th>What</th><th>Time the application claims</th></tr></thead>\n<tbody>");
         for (i, e) in events.iter().enumerate() {
             let class = match (e.kind.as_str(), e.detail["decision"].as_str()) {
                 ("check", Some("allow")) => " class=\"allow\"",
@@ -987,12 +1157,13 @@ pub fn recording_html(s: &PrivilegedSession, events: &[ActivityEvent]) -> String
             };
             let _ = writeln!(
                 h,
-                "<tr{class}><td>{}</td><td class=\"time\">{}</td><td>{}</td><td>{}</td><td class=\"what\">{}</td></tr>",
+                "<tr{class}><td>{}</td><td class=\"time\">{}</td><td>{}</td><td>{}</td><td class=\"what\">{}</td><td class=\"time muted\">{}</td></tr>",
                 i + 1,
                 escape(&e.at.to_string()),
                 escape(&e.kind),
                 escape(e.source.as_deref().unwrap_or("")),
-                escape(&event_what(e))
+                escape(&event_what(e)),
+                escape(&e.claimed_at.map(|t| t.to_string()).unwrap_or_default())
             );
         }
         let _ = writeln!(h, "</tbody>\n</table>");
@@ -1021,18 +1192,41 @@ mod tests {
             started_at: None,
             ended_at: None,
             recording_deleted: None,
+            recording_seal: None,
             history: vec![],
         };
-        let e = ActivityEvent { id: 1, at: Timestamp(5), user: "x".into(), kind: "activity".into(), source: Some("erp\"><b>".into()), detail: json!({"action": "<b>posted</b>"}) };
-        let html = recording_html(&s, &[e]);
+        let e = ActivityEvent { id: 1, at: Timestamp(5), user: "x".into(), kind: "activity".into(), source: Some("erp\"><b>".into()), detail: json!({"action": "<b>posted</b>"}), claimed_at: None };
+        let html = recording_html(&s, &[e], &SealState::Open);
         for raw in ["<script>", "<img", "<b>"] {
             assert!(!html.contains(raw), "{raw} is escaped");
         }
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && html.contains("&lt;b&gt;posted&lt;/b&gt;"));
+        assert!(html.contains("<dt>Seal</dt><dd>not sealed yet") && html.contains("Time the application claims"), "{html}");
     }
 
     fn event(kind: &str, detail: serde_json::Value) -> ActivityEvent {
-        ActivityEvent { id: 1, at: Timestamp(0), user: "bella".into(), kind: kind.into(), source: Some("erp".into()), detail }
+        ActivityEvent { id: 1, at: Timestamp(0), user: "bella".into(), kind: kind.into(), source: Some("erp".into()), detail, claimed_at: None }
+    }
+
+    #[test]
+    fn the_seal_changes_with_any_field_of_any_event_and_with_their_order() {
+        let a = ActivityEvent { claimed_at: Some(Timestamp(1)), ..event("activity", json!({"action": "post"})) };
+        let b = ActivityEvent { id: 2, ..event("check", json!({"decision": "allow"})) };
+        let seal = seal_of(&[a.clone(), b.clone()], Timestamp(9));
+        assert_eq!((seal.events, seal.sha256.len()), (2, 64));
+        assert_eq!(seal, seal_of(&[a.clone(), b.clone()], Timestamp(9)), "deterministic");
+        let edits = [
+            vec![b.clone(), a.clone()],
+            vec![a.clone()],
+            vec![a.clone(), b.clone(), b.clone()],
+            vec![ActivityEvent { at: Timestamp(5), ..a.clone() }, b.clone()],
+            vec![ActivityEvent { claimed_at: None, ..a.clone() }, b.clone()],
+            vec![ActivityEvent { source: Some("other".into()), ..a.clone() }, b.clone()],
+            vec![ActivityEvent { detail: json!({"action": "delete"}), ..a.clone() }, b.clone()],
+        ];
+        for edited in edits {
+            assert_ne!(seal_of(&edited, Timestamp(9)).sha256, seal.sha256, "{edited:?}");
+        }
     }
 
     #[test]

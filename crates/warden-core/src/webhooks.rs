@@ -16,8 +16,10 @@ use rand::RngCore;
 use serde::Serialize;
 use serde_json::json;
 use sha2::Sha256;
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use warden_model::{ConflictStatus, Object, ObjectKind, SodConflict, Timestamp, Webhook};
+use url::{Host, Url};
+use warden_model::{ConflictStatus, Object, ObjectKind, PrivilegedStatus, SodConflict, TempStatus, Timestamp, Webhook};
 use warden_store::{AuditEvent, Change};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -135,8 +137,8 @@ pub fn alerts_of(event: &AuditEvent) -> Vec<Alert> {
             continue;
         }
         let kind = match after.status {
-            ConflictStatus::Unresolved => "sod.conflict.unresolved",
-            ConflictStatus::Allowed => "sod.conflict.allowed",
+            ConflictStatus::Unresolved => SOD_CONFLICT_UNRESOLVED,
+            ConflictStatus::Allowed => SOD_CONFLICT_ALLOWED,
         };
         out.push(Alert {
             id: format!("{}-{}", event.seq, out.len() + 1),
@@ -183,19 +185,180 @@ pub struct WebhookCreated {
     pub revision: u64,
 }
 
-fn check_url(url: &str) -> Result<(), CoreError> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default()).unwrap_or_default();
-    if host.is_empty() || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(CoreError::InvalidInput(format!("'{url}' is not an http:// or https:// URL with a host")));
+/// Alert types the SoD register sends.
+pub const SOD_CONFLICT_UNRESOLVED: &str = "sod.conflict.unresolved";
+pub const SOD_CONFLICT_ALLOWED: &str = "sod.conflict.allowed";
+
+/// Every alert type Warden sends: the SoD ones, then `session.temp.<status>`
+/// and `session.privileged.<status>` for every status. Subscriptions are
+/// checked against this list, so that a typo is refused rather than silent.
+pub fn alert_kinds() -> Vec<String> {
+    let mut kinds = vec![SOD_CONFLICT_UNRESOLVED.to_string(), SOD_CONFLICT_ALLOWED.to_string()];
+    kinds.extend(TempStatus::ALL.iter().map(|s| format!("session.temp.{s}")));
+    kinds.extend(PrivilegedStatus::ALL.iter().map(|s| format!("session.privileged.{s}")));
+    kinds
+}
+
+/// A subscription is `*`, a known alert type, or a prefix of some at a dot
+/// followed by `*` (`sod.conflict.*`, `session.*`).
+fn check_events(events: &[String]) -> Result<(), CoreError> {
+    let kinds = alert_kinds();
+    for e in events {
+        let known = e == "*"
+            || kinds.contains(e)
+            || e.strip_suffix('*').is_some_and(|prefix| prefix.ends_with('.') && kinds.iter().any(|k| k.starts_with(prefix)));
+        if !known {
+            return Err(CoreError::InvalidInput(format!(
+                "events: unknown alert type '{e}'; known: {}; or a prefix ending in .* (sod.conflict.*, session.privileged.*), or * for all",
+                kinds.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Why a webhook may not be sent to `ip`, or `None` for a public address.
+/// Everything a server-side request could use to reach the host itself, its
+/// network or a cloud's metadata service is refused.
+pub fn private_address(ip: IpAddr) -> Option<&'static str> {
+    match ip {
+        IpAddr::V4(v4) => private_v4(v4),
+        IpAddr::V6(v6) => {
+            let seg = v6.segments();
+            // Addresses that carry an IPv4 address: judged by it.
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return private_v4(v4).map(|_| "an IPv4-mapped private address");
+            }
+            if seg[..6] == [0; 6] && !v6.is_unspecified() && !v6.is_loopback() {
+                let v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+                return private_v4(v4).map(|_| "an IPv4-compatible private address");
+            }
+            if seg[0] == 0x0064 && seg[1] == 0xff9b && seg[2..6] == [0; 4] {
+                let v4 = Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8);
+                return private_v4(v4).map(|_| "a NAT64 private address");
+            }
+            if seg[0] == 0x2002 {
+                let v4 = Ipv4Addr::new((seg[1] >> 8) as u8, seg[1] as u8, (seg[2] >> 8) as u8, seg[2] as u8);
+                return private_v4(v4).map(|_| "a 6to4 private address");
+            }
+            match seg[0] {
+                _ if v6.is_unspecified() => Some("the unspecified address"),
+                _ if v6.is_loopback() => Some("a loopback address"),
+                s if s & 0xfe00 == 0xfc00 => Some("a unique local (private) address"),
+                s if s & 0xffc0 == 0xfe80 => Some("a link-local address"),
+                s if s & 0xffc0 == 0xfec0 => Some("a site-local address"),
+                s if s & 0xff00 == 0xff00 => Some("a multicast address"),
+                _ => None,
+            }
+        }
+    }
+}
+
+fn private_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    let [a, b, ..] = ip.octets();
+    match (a, b) {
+        (0, _) => Some("an unspecified (this-network) address"),
+        (127, _) => Some("a loopback address"),
+        (10, _) | (172, 16..=31) | (192, 168) => Some("a private address"),
+        (169, 254) => Some("a link-local address (cloud metadata services live here)"),
+        (100, 64..=127) => Some("a carrier-grade NAT (shared) address"),
+        (224..=239, _) => Some("a multicast address"),
+        (240..=255, _) => Some("a reserved or broadcast address"),
+        (192, 0) if ip.octets()[2] == 0 => Some("an IETF protocol assignment address"),
+        (198, 18 | 19) => Some("a benchmarking network address"),
+        _ => None,
+    }
+}
+
+/// How a refusal ends, so that an administrator knows who can change it.
+const ASK_THE_OPERATOR: &str = "webhooks may reach only public addresses unless the operator allows private targets \
+     (warden serve --allow-private-webhooks, or WARDEN_WEBHOOK_ALLOW_PRIVATE=1)";
+
+/// A webhook URL as the deliverer will use it: `http` or `https`, a host, no
+/// credentials; unless `allow_private`, a host that is neither `localhost`
+/// nor an IP literal of a private kind ([`private_address`]). Names are
+/// resolved and checked separately ([`check_resolved`]), at creation and
+/// again at every delivery.
+pub fn check_url(text: &str, allow_private: bool) -> Result<Url, CoreError> {
+    let bad = |why: String| CoreError::InvalidInput(format!("url: '{text}' {why}"));
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("contains spaces or control characters".into()));
+    }
+    let url = Url::parse(text).map_err(|e| bad(format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!("has scheme '{}'; webhooks are http:// or https://", url.scheme())));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("carries credentials; receivers authenticate deliveries by their signature".into()));
+    }
+    let why = match url.host() {
+        None => return Err(bad("has no host".into())),
+        Some(_) if allow_private => None,
+        Some(Host::Ipv4(ip)) => private_address(IpAddr::V4(ip)).map(|w| format!("points at {w} ({ip})")),
+        Some(Host::Ipv6(ip)) => private_address(IpAddr::V6(ip)).map(|w| format!("points at {w} ({ip})")),
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            (name == "localhost" || name.ends_with(".localhost")).then(|| "points at this host (localhost, a loopback name)".to_string())
+        }
+    };
+    match why {
+        Some(why) => Err(bad(format!("{why}; {ASK_THE_OPERATOR}"))),
+        None => Ok(url),
+    }
+}
+
+/// Refuses a host whose resolved addresses include a private one (unless
+/// `allow_private`): every address, because a client may connect to any.
+pub fn check_resolved(host: &str, addresses: &[IpAddr], allow_private: bool) -> Result<(), String> {
+    if allow_private {
+        return Ok(());
+    }
+    match addresses.iter().find_map(|a| private_address(*a).map(|why| (a, why))) {
+        Some((a, why)) => Err(format!("'{host}' resolves to {why} ({a}); {ASK_THE_OPERATOR}")),
+        None => Ok(()),
+    }
+}
+
+/// The name of `url`'s host when it is a domain (IP literals need no lookup).
+pub fn domain(url: &Url) -> Option<&str> {
+    match url.host() {
+        Some(Host::Domain(d)) => Some(d),
+        _ => None,
+    }
+}
+
+/// At creation: the URL's rules, then the addresses its name resolves to
+/// now. A name that does not resolve (yet) is accepted: the deliverer checks
+/// the addresses again at every delivery, and sends only to checked ones.
+async fn check_target(text: &str, allow_private: bool) -> Result<(), CoreError> {
+    let url = check_url(text, allow_private)?;
+    if let (Some(host), false) = (domain(&url), allow_private) {
+        let port = url.port_or_known_default().unwrap_or(443);
+        let lookup = tokio::time::timeout(std::time::Duration::from_secs(5), tokio::net::lookup_host((host, port))).await;
+        if let Ok(Ok(found)) = lookup {
+            let addresses: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+            check_resolved(host, &addresses, false).map_err(|e| CoreError::InvalidInput(format!("url: {e}")))?;
+        }
     }
     Ok(())
 }
 
 impl Warden {
     /// `webhook add`: a new receiver of alerts of `events` (`*` for all).
-    pub async fn add_webhook(&self, url: &str, events: Vec<String>, description: Option<String>, key: &WebhookKey, now: Timestamp) -> Result<WebhookCreated, CoreError> {
-        check_url(url)?;
+    /// `allow_private` is the operator's setting (a flag or the environment of
+    /// the process, never the store, which administrators write): whether the
+    /// URL may point at loopback, private or link-local addresses.
+    pub async fn add_webhook(
+        &self,
+        url: &str,
+        events: Vec<String>,
+        description: Option<String>,
+        key: &WebhookKey,
+        now: Timestamp,
+        allow_private: bool,
+    ) -> Result<WebhookCreated, CoreError> {
+        check_target(url, allow_private).await?;
+        check_events(&events)?;
         let events = if events.is_empty() { vec!["*".to_string()] } else { events };
         let mut id = [0u8; 6];
         rand::rng().fill_bytes(&mut id);
@@ -237,7 +400,58 @@ mod tests {
         assert_ne!(sig, sign(&s1, "1700000001", b"{}"), "the timestamp is signed");
         assert_ne!(sig, sign(&s1, "1700000000", b"{ }"));
         assert!(WebhookKey::parse("zz").is_err() && WebhookKey::parse(&"ab".repeat(31)).is_err());
-        assert!(check_url("https://alerts.example.com/x").is_ok() && check_url("ftp://x").is_err() && check_url("https://").is_err());
+        assert!(check_url("https://alerts.example.com/x", false).is_ok() && check_url("ftp://x", false).is_err() && check_url("https://", false).is_err());
+    }
+
+    #[test]
+    fn private_targets_are_refused_in_every_spelling_unless_allowed() {
+        for url in [
+            "http://127.0.0.1/hook",
+            "http://127.1:8080/hook",
+            "http://0x7f000001/hook",
+            "http://2130706433/hook",
+            "http://0177.0.0.1/hook",
+            "http://[::1]/hook",
+            "http://[::ffff:127.0.0.1]/hook",
+            "http://[::ffff:169.254.169.254]/latest",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/",
+            "http://172.16.5.4/",
+            "http://192.168.1.1/",
+            "http://100.64.0.1/",
+            "http://0.0.0.0:8080/",
+            "http://[::]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://224.0.0.1/",
+            "http://255.255.255.255/",
+            "http://localhost:8080/hook",
+            "http://LOCALHOST./hook",
+            "http://api.localhost/hook",
+        ] {
+            let e = check_url(url, false).expect_err(url).to_string();
+            assert!(e.starts_with("url: ") && e.contains("--allow-private-webhooks"), "{url}: {e}");
+            assert!(check_url(url, true).is_ok(), "{url} with private targets allowed");
+        }
+        for url in ["ftp://example.com/x", "file:///etc/passwd", "gopher://example.com/", "https://user:pw@example.com/x", "https://"] {
+            assert!(check_url(url, true).is_err(), "{url} is refused even with private targets allowed");
+        }
+        for url in ["https://alerts.example.com/x", "http://93.184.215.14:8443/x", "https://[2606:4700::1111]/x"] {
+            assert!(check_url(url, false).is_ok(), "{url}");
+        }
+        assert!(check_resolved("evil.example", &["93.184.215.14".parse().unwrap(), "127.0.0.1".parse().unwrap()], false).is_err(), "every address counts");
+        assert!(check_resolved("ok.example", &["93.184.215.14".parse().unwrap()], false).is_ok());
+        assert!(check_resolved("evil.example", &["10.1.2.3".parse().unwrap()], true).is_ok());
+    }
+
+    #[test]
+    fn subscriptions_name_known_alert_types() {
+        let ok = |e: &[&str]| check_events(&e.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert!(ok(&["*", "sod.conflict.*", "sod.*", "session.privileged.ended", "session.temp.*", "session.*"]).is_ok());
+        for bad in ["sod.conflict.resolved", "session.started", "sod.conflict", "sod*", "x.*", ""] {
+            let e = ok(&[bad]).expect_err(bad).to_string();
+            assert!(e.starts_with("events: unknown alert type") && e.contains("session.privileged.active"), "{e}");
+        }
     }
 
     #[test]

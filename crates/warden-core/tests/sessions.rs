@@ -563,7 +563,7 @@ async fn recordings_keep_the_window_in_order_and_their_deletion_is_audited() {
         .session
         .id;
     f.as_("mike").decide_privileged_session(&id, PrivilegedDecision::Approve, None).await.unwrap();
-    let event = |at: i64, kind: &str, what: &str| ActivityEvent { id: 0, at: Timestamp(at), user: "hanna".into(), kind: kind.into(), source: Some("erp".into()), detail: serde_json::json!({"action": what}) };
+    let event = |at: i64, kind: &str, what: &str| ActivityEvent { id: 0, at: Timestamp(at), user: "hanna".into(), kind: kind.into(), source: Some("erp".into()), detail: serde_json::json!({"action": what}), claimed_at: None };
     for e in [
         event(start - 1, "check", "before"),
         event(start, "check", "first"),
@@ -574,7 +574,7 @@ async fn recordings_keep_the_window_in_order_and_their_deletion_is_audited() {
     ] {
         f.store.append_activity(&e).await.unwrap();
     }
-    let (_, rec) = f.as_("kenji").recording(&id).await.unwrap();
+    let rec = f.as_("kenji").recording(&id).await.unwrap().events;
     assert_eq!(rec.iter().map(|e| e.detail["action"].as_str().unwrap()).collect::<Vec<_>>(), ["first", "second", "third"]);
     // In force: not deletable yet.
     f.clock.set(start + MIN);
@@ -587,10 +587,65 @@ async fn recordings_keep_the_window_in_order_and_their_deletion_is_audited() {
     assert!(matches!(f.as_("bella").delete_recording(&id).await, Err(CoreError::NotPermitted(_))));
     let s = f.as_("kenji").delete_recording(&id).await.expect("delete").session;
     assert_eq!(s.recording_deleted.as_ref().map(|d| (d.by.as_str(), d.events)), Some(("kenji", 3)));
-    assert!(f.as_("kenji").recording(&id).await.unwrap().1.is_empty());
+    assert!(f.as_("kenji").recording(&id).await.unwrap().events.is_empty());
     let left = f.store.activity(&Default::default()).await.unwrap();
     assert_eq!(left.iter().filter(|e| e.user == "hanna").count(), 3, "outside the window and sign-ins stay");
     let audit = f.events("privileged-session recording delete").await;
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].summary["events"], 3);
+}
+
+/// The end seals the recording into the audit trail; reading holds the rows
+/// to it. A row that lands in the window afterwards (written behind Warden's
+/// back) makes the read fail; deleting still works and says what it found.
+#[tokio::test]
+async fn recordings_are_sealed_at_the_end_and_checked_when_read() {
+    use warden_core::sessions::SealState;
+    let f = Fixture::demo().await;
+    let (start, end) = (T0 + HOUR, T0 + 2 * HOUR);
+    let new = |user: &str| PrivilegedSessionRequest { user: user.into(), start: Timestamp(start), end: Timestamp(end), action: AccountAction::Enable, reason: None };
+    let id = f.as_("kenji").new_privileged_session(&new("hanna")).await.unwrap().session.id;
+    let by_hand = f.as_("kenji").new_privileged_session(&new("bella")).await.unwrap().session.id;
+    for s in [&id, &by_hand] {
+        f.as_("mike").decide_privileged_session(s, PrivilegedDecision::Approve, None).await.unwrap();
+    }
+    let event = |user: &str, at: i64, what: &str| ActivityEvent { id: 0, at: Timestamp(at), user: user.into(), kind: "activity".into(), source: Some("erp".into()), detail: serde_json::json!({"action": what}), claimed_at: None };
+    for e in [event("hanna", start + 1, "first"), event("hanna", start + 2, "second"), event("bella", start + 3, "bella's")] {
+        f.store.append_activity(&e).await.unwrap();
+    }
+    assert_eq!(f.as_("kenji").recording(&id).await.unwrap().seal, SealState::Open);
+    f.clock.set(start);
+    f.processor().process_sessions().await.unwrap();
+    assert_eq!(f.as_("kenji").recording(&id).await.unwrap().seal, SealState::Open, "still being made");
+
+    // The processor ends one, an administrator the other: both seal.
+    f.clock.set(end + MIN);
+    f.as_("mike").process_session(Family::Privileged, &by_hand).await.unwrap();
+    f.processor().process_sessions().await.unwrap();
+    for (s, n) in [(&id, 2), (&by_hand, 1)] {
+        let rec = f.as_("kenji").recording(s).await.unwrap();
+        let SealState::Intact { events, ref sha256, sealed_at } = rec.seal else { panic!("{s}: {:?}", rec.seal) };
+        assert_eq!((events, sha256.len(), sealed_at), (n, 64, Timestamp(end + MIN)), "{s}");
+        assert_eq!(rec.session.recording_seal.as_ref().map(|s| s.events), Some(n));
+    }
+    // The seal is in the end's audit event, under the hash chain.
+    let ended = f.events("privileged-session end").await;
+    assert!(ended.iter().any(|e| e.summary["recording_seal"]["events"] == 1), "{ended:?}");
+
+    // Back-dated into the closed window, behind Warden's back.
+    f.store.append_activity(&event("hanna", start + 10, "covered my tracks")).await.unwrap();
+    let e = f.as_("kenji").recording(&id).await.expect_err("altered");
+    assert!(matches!(e, CoreError::RecordingAltered { .. }), "{e}");
+    assert!(e.to_string().contains(&format!("recording of {id} altered after sealing: sealed at")) && e.to_string().contains("with 2 events"), "{e}");
+
+    // Deleting is still possible; the audit event records what the seal said.
+    let s = f.as_("kenji").delete_recording(&id).await.expect("delete").session;
+    assert_eq!(s.recording_deleted.as_ref().map(|d| d.events), Some(3));
+    let audit = f.events("privileged-session recording delete").await;
+    assert_eq!(audit[0].summary["seal"]["state"], "altered", "{}", audit[0].summary);
+    let rec = f.as_("kenji").recording(&id).await.unwrap();
+    assert!(rec.events.is_empty());
+    let SealState::Deleted { deletion, sealed } = rec.seal else { panic!("{:?}", rec.seal) };
+    assert_eq!((deletion.by.as_str(), sealed.map(|s| s.events)), ("kenji", Some(2)));
+    assert!(f.store.verify_audit(None).await.unwrap().is_intact());
 }

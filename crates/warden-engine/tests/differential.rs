@@ -195,6 +195,7 @@ fn build(spec: &Spec) -> Model {
             started_at: None,
             ended_at: None,
             recording_deleted: None,
+            recording_seal: None,
             history: vec![],
         }));
     }

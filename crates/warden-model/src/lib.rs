@@ -29,7 +29,7 @@ pub use security::{
     PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
 };
 pub use session::{
-    AccessView, AccountAction, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, TempSessionEdit, TempSessionRequest, RecordingDeletion, SessionSettings, SessionType, StatusChange,
+    AccessView, AccountAction, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, TempSessionEdit, TempSessionRequest, RecordingDeletion, RecordingSeal, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempStatus, PRIVILEGED_MAX_MS, SESSION_SETTINGS_KEY,
 };
 pub use time::Timestamp;

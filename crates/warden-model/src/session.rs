@@ -83,6 +83,9 @@ pub enum PrivilegedStatus {
 macro_rules! status_names {
     ($t:ty { $($v:ident => $s:literal),* }) => {
         impl $t {
+            /// Every status, in the order of the life cycle.
+            pub const ALL: &'static [$t] = &[$(<$t>::$v),*];
+
             pub fn as_str(self) -> &'static str {
                 match self { $(<$t>::$v => $s),* }
             }
@@ -230,6 +233,21 @@ pub struct RecordingDeletion {
     pub events: u64,
 }
 
+/// The seal put on a privileged session's recording when the session ends:
+/// how many events it held and a SHA-256 over them (see
+/// `warden_core::sessions::seal_of`). It is part of the session object the end
+/// transition writes, so it sits under the audit trail's hash chain; reading
+/// the recording recomputes it, so that rows edited, added or removed after
+/// the end are found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordingSeal {
+    pub events: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+    pub at: Timestamp,
+}
+
 /// A request to enable or disable an account for at most a day (D365:
 /// privileged user session), with everything the user does recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +281,10 @@ pub struct PrivilegedSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(read_only))]
     pub recording_deleted: Option<RecordingDeletion>,
+    /// Set at the end: what the recording held then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub recording_seal: Option<RecordingSeal>,
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(read_only))]
     pub history: Vec<StatusChange>,

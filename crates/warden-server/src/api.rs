@@ -126,6 +126,7 @@ fn recorded_check(caller: &Caller, user: &str, entry_point: &str, access: Access
         kind: "check".into(),
         source: Some(caller.origin.clone()),
         detail: json!({"entry_point": entry_point, "access": access.to_string(), "organization": org, "decision": decision, "checked_at": at, "reported_by": reported_by}),
+        claimed_at: None,
     })
 }
 
@@ -434,6 +435,7 @@ async fn record_activity(state: &AppState, user: &str, kind: &str, origin: &str,
         kind: kind.to_string(),
         source: Some(origin.to_string()),
         detail,
+        claimed_at: None,
     };
     if let Err(e) = state.store.append_activity(&event).await {
         tracing::warn!(error = %e, user, kind, "cannot record activity");
@@ -630,20 +632,40 @@ pub async fn session_event(
     if !caller.snapshot.model.users.contains_key(&req.user) {
         return Err(ApiError::unprocessable(format!("user: unknown user '{}'", req.user)));
     }
-    let at = parse_at(req.at.as_deref(), caller.now)?;
-    if at.0 > caller.now.0 + 300_000 {
-        return Err(ApiError::unprocessable("at: more than five minutes in the future"));
-    }
+    let claimed_at = req.at.as_deref().map(|text| claimed_time(text, caller.now)).transpose()?;
+    // Placed by when Warden received it: an application's `at` and `source`
+    // are its claims, kept as such, so that nothing can be back-dated into a
+    // (sealed) recording or attributed to another poster.
     let event = warden_store::ActivityEvent {
         id: 0,
-        at,
+        at: caller.now,
         user: req.user,
         kind: kind.to_string(),
-        source: req.source.or_else(|| Some(caller.origin.clone())),
-        detail: json!({"reported_by": p.user, "detail": req.detail}),
+        source: Some(format!("{} ({})", p.user, caller.origin)),
+        detail: json!({"reported_by": p.user, "claimed_source": req.source, "detail": req.detail}),
+        claimed_at,
     };
     let id = state.store.append_activity(&event).await?;
     Ok((StatusCode::ACCEPTED, Json(EventAccepted { id })).into_response())
+}
+
+/// How far back an application may date what it reports: a report is about
+/// something that just happened, and a privileged session lasts a day at most.
+const MAX_CLAIM_AGE_MS: i64 = 24 * 3_600_000;
+/// How far ahead: clocks of applications drift a little.
+const MAX_CLAIM_AHEAD_MS: i64 = 300_000;
+
+/// An application's claimed time of an event, within a day before and five
+/// minutes after `now`; anything else is refused naming the field.
+fn claimed_time(text: &str, now: Timestamp) -> ApiResult<Timestamp> {
+    let at = parse_at(Some(text), now)?;
+    if at.0 > now.0.saturating_add(MAX_CLAIM_AHEAD_MS) {
+        return Err(ApiError::unprocessable(format!("at: {at} is more than five minutes in the future (now is {now})")));
+    }
+    if at.0 < now.0.saturating_sub(MAX_CLAIM_AGE_MS) {
+        return Err(ApiError::unprocessable(format!("at: {at} is more than a day in the past (now is {now}); report events as they happen")));
+    }
+    Ok(at)
 }
 
 #[derive(Debug, Deserialize)]

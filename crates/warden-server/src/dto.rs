@@ -204,10 +204,13 @@ pub struct VerifyResponse {
 #[serde(deny_unknown_fields)]
 pub struct SessionEvent {
     pub user: String,
-    /// RFC 3339; default now. At most five minutes in the future.
+    /// When the application says it happened (RFC 3339), at most a day ago and
+    /// five minutes ahead. Kept as `claimed_at`: the event is placed by the
+    /// time Warden receives it.
     #[serde(default)]
     pub at: Option<String>,
-    /// Where from: the application, a client address.
+    /// Where the application says it comes from; kept as `claimed_source` in
+    /// the detail. The event's `source` is the authenticated caller.
     #[serde(default)]
     pub source: Option<String>,
     #[serde(default)]

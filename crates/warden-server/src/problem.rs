@@ -127,6 +127,7 @@ impl From<CoreError> for ApiError {
             }
             CoreError::NotEmpty { .. } | CoreError::Transition { .. } => ApiError::conflict(e.to_string()),
             CoreError::NotPermitted(_) => ApiError::forbidden(e.to_string()),
+            CoreError::RecordingAltered { .. } => ApiError::new(StatusCode::CONFLICT, "recording-altered", e.to_string()),
             CoreError::SodRoles(ref list) => {
                 let errors = list.iter().map(|v| format!("role {} holds both sides of rule {}", v.role, v.rule)).collect();
                 ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "segregation-of-duties", e.to_string()) }

@@ -31,7 +31,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         "/api/v1/sessions/privileged/{id}/recording",
         needs(a, Access::Read),
         tag,
-        "The recording: JSON Lines (application/x-ndjson, the default) or an HTML transcript (format=html)",
+        "The recording: JSON Lines (application/x-ndjson, the default) or an HTML transcript (format=html). The x-warden-recording-seal header says whether it is sealed and intact; a recording altered after sealing is refused (409 recording-altered)",
         Body::None,
         (200, Body::Text),
     );
@@ -272,22 +272,32 @@ pub struct RecordingQuery {
 async fn recording(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, q: Result<Query<RecordingQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Response> {
     let Query(q) = q?;
     let p = caller.principal()?;
-    let (session, events) = state.warden(&p.actor(), &caller.origin).with_user(&p.user).recording(&id).await?;
-    let filename = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", session.id.replace(['"', '\\'], "_"));
+    let rec = state.warden(&p.actor(), &caller.origin).with_user(&p.user).recording(&id).await?;
+    let filename = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", rec.session.id.replace(['"', '\\'], "_"));
+    // The seal's verdict travels with the bytes: an altered recording never gets here (409).
+    let seal = [
+        (header::HeaderName::from_static("x-warden-recording-seal"), rec.seal.name().to_string()),
+        (header::HeaderName::from_static("x-warden-recording-sha256"), match &rec.seal {
+            warden_core::sessions::SealState::Intact { sha256, .. } => sha256.clone(),
+            _ => String::new(),
+        }),
+    ];
     match q.format.as_deref().unwrap_or("jsonl") {
         "jsonl" | "ndjson" => Ok((
+            seal,
             [(header::CONTENT_TYPE, "application/x-ndjson".to_string()), (header::CONTENT_DISPOSITION, filename("jsonl"))],
-            warden_core::sessions::recording_jsonl(&events),
+            warden_core::sessions::recording_jsonl(&rec.events),
         )
             .into_response()),
         "html" => Ok((
+            seal,
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
                 (header::CONTENT_DISPOSITION, filename("html")),
                 // The transcript is a document to read, never a page that runs anything.
                 (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'".to_string()),
             ],
-            warden_core::sessions::recording_html(&session, &events),
+            warden_core::sessions::recording_html(&rec.session, &rec.events, &rec.seal),
         )
             .into_response()),
         other => Err(ApiError::unprocessable(format!("format: '{other}' is not jsonl or html"))),

@@ -44,10 +44,11 @@ pub struct WebhookList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
-    /// `https://...`, or `http://` for a receiver on this host.
+    /// `https://...` or `http://...` on a public address; loopback, private and
+    /// link-local targets only where the operator allows them (`--allow-private-webhooks`).
     #[schema(pattern = r"^https?://[^/?#\s]+[^\s]*$")]
     pub url: String,
-    /// Alert types (`sod.conflict.unresolved`, `sod.conflict.*`, ...); all when empty.
+    /// Alert types (`sod.conflict.unresolved`, `sod.conflict.*`, `session.privileged.ended`, ...); all when empty. Unknown types are refused.
     #[serde(default)]
     pub events: Vec<String>,
     #[serde(default)]
@@ -84,7 +85,7 @@ async fn list(Extension(caller): Extension<Caller>) -> ApiResult<Json<WebhookLis
 async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<crate::problem::JsonObject<NewWebhook>, crate::problem::ApiError>) -> ApiResult<Response> {
     let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
-    let out = state.warden(&p.actor(), &caller.origin).add_webhook(&req.url, req.events, req.description, key(&state)?, caller.now).await?;
+    let out = state.warden(&p.actor(), &caller.origin).add_webhook(&req.url, req.events, req.description, key(&state)?, caller.now, state.webhooks.allow_private).await?;
     state.refresh(Some(out.revision)).await?;
     Ok((StatusCode::CREATED, Json(WebhookSecret { webhook: out.webhook, secret: out.secret, revision: out.revision })).into_response())
 }

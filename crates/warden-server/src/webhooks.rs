@@ -19,7 +19,10 @@ use serde_json::json;
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::time::Instant;
-use warden_core::webhooks::{alerts_of, may_alert, sign, Alert, WebhookKey};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use warden_core::webhooks::{alerts_of, check_resolved, check_url, may_alert, sign, Alert, WebhookKey};
 use warden_model::{Timestamp, Webhook};
 use warden_store::{ActivityEvent, ActivityFilter, AuditFilter};
 
@@ -37,12 +40,51 @@ pub struct WebhookOptions {
     pub key: Option<WebhookKey>,
     /// The first retry waits this long; each next one twice as long.
     pub retry_base: Duration,
+    /// The operator's setting (`--allow-private-webhooks`): webhooks may
+    /// point at loopback, private and link-local addresses. Off, such URLs are
+    /// refused when made and such addresses are never connected to.
+    pub allow_private: bool,
 }
 
 impl Default for WebhookOptions {
     fn default() -> Self {
-        WebhookOptions { key: None, retry_base: Duration::from_secs(1) }
+        WebhookOptions { key: None, retry_base: Duration::from_secs(1), allow_private: false }
     }
+}
+
+/// Resolves webhook hosts and hands the HTTP client only addresses that
+/// passed [`check_resolved`]: the address checked is the address dialled, so
+/// a name that resolves to a public address when checked and to a private one
+/// a moment later (DNS rebinding) cannot slip through.
+#[derive(Debug)]
+struct CheckedResolver {
+    allow_private: bool,
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let ips: Vec<std::net::IpAddr> = found.iter().map(|a| a.ip()).collect();
+            check_resolved(&host, &ips, allow_private)?;
+            Ok(Box::new(found.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// The client deliveries go through: every name through [`CheckedResolver`],
+/// no redirects (a receiver could otherwise send us on to any address), and
+/// no proxy from the environment (a proxy would resolve the name itself,
+/// unchecked).
+fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver { allow_private }))
+        .build()
 }
 
 struct Pending {
@@ -63,7 +105,7 @@ async fn cursor(state: &AppState) -> u64 {
 }
 
 async fn log(state: &AppState, kind: &str, user: &str, detail: serde_json::Value) {
-    let event = ActivityEvent { id: 0, at: Timestamp::now(), user: user.to_string(), kind: kind.to_string(), source: Some("webhooks".into()), detail };
+    let event = ActivityEvent { id: 0, at: Timestamp::now(), user: user.to_string(), kind: kind.to_string(), source: Some("webhooks".into()), detail, claimed_at: None };
     if let Err(e) = state.store.append_activity(&event).await {
         tracing::warn!(error = %e, "cannot record a webhook delivery");
     }
@@ -71,7 +113,7 @@ async fn log(state: &AppState, kind: &str, user: &str, detail: serde_json::Value
 
 /// Runs until `stop` changes.
 pub async fn deliver(state: AppState, options: WebhookOptions, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+    let client = match client(options.allow_private) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhooks: cannot build an HTTP client; no alerts will be delivered");
@@ -149,7 +191,7 @@ pub async fn deliver(state: AppState, options: WebhookOptions, mut stop: tokio::
                 }
                 continue;
             };
-            if let Some(retry) = attempt(&state, &client, key, p, options.retry_base).await {
+            if let Some(retry) = attempt(&state, &client, key, p, &options).await {
                 later.push_back(retry);
             }
         }
@@ -164,12 +206,28 @@ pub async fn deliver(state: AppState, options: WebhookOptions, mut stop: tokio::
 }
 
 /// One POST; the retry to schedule when it failed and attempts remain.
-async fn attempt(state: &AppState, client: &reqwest::Client, key: &WebhookKey, mut p: Pending, base: Duration) -> Option<Pending> {
+async fn attempt(state: &AppState, client: &reqwest::Client, key: &WebhookKey, mut p: Pending, options: &WebhookOptions) -> Option<Pending> {
+    let user = p.alert.user.clone().unwrap_or_default();
+    // The URL's own rules again (an IP literal never reaches the resolver); a
+    // refused target is logged and never retried, since only the operator or
+    // an administrator can change it.
+    let url = match check_url(&p.webhook.url, options.allow_private) {
+        Ok(url) => url,
+        Err(e) => {
+            tracing::warn!(webhook = %p.webhook.id, error = %e, "webhooks: target refused, not sent");
+            let detail = json!({
+                "webhook": p.webhook.id, "url": p.webhook.url, "delivery": p.alert.id, "type": p.alert.kind,
+                "attempt": p.attempt, "outcome": "refused, not sent", "http_status": null, "error": e.to_string(),
+            });
+            log(state, "webhook_delivery", &user, detail).await;
+            return None;
+        }
+    };
     let body = serde_json::to_vec(&p.alert).unwrap_or_default();
     let timestamp = (Timestamp::now().0 / 1000).to_string();
     let signature = sign(&key.secret(&p.webhook), &timestamp, &body);
     let sent = client
-        .post(&p.webhook.url)
+        .post(url)
         .header("content-type", "application/json")
         .header("user-agent", concat!("Warden/", env!("CARGO_PKG_VERSION")))
         .header("x-warden-delivery", &p.alert.id)
@@ -182,7 +240,8 @@ async fn attempt(state: &AppState, client: &reqwest::Client, key: &WebhookKey, m
     let (ok, status, error) = match sent {
         Ok(r) if r.status().is_success() => (true, Some(r.status().as_u16()), None),
         Ok(r) => (false, Some(r.status().as_u16()), Some(format!("HTTP {}", r.status()))),
-        Err(e) => (false, None, Some(e.to_string())),
+        // The resolver's refusal is the error's source; show the whole chain.
+        Err(e) => (false, None, Some(error_chain(&e))),
     };
     let outcome = if ok {
         "delivered"
@@ -191,7 +250,6 @@ async fn attempt(state: &AppState, client: &reqwest::Client, key: &WebhookKey, m
     } else {
         "failed, gave up"
     };
-    let user = p.alert.user.clone().unwrap_or_default();
     let detail = json!({
         "webhook": p.webhook.id, "url": p.webhook.url, "delivery": p.alert.id, "type": p.alert.kind,
         "attempt": p.attempt, "outcome": outcome, "http_status": status, "error": error,
@@ -200,7 +258,34 @@ async fn attempt(state: &AppState, client: &reqwest::Client, key: &WebhookKey, m
     if ok || p.attempt >= ATTEMPTS {
         return None;
     }
-    p.due = Instant::now() + base * 2u32.pow(p.attempt - 1);
+    p.due = Instant::now() + options.retry_base * 2u32.pow(p.attempt - 1);
     p.attempt += 1;
     Some(p)
+}
+
+/// An error and its causes, `: `-separated (reqwest's own message hides the cause).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_that_resolve_to_private_addresses() {
+        let name = || Name::from_str("localhost").expect("a name");
+        let refused = CheckedResolver { allow_private: false }.resolve(name()).await.err().expect("localhost resolves to loopback");
+        assert!(refused.to_string().contains("loopback"), "{refused}");
+        let allowed: Vec<SocketAddr> = CheckedResolver { allow_private: true }.resolve(name()).await.expect("allowed").collect();
+        assert!(allowed.iter().all(|a| a.ip().is_loopback()) && !allowed.is_empty(), "{allowed:?}");
+    }
 }

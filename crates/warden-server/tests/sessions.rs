@@ -147,3 +147,57 @@ async fn a_privileged_session_is_recorded_and_its_recording_downloads_and_delete
     let r = Client::new().get(s.url(&format!("{path}/recording"))).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "");
 }
+
+/// The attack: after a privileged session ended, an application posts an
+/// event back-dated into its window (or dated year 0). Events are placed by
+/// when Warden received them, so the recording, sealed at the end, stays as
+/// it was; the claimed time is kept beside, labelled as the claim, and the
+/// poster is the authenticated caller, not what the body says.
+#[tokio::test]
+async fn events_posted_after_the_end_cannot_be_back_dated_into_a_sealed_recording() {
+    let s = common::start().await;
+    let admin = s.admin_token().await;
+    let mike = token_for(&s, &admin, "mike").await;
+    let app = s.user_with_roles(&admin, "erp", &["WardenApplication"]).await;
+    let (start, end) = (Timestamp(Timestamp::now().0 + 1_000), Timestamp(Timestamp::now().0 + 3_000));
+    let request = json!({"user": "hanna", "start": start, "end": end, "action": "enable"});
+    let (code, body) = s.call(Some(&admin), Method::POST, "/api/v1/sessions/privileged", Some(request)).await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    let id = body["session"]["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/sessions/privileged/{id}");
+    let (code, body) = s.call(Some(&mike), Method::POST, &format!("{path}/approve"), None).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    wait_for(&s, &admin, &path, "active").await;
+    let post = |body: Value| s.call(Some(&app), Method::POST, "/api/v1/events/activity", Some(body));
+    let (code, body) = post(json!({"user": "hanna", "source": "erp", "detail": {"action": "reran job 17"}})).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let ended = wait_for(&s, &admin, &path, "ended").await;
+    assert_eq!(ended["session"]["recording_seal"]["events"], 1, "{ended}");
+
+    // Back-dated into the window, and signed as somebody else.
+    let inside = Timestamp(start.0 + 500).to_string();
+    let (code, body) = post(json!({"user": "hanna", "at": inside, "source": "payroll", "detail": {"action": "covered my tracks"}})).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "a recent claimed time is kept as a claim: {body}");
+    for ancient in ["0000-01-01T00:00:00Z", "1970-01-01T00:00:00Z"] {
+        let (code, body) = post(json!({"user": "hanna", "at": ancient, "detail": {"action": "from the past"}})).await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{ancient}: {body}");
+        assert!(body["detail"].as_str().unwrap().starts_with("at: "), "{body}");
+    }
+
+    let r = Client::new().get(s.url(&format!("{path}/recording"))).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-warden-recording-seal"], "intact");
+    let lines: Vec<Value> = r.text().await.unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let actions: Vec<&str> = lines.iter().filter_map(|e| e["detail"]["detail"]["action"].as_str()).collect();
+    assert_eq!(actions, ["reran job 17"], "the back-dated event is not in the recording: {lines:?}");
+    assert!(lines[0]["source"].as_str().unwrap().starts_with("erp ("), "the authenticated poster: {lines:?}");
+    assert_eq!(lines[0]["detail"]["claimed_source"], "erp");
+
+    // It is in the activity log, received now, with its claim beside it.
+    let (_, page) = s.call(Some(&admin), Method::GET, "/api/v1/events?user=hanna&kind=activity", None).await;
+    let late = page["events"].as_array().unwrap().iter().find(|e| e["detail"]["detail"]["action"] == "covered my tracks").cloned().expect("logged");
+    assert_eq!(late["claimed_at"], inside.as_str(), "{late}");
+    assert!(Timestamp::parse(late["at"].as_str().unwrap()).unwrap() >= end, "{late}");
+    assert_eq!(late["detail"]["claimed_source"], "payroll");
+    assert!(late["source"].as_str().unwrap().starts_with("erp ("), "{late}");
+}

@@ -76,6 +76,7 @@ macro_rules! conformance_tests {
             preconditions_refuse_stale_versions,
             activity_is_recorded_and_filtered,
             activity_purge_commits_with_its_audit_event,
+            activity_keeps_the_claimed_time_beside_the_received_one,
             leases_have_one_holder_until_they_expire,
             audit_pages_and_records_origin,
             wait_for_change_sees_another_handle,
@@ -345,6 +346,7 @@ pub fn sample_model() -> Model {
         started_at: Some(Timestamp(1_700_000_000_500)),
         ended_at: Some(Timestamp(1_700_003_600_100)),
         recording_deleted: Some(warden_model::RecordingDeletion { at: Timestamp(1_700_004_000_000), by: "admin".into(), events: 12 }),
+        recording_seal: Some(warden_model::RecordingSeal { events: 12, sha256: "ab".repeat(32), at: Timestamp(1_700_003_600_100) }),
         history: vec![change("draft")],
     }));
     m.put(Object::SessionSettings(warden_model::SessionSettings { allow_self_approval: true }));
@@ -1396,6 +1398,7 @@ pub async fn activity_is_recorded_and_filtered(f: &dyn Fixture) {
         kind: kind.into(),
         source: Some("erp".into()),
         detail: serde_json::json!({ "ip": "10.0.0.1" }),
+        claimed_at: None,
     };
     let mut ids = Vec::new();
     for (user, kind, at) in [
@@ -1441,6 +1444,31 @@ pub async fn activity_is_recorded_and_filtered(f: &dyn Fixture) {
     assert_eq!(store.revision().await.unwrap(), 0);
 }
 
+/// An application's claimed time is stored and read back beside the time the
+/// event was received, and windows are cut by the received time only.
+pub async fn activity_keeps_the_claimed_time_beside_the_received_one(f: &dyn Fixture) {
+    let store = f.store();
+    let event = |at: i64, claimed_at: Option<i64>| ActivityEvent {
+        id: 0,
+        at: Timestamp(at),
+        user: "alice".into(),
+        kind: "activity".into(),
+        source: Some("erp via api 10.0.0.1".into()),
+        detail: serde_json::json!({ "action": "post journal" }),
+        claimed_at: claimed_at.map(Timestamp),
+    };
+    // Received at 9,000, claiming 1,000 (back-dated); received at 2,000 with no claim.
+    let late = store.append_activity(&event(9_000, Some(1_000))).await.unwrap();
+    let plain = store.append_activity(&event(2_000, None)).await.unwrap();
+    let all = store.activity(&ActivityFilter::default()).await.unwrap();
+    assert_eq!(all, vec![ActivityEvent { id: late, ..event(9_000, Some(1_000)) }, ActivityEvent { id: plain, ..event(2_000, None) }]);
+    let window = store
+        .activity(&ActivityFilter { since: Some(Timestamp(0)), until: Some(Timestamp(5_000)), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(window.iter().map(|e| e.id).collect::<Vec<_>>(), vec![plain], "the claim does not place the event");
+}
+
 /// One holder at a time; the holder renews; an expired lease goes to whoever asks.
 pub async fn leases_have_one_holder_until_they_expire(f: &dyn Fixture) {
     let store = f.store();
@@ -1467,6 +1495,7 @@ pub async fn activity_purge_commits_with_its_audit_event(f: &dyn Fixture) {
         kind: kind.into(),
         source: None,
         detail: serde_json::json!({}),
+        claimed_at: None,
     };
     for (user, kind, at) in [("alice", "check", 1_000), ("alice", "activity", 2_000), ("alice", "sign_in", 2_500), ("bob", "check", 2_000), ("alice", "check", 9_000)] {
         store.append_activity(&event(user, kind, at)).await.unwrap();

@@ -357,13 +357,21 @@ pub struct AuditFilter {
 pub struct ActivityEvent {
     /// Assigned by the store; ignored on append.
     pub id: u64,
+    /// When Warden received (or made) it. Windows — a privileged session's
+    /// recording above all — are cut by this time, never by what an
+    /// application claims, so that nothing can be back-dated into them.
     pub at: Timestamp,
     pub user: String,
     /// `sign_in`, `sign_out`, `sign_in_failed`, `activity`, ...
     pub kind: String,
-    /// Where it came from (application name, address).
+    /// Who reported it: the authenticated poster and its address, or the Warden
+    /// component that wrote it.
     pub source: Option<String>,
     pub detail: serde_json::Value,
+    /// When the reporting application says it happened: its claim, kept as
+    /// evidence beside `at` and never used to place the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<Timestamp>,
 }
 
 /// How many failed sign-ins lock a key out, and how long each one counts.

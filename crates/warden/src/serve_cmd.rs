@@ -35,6 +35,11 @@ pub struct ServeArgs {
     /// Do not start and end sessions here (run `warden process --once` from cron instead)
     #[arg(long)]
     pub no_processor: bool,
+
+    /// Let webhooks point at loopback, private and link-local addresses (off: such
+    /// URLs are refused when made and never connected to)
+    #[arg(long, env = "WARDEN_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_private_webhooks: bool,
 }
 
 /// Runs until Ctrl-C or SIGTERM, then finishes the requests in flight.
@@ -50,7 +55,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
             println!("Loaded the demo dataset (revision {revision}).");
         }
     }
-    let webhooks = warden_server::webhooks::WebhookOptions { key: webhook_key, ..Default::default() };
+    let webhooks = warden_server::webhooks::WebhookOptions { key: webhook_key, allow_private: args.allow_private_webhooks, ..Default::default() };
     let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone(), webhooks, processor: !args.no_processor };
     let state = warden_server::prepare(store.clone(), &options).await?;
     let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());

@@ -484,13 +484,12 @@ async fn recording(ctx: &Context, warden: &Warden, id: &str, format: RecordingFo
     let mut text = String::new();
     // Without --out, --delete only deletes: the events are not mixed with the report.
     if out.is_some() || !delete {
-        let (session, events) = warden.recording(id).await?;
-        if let Some(d) = &session.recording_deleted {
-            eprintln!("note: the recording of {} was deleted at {} by {} ({} events)", session.id, d.at, d.by, d.events);
-        }
+        // An altered recording is an error (exit status 2), never printed as if intact.
+        let warden_core::sessions::Recording { session, events, seal } = warden.recording(id).await?;
+        eprintln!("recording of {}: {}", session.id, seal.describe());
         let body = match format {
             RecordingFormat::Jsonl => warden_core::sessions::recording_jsonl(&events),
-            RecordingFormat::Html => warden_core::sessions::recording_html(&session, &events),
+            RecordingFormat::Html => warden_core::sessions::recording_html(&session, &events, &seal),
         };
         match &out {
             None => return Ok(Output::ok(body)),
@@ -501,7 +500,7 @@ async fn recording(ctx: &Context, warden: &Warden, id: &str, format: RecordingFo
                 }
                 if !delete {
                     if ctx.json {
-                        return ctx.json(&serde_json::json!({ "session": session.id, "events": events.len(), "file": path }));
+                        return ctx.json(&serde_json::json!({ "session": session.id, "events": events.len(), "file": path, "seal": seal }));
                     }
                     return Ok(Output::ok(text));
                 }

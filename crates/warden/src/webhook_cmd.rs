@@ -11,17 +11,24 @@ pub enum WebhookCommand {
     #[command(long_about = "Add an HTTP endpoint that `warden serve` sends alerts to, as JSON POSTs signed \
 with HMAC-SHA256: `x-warden-signature: sha256=HEX` over `x-warden-timestamp`, a dot, and the body. \
 Failed deliveries are retried with exponential backoff; every attempt is in `webhook deliveries`.\n\n\
-Alert types: sod.conflict.unresolved, sod.conflict.allowed (`sod.conflict.*` for both, `*` for all). \
+Alert types: sod.conflict.unresolved, sod.conflict.allowed, session.temp.<status>, \
+session.privileged.<status> (`sod.conflict.*`, `session.*` for groups, `*` for all); unknown types are refused. \
 The secret is derived from WARDEN_WEBHOOK_KEY or the webhook.key file beside the SQLite store, \
-never stored; it is shown once.")]
+never stored; it is shown once.\n\n\
+URLs that point at loopback, private, link-local (cloud metadata) or other non-public addresses, \
+as IP literals or through their name, are refused unless --allow-private-webhooks (or \
+WARDEN_WEBHOOK_ALLOW_PRIVATE=1) is given; `warden serve` checks the addresses again at every delivery.")]
     Add {
-        /// https://... (or http:// for a receiver on this host)
+        /// https://... or http://... on a public address
         url: String,
         /// An alert type to send; repeat for several [default: all]
         #[arg(long = "event", value_name = "TYPE")]
         events: Vec<String>,
         #[arg(long)]
         description: Option<String>,
+        /// Allow a loopback, private or link-local target (the operator's decision)
+        #[arg(long, env = "WARDEN_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new())]
+        allow_private_webhooks: bool,
     },
     /// List webhooks
     List,
@@ -43,8 +50,8 @@ fn need_key(ctx: &Context) -> anyhow::Result<warden_core::webhooks::WebhookKey> 
 pub async fn webhook(ctx: &Context, cmd: WebhookCommand) -> anyhow::Result<Output> {
     let warden = ctx.warden().await?;
     match cmd {
-        WebhookCommand::Add { url, events, description } => {
-            let out = warden.add_webhook(&url, events, description, &need_key(ctx)?, now()).await?;
+        WebhookCommand::Add { url, events, description, allow_private_webhooks } => {
+            let out = warden.add_webhook(&url, events, description, &need_key(ctx)?, now(), allow_private_webhooks).await?;
             if ctx.json {
                 return ctx.json(&out);
             }

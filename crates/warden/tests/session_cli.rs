@@ -51,6 +51,7 @@ fn append_activity(d: &Path, user: &str, kind: &str, detail: serde_json::Value) 
             kind: kind.into(),
             source: Some("erp <test>".into()),
             detail,
+            claimed_at: None,
         };
         store.append_activity(&event).await.unwrap();
     });
@@ -286,4 +287,60 @@ fn privileged_sessions_are_rejected_cancelled_and_their_recording_deleted_once_e
     assert_eq!(s["recording_deleted"]["by"], "mike", "{s}");
     assert_eq!(s["recording_deleted"]["events"], 1);
     assert!(ok(d, &["session", "privileged", "show", &c]).contains("deleted at"));
+}
+
+/// Runs SQL on the store's file directly, as someone with database access would.
+fn tamper(d: &Path, sql: &str) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", d.join("warden.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the store file");
+        sqlx::query(sql).execute(&mut conn).await.expect("tamper");
+        conn.close().await.unwrap();
+    });
+}
+
+/// The end of a privileged session seals its recording; rows edited, added
+/// or removed afterwards make reading it fail loudly, and a deletion is
+/// still possible (audited, with what the seal said).
+#[test]
+fn a_recording_altered_after_its_seal_is_refused_not_served() {
+    let dir = demo();
+    let d = dir.path();
+    let c = ok(d, &["--actor", "kenji", "session", "privileged", "new", "--user", "bella", "--start", "now", "--end", "+3s", "--action", "enable"]).trim().to_string();
+    let created = std::time::Instant::now();
+    ok(d, &["--actor", "mike", "session", "privileged", "approve", &c]);
+    append_activity(d, "bella", "activity", serde_json::json!({"action": "fix the posting profile"}));
+    append_activity(d, "bella", "activity", serde_json::json!({"action": "post journal GJ-7"}));
+    std::thread::sleep(std::time::Duration::from_millis(3100).saturating_sub(created.elapsed()));
+    ok(d, &["process", "--once"]);
+    ok(d, &["process", "--once"]);
+    let o = warden(d, &["session", "privileged", "recording", &c]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 2);
+    assert!(common::stderr(&o).contains("intact (2 events, sha256 "), "{}", common::stderr(&o));
+
+    // Edit what bella did, behind Warden's back.
+    tamper(d, "UPDATE activity SET detail = '{\"action\":\"nothing to see\"}' WHERE user = 'bella' AND detail LIKE '%GJ-7%'");
+    let e = refused(d, &["session", "privileged", "recording", &c]);
+    assert!(e.contains(&format!("recording of {c} altered after sealing")) && e.contains("2 events"), "{e}");
+    let e = refused(d, &["session", "privileged", "recording", &c, "--format", "html"]);
+    assert!(e.contains("altered after sealing"), "{e}");
+
+    // Deleting it is still possible; the audit event keeps that it was altered.
+    let out = ok(d, &["--actor", "mike", "session", "privileged", "recording", &c, "--delete"]);
+    assert!(out.contains("Deleted the recording of") && out.contains(": 2 events"), "{out}");
+    let audit = json(d, &["audit", "log", "--actor", "mike"]);
+    let deletion = audit.as_array().unwrap().iter().rev().find(|e| e["action"] == "privileged-session recording delete").cloned().expect("audited");
+    assert_eq!(deletion["summary"]["seal"]["state"], "altered", "{deletion}");
+    let o = warden(d, &["session", "privileged", "recording", &c]);
+    assert_eq!((o.status.code(), stdout(&o).as_str()), (Some(0), ""));
+    assert!(common::stderr(&o).contains("deleted at") && common::stderr(&o).contains("it held 2 events at its end"), "{}", common::stderr(&o));
+
+    // A row slipped into the window after the deletion is found too.
+    let start = json(d, &["session", "privileged", "show", &c])["start"].as_str().and_then(|t| warden_model::Timestamp::parse(t).ok()).expect("a start");
+    tamper(d, &format!("INSERT INTO activity (at, user, kind, source, detail) VALUES ({}, 'bella', 'activity', 'erp', '{{}}')", start.0 + 1));
+    let e = refused(d, &["session", "privileged", "recording", &c]);
+    assert!(e.contains("altered after sealing") && e.contains("although it was deleted"), "{e}");
 }

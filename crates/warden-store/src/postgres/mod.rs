@@ -29,6 +29,7 @@ const MIGRATIONS: &[crate::migrations::Script] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
     (3, "signin_lockout", include_str!("../../migrations/postgres/0003_signin_lockout.sql")),
+    (5, "activity_claimed", include_str!("../../migrations/postgres/0005_activity_claimed.sql")),
     (6, "joined_keys", include_str!("../../migrations/postgres/0006_joined_keys.sql")),
 ];
 
@@ -375,13 +376,14 @@ impl Store for PgStore {
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO activity (at, \"user\", kind, source, detail) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO activity (at, \"user\", kind, source, detail, claimed_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(event.at.0)
         .bind(&event.user)
         .bind(&event.kind)
         .bind(event.source.as_deref())
         .bind(event.detail.to_string())
+        .bind(event.claimed_at.map(|t| t.0))
         .fetch_one(&self.pool)
         .await?;
         to_u64(id, "an activity id")
@@ -452,7 +454,7 @@ impl Store for PgStore {
 
     async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError> {
         let mut q = QueryBuilder::<Postgres>::new(
-            "SELECT id, at, \"user\", kind, source, detail FROM activity WHERE TRUE",
+            "SELECT id, at, \"user\", kind, source, detail, claimed_at FROM activity WHERE TRUE",
         );
         if let Some(user) = &filter.user {
             q.push(" AND \"user\" = ").push_bind(user.clone());
@@ -485,6 +487,7 @@ impl Store for PgStore {
                     kind: row.try_get("kind")?,
                     source: row.try_get("source")?,
                     detail: codec::json(detail, || format!("the detail of activity {id}"))?,
+                    claimed_at: row.try_get::<Option<i64>, _>("claimed_at")?.map(Timestamp),
                 })
             })
             .collect()

@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
         "signin_lockout",
         include_str!("../../migrations/sqlite/0004_signin_lockout.sql"),
     ),
+    (6, "activity_claimed", include_str!("../../migrations/sqlite/0006_activity_claimed.sql")),
     (7, "joined_keys", include_str!("../../migrations/sqlite/0007_joined_keys.sql")),
 ];
 
@@ -400,13 +401,14 @@ impl Store for SqliteStore {
 
     async fn append_activity(&self, event: &ActivityEvent) -> Result<u64, StoreError> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO activity (at, user, kind, source, detail) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO activity (at, user, kind, source, detail, claimed_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(event.at.0)
         .bind(&event.user)
         .bind(&event.kind)
         .bind(event.source.as_deref())
         .bind(event.detail.to_string())
+        .bind(event.claimed_at.map(|t| t.0))
         .fetch_one(&self.writer)
         .await?;
         to_u64(id, "an activity id")
@@ -490,7 +492,7 @@ impl Store for SqliteStore {
 
     async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError> {
         let mut q = QueryBuilder::<Sqlite>::new(
-            "SELECT id, at, user, kind, source, detail FROM activity WHERE 1 = 1",
+            "SELECT id, at, user, kind, source, detail, claimed_at FROM activity WHERE 1 = 1",
         );
         if let Some(user) = &filter.user {
             q.push(" AND user = ").push_bind(user.as_str());
@@ -529,6 +531,7 @@ impl Store for SqliteStore {
                     kind: row.try_get("kind")?,
                     source: row.try_get("source")?,
                     detail: codec::json(detail, || format!("the detail of activity {id}"))?,
+                    claimed_at: row.try_get::<Option<i64>, _>("claimed_at")?.map(Timestamp),
                 })
             })
             .collect()

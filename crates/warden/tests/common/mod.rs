@@ -17,6 +17,7 @@ pub fn warden(data: &Path, args: &[&str]) -> Output {
         .env_remove("WARDEN_DATA_DIR")
         .env_remove("WARDEN_DATABASE_URL")
         .env_remove("WARDEN_WEBHOOK_KEY")
+        .env_remove("WARDEN_WEBHOOK_ALLOW_PRIVATE")
         .env("USER", "tester")
         .env("RUST_LOG", "warn")
         .output()
