@@ -12,6 +12,7 @@ pub mod auth;
 pub use warden_core::builtin;
 mod dto;
 pub mod endpoints;
+pub mod idempotency;
 mod openapi;
 mod problem;
 mod sod_api;
@@ -53,7 +54,7 @@ pub struct Caller {
     pub origin: String,
 }
 
-static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
+pub(crate) static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -188,7 +189,8 @@ pub fn router(state: AppState) -> Router {
     r = r
         .route("/api/v1/customizations", get(api::customizations))
         .route("/api/v1/customizations/remove", post(api::remove_customizations));
-    r.route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+    r.route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
