@@ -20,6 +20,7 @@ mod csv_io;
 pub mod demo;
 mod edit;
 mod error;
+pub mod idempotency;
 mod names;
 mod rules;
 mod service;

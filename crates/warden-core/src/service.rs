@@ -30,6 +30,8 @@ pub struct Warden {
     clock: Clock,
     /// The user the actor is, when the actor's name says more (`alice (token tok_1)`).
     user: Option<String>,
+    /// The `Idempotency-Key` the first commit of a command records.
+    idempotency: Option<crate::idempotency::IdempotencyClaim>,
 }
 
 /// A source of the current time, injectable so that tests control it.
@@ -385,7 +387,7 @@ fn csv_refused(file: &str, problems: Vec<CsvProblem>) -> CoreError {
 
 impl Warden {
     pub fn new(store: Arc<dyn Store>, actor: impl Into<String>) -> Warden {
-        Warden { store, actor: actor.into(), origin: "cli".into(), clock: Arc::new(Timestamp::now), user: None }
+        Warden { store, actor: actor.into(), origin: "cli".into(), clock: Arc::new(Timestamp::now), user: None, idempotency: None }
     }
 
     /// Reads the time from `clock` instead of the wall clock (tests, replays).
@@ -414,6 +416,13 @@ impl Warden {
     /// The same service acting as someone else.
     pub fn acting_as(&self, actor: impl Into<String>) -> Warden {
         Warden { actor: actor.into(), user: None, ..self.clone() }
+    }
+
+    /// Records `claim`'s key in the first commit this service makes, in the
+    /// same transaction (see [`crate::idempotency`]).
+    pub fn with_idempotency(mut self, claim: Option<crate::idempotency::IdempotencyClaim>) -> Warden {
+        self.idempotency = claim;
+        self
     }
 
     /// Names where the actor acts from (`cli`, `api 10.0.0.7`, `processor`).
@@ -516,10 +525,16 @@ impl Warden {
                 expected_revision: Some(revision),
                 preconditions: target.preconditions.clone(),
                 purge_activity: target.purge_activity.clone(),
+                // The commit expects `revision`, so it creates the next one.
+                idempotency: self.idempotency.as_ref().and_then(|c| c.record_for(Some(revision + 1))),
                 ..self.commit(action)
             };
+            let answered = commit.idempotency.as_ref().map(|r| r.response.is_some());
             match self.store.commit(commit).await {
                 Ok(rev) => {
+                    if let (Some(claim), Some(answered)) = (&self.idempotency, answered) {
+                        claim.took(rev, answered);
+                    }
                     tracing::info!(action, revision = rev, "committed");
                     return Ok((outcome, rev, dangling));
                 }

@@ -414,6 +414,15 @@ impl Store for Killable {
         }
         self.inner.commit(commit).await
     }
+    async fn idempotency(&self, scope: &str, key: &str, now: warden_model::Timestamp) -> Result<Option<warden_store::IdempotencyRecord>, warden_store::StoreError> {
+        self.inner.idempotency(scope, key, now).await
+    }
+    async fn complete_idempotency(&self, scope: &str, key: &str, response: &warden_store::StoredResponse) -> Result<bool, warden_store::StoreError> {
+        self.inner.complete_idempotency(scope, key, response).await
+    }
+    async fn purge_idempotency(&self, now: warden_model::Timestamp) -> Result<u64, warden_store::StoreError> {
+        self.inner.purge_idempotency(now).await
+    }
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<warden_store::AuditEvent>, warden_store::StoreError> {
         self.inner.audit_events(filter).await
     }

@@ -421,7 +421,13 @@ pub async fn commit(state: &AppState, actor: &str, origin: &str, action: &str, s
     c.origin = origin.to_string();
     c.summary = summary;
     c.changes = changes;
+    let claim = crate::idempotency::current();
+    c.idempotency = claim.as_ref().and_then(|claim| claim.record_for(None));
+    let keyed = c.idempotency.is_some();
     let revision = state.store.commit(c).await?;
+    if let (Some(claim), true) = (claim, keyed) {
+        claim.took(revision, false);
+    }
     state.refresh(Some(revision)).await?;
     Ok(revision)
 }
@@ -859,16 +865,33 @@ pub async fn create_object(state: AppState, c: &'static Collection, caller: Call
     let crate::problem::JsonValue(body) = body?;
     let p = caller.principal()?;
     let object = parse_body(c, body)?;
-    let key = object.key();
-    let location = location(c, &object);
+    let (key, body, location) = (object.key(), object.to_body(), location(c, &object));
+    // The answer depends only on the object and the revision, so it is
+    // rendered before the commit and, under an Idempotency-Key, stored in it.
+    let answer = move |revision| created(c, &key, &location, body.clone(), revision);
+    let answer = std::sync::Arc::new(answer);
+    if let Some(claim) = crate::idempotency::current() {
+        let answer = answer.clone();
+        claim.answer_with(Box::new(move |revision| answer(revision)));
+    }
     let outcome = state.warden(&p.actor(), &caller.origin).create(object).await?;
     state.refresh(Some(outcome.revision)).await?;
-    let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its creation")))?;
-    let mut r = with_etag(StatusCode::CREATED, stored(found));
-    if let Ok(loc) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, loc);
+    Ok(crate::idempotency::respond(&answer(outcome.revision)))
+}
+
+/// The answer to a create: the object as stored (a create writes its key, so
+/// its version is the commit's revision), its ETag and Location.
+fn created(c: &Collection, key: &ObjectRef, location: &str, object: serde_json::Value, revision: u64) -> warden_store::StoredResponse {
+    let body = StoredObject { kind: c.kind.code().into(), key: key.name.clone(), version: Some(revision), layer: Some(Layer::Database.code().to_string()), object };
+    warden_store::StoredResponse {
+        status: StatusCode::CREATED.as_u16(),
+        headers: vec![
+            (header::CONTENT_TYPE.as_str().into(), "application/json".into()),
+            (header::ETAG.as_str().into(), format!("\"{revision}\"")),
+            (header::LOCATION.as_str().into(), location.to_string()),
+        ],
+        body: serde_json::to_vec(&body).unwrap_or_default(),
     }
-    Ok(r)
 }
 
 /// The item path of a new object: one percent-encoded segment per path

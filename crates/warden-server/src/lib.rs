@@ -12,6 +12,7 @@ pub mod auth;
 pub use warden_core::builtin;
 mod dto;
 pub mod endpoints;
+pub mod idempotency;
 mod openapi;
 mod problem;
 mod sod_api;
@@ -54,7 +55,7 @@ pub struct Caller {
     pub origin: String,
 }
 
-static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
+pub(crate) static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
 
 /// The largest request body, in bytes (64 MiB): room for a batch of 100,000
 /// checks with long names. The one limit: axum's body extractors enforce it,
@@ -200,7 +201,8 @@ pub fn router(state: AppState) -> Router {
     r = r
         .route("/api/v1/customizations", get(api::customizations))
         .route("/api/v1/customizations/remove", post(api::remove_customizations));
-    r.route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+    r.route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -352,6 +352,20 @@ fn build_api() -> OpenApi {
                     .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some(r#"^(\*|(W/)?"?[0-9]+"?)$"#)))),
             );
         }
+        if e.method == Method::POST {
+            op = op.parameter(
+                ParameterBuilder::new()
+                    .name("Idempotency-Key")
+                    .parameter_in(ParameterIn::Header)
+                    .description(Some(
+                        "a unique key per request (a UUID): a retry with the same key within 24 hours gets the first answer \
+                         (marked `Idempotent-Replayed: true`) instead of writing again; the same key on another request answers 422, \
+                         a retry while the first is unfinished 409; answers holding a secret are not kept (409 on retry); see the README",
+                    ))
+                    .required(Required::False)
+                    .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).min_length(Some(1)).max_length(Some(crate::idempotency::MAX_KEY_LEN)).pattern(Some(r#"^"?[!#-\[\]-~]+"?$"#)))),
+            );
+        }
         if let Some((content_type, schema)) = body_content(e.request) {
             let required = if e.body_optional { Required::False } else { Required::True };
             op = op.request_body(Some(

@@ -102,6 +102,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(_) => ApiError::not_found(e.to_string()),
             StoreError::Unsupported(_) => ApiError::bad_request(e.to_string()),
             StoreError::Stale { .. } => ApiError::new(StatusCode::PRECONDITION_FAILED, "stale-version", e.to_string()),
+            StoreError::IdempotencyKeyInUse { .. } => ApiError::new(StatusCode::CONFLICT, "idempotency-key-in-use", e.to_string()),
             e => ApiError::internal(e),
         }
     }

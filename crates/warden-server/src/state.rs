@@ -86,9 +86,10 @@ impl AppState {
         self.0.ready.load(Ordering::Relaxed)
     }
 
-    /// The governance services acting as `actor`, from `origin`.
+    /// The governance services acting as `actor`, from `origin`; inside a
+    /// request with an `Idempotency-Key`, their first commit records the key.
     pub fn warden(&self, actor: &str, origin: &str) -> Warden {
-        Warden::new(self.store.clone(), actor).with_origin(origin)
+        Warden::new(self.store.clone(), actor).with_origin(origin).with_idempotency(crate::idempotency::current())
     }
 
     /// Brings the snapshot up to at least `revision` (or to the store's latest

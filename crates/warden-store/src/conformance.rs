@@ -11,7 +11,8 @@
 
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditChange, AuditFilter, AuditVerification,
-    Change, Commit, GENESIS_HASH, Layer, Precondition, Store, StoreError,
+    Change, Commit, GENESIS_HASH, IdempotencyRecord, Layer, Precondition, Store, StoreError,
+    StoredResponse,
 };
 use std::sync::Arc;
 use warden_model::{
@@ -86,6 +87,9 @@ macro_rules! conformance_tests {
             concurrent_sign_in_failures_are_all_counted_and_lock_once,
             joined_keys_keep_names_apart,
             legacy_joined_keys_are_rekeyed,
+            idempotency_record_commits_with_its_write,
+            idempotency_key_in_use_refuses_the_write,
+            idempotency_records_expire,
         );
     };
     (@cases required $fixture:expr; $($case:ident),* $(,)?) => {
@@ -1834,4 +1838,91 @@ pub async fn legacy_joined_keys_are_rekeyed(f: &dyn Fixture) {
         .unwrap();
     let (model, _) = store.load().await.unwrap();
     assert!(model.assignments.is_empty() && model.sod_conflicts.is_empty(), "{model:?}");
+// ---------------------------------------------------------------- idempotency keys
+
+const DAY_MS: i64 = 86_400_000;
+
+fn idem(scope: &str, key: &str, created: i64, response: Option<StoredResponse>) -> IdempotencyRecord {
+    IdempotencyRecord {
+        scope: scope.into(),
+        key: key.into(),
+        fingerprint: format!("fp-{key}"),
+        created: Timestamp(created),
+        expires: Timestamp(created + DAY_MS),
+        revision: None,
+        response,
+    }
+}
+
+fn answer(status: u16, body: &str) -> StoredResponse {
+    StoredResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into()), ("location".into(), "/api/v1/users/x".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// The record is written by the commit that does the write, with its
+/// revision; a refused commit leaves no record; an answer stored later never
+/// replaces the first.
+pub async fn idempotency_record_commits_with_its_write(f: &dyn Fixture) {
+    let store = f.store();
+    let now = 1_000_000;
+    let refused = store
+        .commit(Commit { expected_revision: Some(9), idempotency: Some(idem("alice tok_1", "k1", now, None)), ..commit("user create", vec![put(user("u1"))]) })
+        .await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert_eq!(store.idempotency("alice tok_1", "k1", Timestamp(now)).await.unwrap(), None, "a refused commit records no key");
+
+    let rev = store.commit(Commit { idempotency: Some(idem("alice tok_1", "k1", now, None)), ..commit("user create", vec![put(user("u1"))]) }).await.unwrap();
+    let found = store.idempotency("alice tok_1", "k1", Timestamp(now + 1)).await.unwrap().expect("recorded with the write");
+    assert_eq!(found, IdempotencyRecord { revision: Some(rev), ..idem("alice tok_1", "k1", now, None) });
+    assert_eq!(store.idempotency("bob tok_2", "k1", Timestamp(now)).await.unwrap(), None, "keys are per caller");
+
+    assert!(store.complete_idempotency("alice tok_1", "k1", &answer(201, "{\"first\":true}")).await.unwrap());
+    assert!(!store.complete_idempotency("alice tok_1", "k1", &answer(500, "second")).await.unwrap(), "the first answer stays");
+    assert!(!store.complete_idempotency("alice tok_1", "missing", &answer(201, "x")).await.unwrap());
+    let found = f.reopen().await.idempotency("alice tok_1", "k1", Timestamp(now)).await.unwrap().expect("still there after a restart");
+    assert_eq!(found.response, Some(answer(201, "{\"first\":true}")));
+
+    // An answer known before the commit goes in with it, bytes intact.
+    let body = "{\"x\":\"\u{e9}\\u0000\"}";
+    let rev = store.commit(Commit { idempotency: Some(idem("alice tok_1", "k2", now, Some(answer(201, body)))), ..commit("user create", vec![put(user("u2"))]) }).await.unwrap();
+    let found = store.idempotency("alice tok_1", "k2", Timestamp(now)).await.unwrap().expect("recorded");
+    assert_eq!((found.revision, found.response), (Some(rev), Some(answer(201, body))));
+}
+
+/// A key a caller already used (another request committed first) refuses
+/// the second write entirely: no object, no audit event, no new revision.
+pub async fn idempotency_key_in_use_refuses_the_write(f: &dyn Fixture) {
+    let store = f.store();
+    let now = 5_000_000;
+    store.commit(Commit { idempotency: Some(idem("alice s1", "retry-me", now, None)), ..commit("user create", vec![put(user("u1"))]) }).await.unwrap();
+    let again = store
+        .commit(Commit { idempotency: Some(idem("alice s1", "retry-me", now + 10, None)), ..commit("user create", vec![put(user("u2"))]) })
+        .await;
+    assert!(matches!(&again, Err(StoreError::IdempotencyKeyInUse { key }) if key == "retry-me"), "{again:?}");
+    assert_eq!(store.revision().await.unwrap(), 1);
+    assert_eq!(store.get(&ObjectRef::new(ObjectKind::User, "u2")).await.unwrap(), None);
+    assert_eq!(event_count(store.as_ref()).await, 1);
+    assert_intact(store.as_ref(), 1).await;
+    // Another caller's identical key is another key.
+    store.commit(Commit { idempotency: Some(idem("bob s2", "retry-me", now, None)), ..commit("user create", vec![put(user("u2"))]) }).await.unwrap();
+}
+
+/// After 24 hours a key is forgotten: not found, usable again, and purged.
+pub async fn idempotency_records_expire(f: &dyn Fixture) {
+    let store = f.store();
+    let t0 = 10 * DAY_MS;
+    store.commit(Commit { idempotency: Some(idem("alice s1", "old", t0, None)), ..commit("user create", vec![put(user("u1"))]) }).await.unwrap();
+    store.commit(Commit { idempotency: Some(idem("alice s1", "young", t0 + DAY_MS / 2, None)), ..commit("user create", vec![put(user("u2"))]) }).await.unwrap();
+    assert!(store.idempotency("alice s1", "old", Timestamp(t0 + DAY_MS - 1)).await.unwrap().is_some());
+    assert_eq!(store.idempotency("alice s1", "old", Timestamp(t0 + DAY_MS)).await.unwrap(), None, "expired");
+    assert_eq!(store.purge_idempotency(Timestamp(t0 + DAY_MS)).await.unwrap(), 1, "only the expired one");
+    assert!(store.idempotency("alice s1", "young", Timestamp(t0 + DAY_MS)).await.unwrap().is_some());
+    // An expired key that was not purged yet is replaced by a new use.
+    let later = t0 + 3 * DAY_MS;
+    let rev = store.commit(Commit { idempotency: Some(idem("alice s1", "young", later, None)), ..commit("user create", vec![put(user("u3"))]) }).await.unwrap();
+    let found = store.idempotency("alice s1", "young", Timestamp(later)).await.unwrap().expect("reused");
+    assert_eq!(found.revision, Some(rev));
 }

@@ -21,6 +21,10 @@ pub enum StoreError {
         actual: Option<Revision>,
     },
 
+    /// Another request committed under the same `Idempotency-Key` first.
+    #[error("Idempotency-Key {key:?} was used by another request that committed first")]
+    IdempotencyKeyInUse { key: String },
+
     #[error("{0} does not exist")]
     NotFound(ObjectRef),
 

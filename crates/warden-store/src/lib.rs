@@ -23,6 +23,7 @@ mod codec;
 pub mod conformance;
 mod diff;
 mod error;
+mod idempotency;
 mod layers;
 mod lockout;
 mod migrations;
@@ -135,6 +136,17 @@ pub trait Store: Send + Sync {
     ///   event: an administrative action happened (an import that found nothing new,
     ///   a confirmation), and auditors want to see that it did.
     async fn commit(&self, commit: Commit) -> Result<Revision, StoreError>;
+
+    /// The live (unexpired at `now`) record of an `Idempotency-Key`, if any.
+    async fn idempotency(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Stores the answer of a request whose commit recorded the key without
+    /// one; false when the record is missing or already has an answer (the
+    /// first answer is never overwritten).
+    async fn complete_idempotency(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<bool, StoreError>;
+
+    /// Deletes the records that expired before `now`; returns how many.
+    async fn purge_idempotency(&self, now: Timestamp) -> Result<u64, StoreError>;
 
     /// Audit events in chronological (sequence) order; see [`AuditFilter`].
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
@@ -251,6 +263,41 @@ pub struct Commit {
     /// Activity events to delete in the same transaction (a deleted session
     /// recording), so that the deletion and its audit event stand or fall together.
     pub purge_activity: Vec<ActivityPurge>,
+    /// The `Idempotency-Key` this commit answers, written in its transaction
+    /// (with the commit's revision) so that the write and the record stand or
+    /// fall together: a retry after a crash finds either both or neither. A
+    /// live record of the same scope and key refuses the commit
+    /// ([`StoreError::IdempotencyKeyInUse`]); an expired one is replaced.
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+/// What a request sent with an `Idempotency-Key` did, kept for 24 hours so
+/// that a retry gets the first answer instead of doing the write again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Whose key it is (user and credential): callers never see each other's answers.
+    pub scope: String,
+    pub key: String,
+    /// A hash of the request (method, path, body): the same key on another
+    /// request is refused rather than answered with this one's answer.
+    pub fingerprint: String,
+    pub created: Timestamp,
+    /// From then on the record is ignored, and purged.
+    pub expires: Timestamp,
+    /// The revision of the commit that wrote the record (set by the store).
+    pub revision: Option<Revision>,
+    /// The answer to replay; `None` while the request is finishing, or when
+    /// it stopped between its commit and its answer.
+    pub response: Option<StoredResponse>,
+}
+
+/// An HTTP answer as replayed: never a secret (see the server's idempotency module).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// The headers worth replaying (`content-type`, `location`, `etag`), never cookies.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 /// Activity events of one user, of some kinds, in `[since, until)`.
@@ -275,6 +322,7 @@ impl Commit {
             expected_revision: None,
             preconditions: Vec::new(),
             purge_activity: Vec::new(),
+            idempotency: None,
         }
     }
 }

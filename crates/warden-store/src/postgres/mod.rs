@@ -15,8 +15,7 @@ use crate::diff::{Effect, Found, Plan};
 use crate::layers::{self, Overlay, Row as LayerRow};
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification, Commit,
-    DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision,
-    SignInFailure, Store, StoreError, Versioned, codec,
+    DEFAULT_ORIGIN, IdempotencyRecord, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision, SignInFailure, Store, StoreError, StoredResponse, Versioned, codec,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
@@ -29,6 +28,7 @@ const MIGRATIONS: &[crate::migrations::Script] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "leases", include_str!("../../migrations/postgres/0002_leases.sql")),
     (3, "signin_lockout", include_str!("../../migrations/postgres/0003_signin_lockout.sql")),
+    (4, "idempotency", include_str!("../../migrations/postgres/0004_idempotency.sql")),
     (5, "activity_claimed", include_str!("../../migrations/postgres/0005_activity_claimed.sql")),
     (6, "joined_keys", include_str!("../../migrations/postgres/0006_joined_keys.sql")),
 ];
@@ -287,6 +287,37 @@ async fn write_audit_changes(
     Ok(())
 }
 
+/// Writes a commit's `Idempotency-Key` record, replacing an expired one; a
+/// live one refuses the commit. A concurrent insert of the same key waits
+/// for the other transaction (unique index) and then sees its row.
+async fn record_idempotency(conn: &mut PgConnection, record: &IdempotencyRecord, revision: i64) -> Result<(), StoreError> {
+    let response = record.response.as_ref();
+    let written = sqlx::query(
+        "INSERT INTO idempotency (scope, key, fingerprint, created, expires, revision, status, headers, body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, created = excluded.created, \
+         expires = excluded.expires, revision = excluded.revision, status = excluded.status, headers = excluded.headers, body = excluded.body \
+         WHERE idempotency.expires <= excluded.created",
+    )
+    .bind(&record.scope)
+    .bind(&record.key)
+    .bind(&record.fingerprint)
+    .bind(record.created.0)
+    .bind(record.expires.0)
+    .bind(revision)
+    .bind(response.map(|r| i32::from(r.status)))
+    .bind(response.map(crate::idempotency::headers_text))
+    .bind(response.map(|r| r.body.as_slice()))
+    .execute(&mut *conn)
+    .await?;
+    if written.rows_affected() == 0 {
+        return Err(StoreError::IdempotencyKeyInUse { key: record.key.clone() });
+    }
+    // Opportunistic clean-up: one indexed range delete per keyed write.
+    sqlx::query("DELETE FROM idempotency WHERE expires <= $1").bind(record.created.0).execute(&mut *conn).await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Store for PgStore {
     async fn revision(&self) -> Result<Revision, StoreError> {
@@ -504,6 +535,7 @@ impl Store for PgStore {
             expected_revision,
             preconditions,
             purge_activity,
+            idempotency,
         } = commit;
         layers::check_changes(layer, &changes)?;
         let origin = if origin.is_empty() { DEFAULT_ORIGIN.to_string() } else { origin };
@@ -552,6 +584,9 @@ impl Store for PgStore {
             }
             q.build().execute(&mut *tx).await?;
         }
+        if let Some(record) = &idempotency {
+            record_idempotency(&mut tx, record, db_revision).await?;
+        }
         sqlx::query(
             "INSERT INTO audit_events (seq, revision, at, actor, action, origin, summary, change_count, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -582,6 +617,49 @@ impl Store for PgStore {
             .await?;
         tx.commit().await?;
         Ok(revision)
+    }
+
+    async fn idempotency(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM idempotency WHERE scope = $1 AND key = $2 AND expires > $3",
+            crate::idempotency::COLUMNS
+        ))
+        .bind(scope)
+        .bind(key)
+        .bind(now.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        crate::idempotency::Columns {
+            fingerprint: row.try_get("fingerprint")?,
+            created: row.try_get("created")?,
+            expires: row.try_get("expires")?,
+            revision: row.try_get("revision")?,
+            status: row.try_get::<Option<i32>, _>("status")?.map(i64::from),
+            headers: row.try_get("headers")?,
+            body: row.try_get("body")?,
+        }
+        .record(scope, key)
+        .map(Some)
+    }
+
+    async fn complete_idempotency(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE idempotency SET status = $1, headers = $2, body = $3 WHERE scope = $4 AND key = $5 AND status IS NULL",
+        )
+        .bind(i32::from(response.status))
+        .bind(crate::idempotency::headers_text(response))
+        .bind(response.body.as_slice())
+        .bind(scope)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency WHERE expires <= $1").bind(now.0).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {

@@ -10,8 +10,7 @@ use crate::codec;
 use crate::diff::{Effect, Plan};
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification,
-    Commit, DEFAULT_ORIGIN, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision,
-    SignInFailure, Store, StoreError, Versioned,
+    Commit, DEFAULT_ORIGIN, IdempotencyRecord, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision, SignInFailure, Store, StoreError, StoredResponse, Versioned,
 };
 use rows::{fetch_found, scan_kind, stored_kinds};
 use sqlx::migrate::Migrator;
@@ -44,6 +43,7 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
         "signin_lockout",
         include_str!("../../migrations/sqlite/0004_signin_lockout.sql"),
     ),
+    (5, "idempotency", include_str!("../../migrations/sqlite/0005_idempotency.sql")),
     (6, "activity_claimed", include_str!("../../migrations/sqlite/0006_activity_claimed.sql")),
     (7, "joined_keys", include_str!("../../migrations/sqlite/0007_joined_keys.sql")),
 ];
@@ -315,6 +315,36 @@ async fn check_preconditions(
     Ok(())
 }
 
+/// Writes a commit's `Idempotency-Key` record, replacing an expired one; a
+/// live one refuses the commit.
+async fn record_idempotency(conn: &mut SqliteConnection, record: &IdempotencyRecord, revision: i64) -> Result<(), StoreError> {
+    let response = record.response.as_ref();
+    let written = sqlx::query(
+        "INSERT INTO idempotency (scope, key, fingerprint, created, expires, revision, status, headers, body) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, created = excluded.created, \
+         expires = excluded.expires, revision = excluded.revision, status = excluded.status, headers = excluded.headers, body = excluded.body \
+         WHERE idempotency.expires <= excluded.created",
+    )
+    .bind(&record.scope)
+    .bind(&record.key)
+    .bind(&record.fingerprint)
+    .bind(record.created.0)
+    .bind(record.expires.0)
+    .bind(revision)
+    .bind(response.map(|r| i64::from(r.status)))
+    .bind(response.map(crate::idempotency::headers_text))
+    .bind(response.map(|r| r.body.as_slice()))
+    .execute(&mut *conn)
+    .await?;
+    if written.rows_affected() == 0 {
+        return Err(StoreError::IdempotencyKeyInUse { key: record.key.clone() });
+    }
+    // Opportunistic clean-up: one indexed range delete per keyed write.
+    sqlx::query("DELETE FROM idempotency WHERE expires <= ?").bind(record.created.0).execute(&mut *conn).await?;
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn revision(&self) -> Result<Revision, StoreError> {
@@ -548,6 +578,7 @@ impl Store for SqliteStore {
             expected_revision,
             preconditions,
             purge_activity,
+            idempotency,
         } = commit;
         crate::layers::check_changes(layer, &changes)?;
         let origin = if origin.is_empty() {
@@ -605,6 +636,9 @@ impl Store for SqliteStore {
             }
             q.build().execute(&mut *tx).await?;
         }
+        if let Some(record) = &idempotency {
+            record_idempotency(&mut tx, record, db_revision).await?;
+        }
         sqlx::query(
             "INSERT INTO audit_events (seq, revision, at, actor, action, origin, summary, change_count, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -631,6 +665,49 @@ impl Store for SqliteStore {
         .await?;
         tx.commit().await?;
         Ok(revision)
+    }
+
+    async fn idempotency(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM idempotency WHERE scope = ? AND key = ? AND expires > ?",
+            crate::idempotency::COLUMNS
+        ))
+        .bind(scope)
+        .bind(key)
+        .bind(now.0)
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        crate::idempotency::Columns {
+            fingerprint: row.try_get("fingerprint")?,
+            created: row.try_get("created")?,
+            expires: row.try_get("expires")?,
+            revision: row.try_get("revision")?,
+            status: row.try_get("status")?,
+            headers: row.try_get("headers")?,
+            body: row.try_get("body")?,
+        }
+        .record(scope, key)
+        .map(Some)
+    }
+
+    async fn complete_idempotency(&self, scope: &str, key: &str, response: &StoredResponse) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE idempotency SET status = ?, headers = ?, body = ? WHERE scope = ? AND key = ? AND status IS NULL",
+        )
+        .bind(i64::from(response.status))
+        .bind(crate::idempotency::headers_text(response))
+        .bind(response.body.as_slice())
+        .bind(scope)
+        .bind(key)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_idempotency(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM idempotency WHERE expires <= ?").bind(now.0).execute(&self.writer).await?;
+        Ok(done.rows_affected())
     }
 
     async fn audit_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
