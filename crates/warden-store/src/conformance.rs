@@ -1838,6 +1838,8 @@ pub async fn legacy_joined_keys_are_rekeyed(f: &dyn Fixture) {
         .unwrap();
     let (model, _) = store.load().await.unwrap();
     assert!(model.assignments.is_empty() && model.sod_conflicts.is_empty(), "{model:?}");
+}
+
 // ---------------------------------------------------------------- idempotency keys
 
 const DAY_MS: i64 = 86_400_000;
