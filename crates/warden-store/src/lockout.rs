@@ -44,23 +44,43 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    const POLICY: LockoutPolicy = LockoutPolicy { max_failures: 3, window: Duration::from_secs(60) };
+    const POLICY: LockoutPolicy = LockoutPolicy {
+        max_failures: 3,
+        window: Duration::from_secs(60),
+    };
 
     fn counted(failures: u64, previous_until: Option<i64>) -> Counted {
-        Counted { at: 100_000, failures, oldest: 70_000, previous_until }
+        Counted {
+            at: 100_000,
+            failures,
+            oldest: 70_000,
+            previous_until,
+        }
     }
 
     #[test]
     fn locks_once_for_the_rest_of_the_window() {
         let (below, write) = judge(&POLICY, &counted(2, None));
-        assert_eq!((below.locked_until, below.newly_locked, write), (None, false, None));
+        assert_eq!(
+            (below.locked_until, below.newly_locked, write),
+            (None, false, None)
+        );
         let (reached, write) = judge(&POLICY, &counted(3, None));
-        assert_eq!((reached.locked_until, reached.newly_locked, write), (Some(Timestamp(130_000)), true, Some(130_000)));
+        assert_eq!(
+            (reached.locked_until, reached.newly_locked, write),
+            (Some(Timestamp(130_000)), true, Some(130_000))
+        );
         // A lockout already in force is extended, not started again.
         let (again, write) = judge(&POLICY, &counted(4, Some(120_000)));
-        assert_eq!((again.locked_until, again.newly_locked, write), (Some(Timestamp(130_000)), false, Some(130_000)));
+        assert_eq!(
+            (again.locked_until, again.newly_locked, write),
+            (Some(Timestamp(130_000)), false, Some(130_000))
+        );
         let (kept, write) = judge(&POLICY, &counted(4, Some(150_000)));
-        assert_eq!((kept.locked_until, kept.newly_locked, write), (Some(Timestamp(150_000)), false, None));
+        assert_eq!(
+            (kept.locked_until, kept.newly_locked, write),
+            (Some(Timestamp(150_000)), false, None)
+        );
         // A lockout that ended is no lockout.
         let (fresh, _) = judge(&POLICY, &counted(3, Some(90_000)));
         assert!(fresh.newly_locked);

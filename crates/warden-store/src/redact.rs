@@ -43,6 +43,9 @@ mod tests {
             audit_text(ObjectKind::Credential, credential).as_deref(),
             Some(r#"{"created":1,"id":"password:alice","kind":"password","user":"alice"}"#)
         );
-        assert_eq!(audit_text(ObjectKind::Credential, "not json").as_deref(), Some("{}"));
+        assert_eq!(
+            audit_text(ObjectKind::Credential, "not json").as_deref(),
+            Some("{}")
+        );
     }
 }
