@@ -88,6 +88,7 @@ status=0
     --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-25}" \
     --workers 1 \
     --seed "${SCHEMATHESIS_SEED:-13}" \
+    --generation-database none \
     --no-color \
     --report junit --report-dir "$root/target/schemathesis-report" || status=$?
 
