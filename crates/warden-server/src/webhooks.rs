@@ -12,7 +12,9 @@
 //! deduplicate by `x-warden-delivery`. With several replicas on one store,
 //! one of them — the holder of the store's `webhooks` lease, renewed on every
 //! round — reads the trail; another takes over from the shared cursor when
-//! the lease runs out.
+//! the lease runs out. Targets are checked at every attempt, on the
+//! addresses the client then dials ([`CheckedResolver`]): loopback, private
+//! and link-local ones only where the operator allows them.
 
 use crate::state::AppState;
 use serde_json::json;
