@@ -11,11 +11,11 @@
 
 mod common;
 
+use common::Server;
+
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const PASSWORD: &str = "crash-test-password";
@@ -23,42 +23,11 @@ const ROUNDS: usize = 20;
 /// Concurrent clients per burst.
 const LANES: usize = 6;
 
-struct Server {
-    child: Child,
-    base: String,
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `warden serve` on the data directory and waits until it listens.
+/// `warden serve` on the data directory.
 fn serve(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("WARDEN_DATABASE_URL")
-        .env("WARDEN_ADMIN_PASSWORD", PASSWORD)
-        .env("WARDEN_WEBHOOK_KEY", "7".repeat(64))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("warden serve starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("warden serve printed its address").expect("readable stdout");
-        if let Some(rest) = line.strip_prefix("Warden listening on ") {
-            break rest.split_whitespace().next().expect("an address").to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    let (data, key) = (data.to_str().expect("a UTF-8 temporary path"), "7".repeat(64));
+    common::serve(&["--data-dir", data], &[("WARDEN_ADMIN_PASSWORD", PASSWORD), ("WARDEN_WEBHOOK_KEY", &key), ("RUST_LOG", "error")])
 }
 
 /// SplitMix64: a deterministic sequence from the printed seed.

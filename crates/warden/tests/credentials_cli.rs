@@ -9,53 +9,19 @@
 
 mod common;
 
-use common::{json, ok};
+use common::{Server, fresh_database, json, ok};
 use serde_json::{Value, json};
 use sqlx::Connection;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use tempfile::TempDir;
 
 const PASSWORD: &str = "credentials-test-password";
 
-struct Server {
-    child: Child,
-    base: String,
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `warden serve` with `store` (`--data-dir DIR` or `--database-url URL`)
-/// on a free port and waits for its "listening" line.
+/// `warden serve` with `store` (`--data-dir DIR` or `--database-url URL`).
 fn serve(store: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(store)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("WARDEN_DATA_DIR")
-        .env_remove("WARDEN_DATABASE_URL")
-        .env("WARDEN_ADMIN_PASSWORD", PASSWORD)
-        .env("WARDEN_WEBHOOK_KEY", "5".repeat(64))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("warden serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("warden serve printed its address").expect("readable stdout");
-        if let Some(rest) = line.strip_prefix("Warden listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    let key = "5".repeat(64);
+    common::serve(store, &[("WARDEN_ADMIN_PASSWORD", PASSWORD), ("WARDEN_WEBHOOK_KEY", &key), ("RUST_LOG", "warn")])
 }
 
 fn tamper(data: &Path, sql: &str) {
@@ -96,24 +62,6 @@ fn audit_log_never_prints_a_credential_hash() {
     assert!(!everything.contains("argon2"), "{everything}");
 }
 
-/// A fresh database on the test server, or `None` (skipped) without one.
-async fn fresh_database(label: &str) -> Option<(sqlx::PgConnection, String, String)> {
-    let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&server).await {
-        Ok(c) => c,
-        Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
-            eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
-    };
-    let name = format!("warden_{label}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let (head, _) = server.rsplit_once('/').unwrap();
-    let url = format!("{head}/{name}");
-    Some((admin, name, url))
-}
 
 async fn login(base: &str, user: &str, password: &str) -> reqwest::Response {
     reqwest::Client::new().post(format!("{base}/api/v1/auth/login")).json(&json!({"user": user, "password": password})).send().await.unwrap()

@@ -7,50 +7,22 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`); skipped with a message when
 //! there is none, failed when `WARDEN_REQUIRE_POSTGRES=1` (as in CI).
 
+mod common;
+
+use common::{Server, fresh_database};
 use serde_json::{Value, json};
-use sqlx::Connection;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "replica-test-password";
 
-struct Server {
-    child: Child,
-    base: String,
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `warden serve` on a free port and waits for its "listening" line.
+/// `warden serve` on the database, the test's webhook receiver on loopback allowed by the operator.
 fn serve(database_url: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
-        .args(["--database-url", database_url, "serve", "--listen", "127.0.0.1:0"])
-        .env("WARDEN_ADMIN_PASSWORD", PASSWORD)
-        .env("WARDEN_WEBHOOK_KEY", "5".repeat(64))
-        // The test's webhook receiver listens on loopback: the operator allows it.
-        .env("WARDEN_WEBHOOK_ALLOW_PRIVATE", "1")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("warden serve starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let base = loop {
-        let line = lines.next().expect("warden serve printed its address").expect("readable stdout");
-        if let Some(rest) = line.strip_prefix("Warden listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
-    // Keep draining stdout so the process never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, base }
+    let key = "5".repeat(64);
+    common::serve(
+        &["--database-url", database_url],
+        &[("WARDEN_ADMIN_PASSWORD", PASSWORD), ("WARDEN_WEBHOOK_KEY", &key), ("WARDEN_WEBHOOK_ALLOW_PRIVATE", "1"), ("RUST_LOG", "warn")],
+    )
 }
 
 async fn call(client: &reqwest::Client, token: &str, method: reqwest::Method, url: String, body: Value) -> (u16, Value) {
@@ -59,24 +31,6 @@ async fn call(client: &reqwest::Client, token: &str, method: reqwest::Method, ur
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-/// A fresh database on the test server, or `None` (skipped) without one.
-async fn fresh_database(label: &str) -> Option<(sqlx::PgConnection, String, String)> {
-    let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&server).await {
-        Ok(c) => c,
-        Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
-            eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
-    };
-    let name = format!("warden_{label}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
-    let (head, _) = server.rsplit_once('/').unwrap();
-    let url = format!("{head}/{name}");
-    Some((admin, name, url))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_through_one_replica_reaches_the_other_within_a_second() {

@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+use sqlx::Connection;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const XPPTOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/aot/xpptools");
 
@@ -52,4 +54,63 @@ pub fn json(data: &Path, args: &[&str]) -> serde_json::Value {
     all.push("--json");
     let o = warden(data, &all);
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("warden {all:?} printed no JSON ({e}):\n{}\n{}", stdout(&o), stderr(&o)))
+}
+
+/// A running `warden serve`, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `warden STORE... serve` on a free loopback port with `env` and waits
+/// for its "listening" line; `store` is `--data-dir DIR` or `--database-url URL`.
+pub fn serve(store: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(store)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("WARDEN_DATA_DIR")
+        .env_remove("WARDEN_DATABASE_URL")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("warden serve starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines.next().expect("warden serve printed its address").expect("readable stdout");
+        if let Some(rest) = line.strip_prefix("Warden listening on ") {
+            break rest.split_whitespace().next().expect("an address").to_string();
+        }
+    };
+    // Keep draining stdout so the process never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, base }
+}
+
+/// A fresh database on the PostgreSQL test server, or `None` (skipped, said
+/// why) without one — unless `WARDEN_REQUIRE_POSTGRES=1`, where it fails.
+pub async fn fresh_database(label: &str) -> Option<(sqlx::PgConnection, String, String)> {
+    let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut admin = match sqlx::PgConnection::connect(&server).await {
+        Ok(c) => c,
+        Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
+            eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
+    };
+    let name = format!("warden_{label}_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("drop the test database");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
+    let (head, _) = server.rsplit_once('/').expect("a database URL");
+    let url = format!("{head}/{name}");
+    Some((admin, name, url))
 }
