@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{json, ok, stderr, stdout, warden, XPPTOOLS};
+use common::{json, ok, stderr, stdout, tamper, warden, XPPTOOLS};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tempfile::TempDir;
@@ -436,20 +436,6 @@ fn demo_loads_once_and_tells_its_stories() {
     assert!(stderr(&o).contains("--reset"), "{}", stderr(&o));
     ok(other.path(), &["demo", "--reset"]);
     assert_eq!(ok(other.path(), &["role", "list"]), ok(d, &["role", "list"]));
-}
-
-/// Runs SQL on the store's file directly, bypassing Warden.
-fn tamper(data: &Path, sql: &str) {
-    use sqlx::Connection;
-    let url = format!("sqlite://{}", data.join("warden.db").display());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the store file");
-        for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
-            sqlx::query(statement).execute(&mut conn).await.expect("tamper");
-        }
-        conn.close().await.unwrap();
-    });
 }
 
 #[test]

@@ -9,10 +9,8 @@
 
 mod common;
 
-use common::{Server, fresh_database, json, ok};
+use common::{Server, fresh_database, json, ok, tamper};
 use serde_json::{Value, json};
-use sqlx::Connection;
-use std::path::Path;
 use tempfile::TempDir;
 
 const PASSWORD: &str = "credentials-test-password";
@@ -22,18 +20,6 @@ const PASSWORD: &str = "credentials-test-password";
 fn serve(store: &[&str]) -> Server {
     let key = "5".repeat(64);
     common::serve(store, &[("WARDEN_ADMIN_PASSWORD", PASSWORD), ("WARDEN_WEBHOOK_KEY", &key), ("RUST_LOG", "warn")])
-}
-
-fn tamper(data: &Path, sql: &str) {
-    let url = format!("sqlite://{}", data.join("warden.db").display());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the store file");
-        for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
-            sqlx::query(statement).execute(&mut conn).await.expect("tamper");
-        }
-        conn.close().await.unwrap();
-    });
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{json, ok, refused, stdout, warden};
+use common::{json, ok, refused, stdout, tamper, warden};
 use std::path::Path;
 use tempfile::TempDir;
 
@@ -287,18 +287,6 @@ fn privileged_sessions_are_rejected_cancelled_and_their_recording_deleted_once_e
     assert_eq!(s["recording_deleted"]["by"], "mike", "{s}");
     assert_eq!(s["recording_deleted"]["events"], 1);
     assert!(ok(d, &["session", "privileged", "show", &c]).contains("deleted at"));
-}
-
-/// Runs SQL on the store's file directly, as someone with database access would.
-fn tamper(d: &Path, sql: &str) {
-    use sqlx::Connection;
-    let url = format!("sqlite://{}", d.join("warden.db").display());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(async {
-        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the store file");
-        sqlx::query(sql).execute(&mut conn).await.expect("tamper");
-        conn.close().await.unwrap();
-    });
 }
 
 /// The end of a privileged session seals its recording; rows edited, added

@@ -114,3 +114,17 @@ pub async fn fresh_database(label: &str) -> Option<(sqlx::PgConnection, String, 
     let url = format!("{head}/{name}");
     Some((admin, name, url))
 }
+
+/// Runs `;`-separated SQL on the SQLite store file directly, bypassing Warden,
+/// as someone with access to the database would.
+pub fn tamper(data: &Path, sql: &str) {
+    let url = format!("sqlite://{}", data.join("warden.db").display());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+    rt.block_on(async {
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.expect("open the store file");
+        for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
+            sqlx::query(statement).execute(&mut conn).await.expect("tamper");
+        }
+        conn.close().await.expect("close the store file");
+    });
+}
