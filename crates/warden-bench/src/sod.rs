@@ -211,7 +211,6 @@ fn with_one_more_assignment(model: &Model, users: &[&str], rng: &mut Rng) -> Mod
         }
         modified.assignments.push(a);
     }
-    modified.sort_assignments();
     modified
 }
 

@@ -147,8 +147,9 @@ fn corner_model() -> Model {
         assignment("dave", "Integrator", &["DEMF"], None, Some(T2)),
         assignment("erin", "Manager", &[], None, None),
         assignment("erin", "Clerk", &["FRRT"], Some(T1), Some(T2)),
-    ];
-    m.sort_assignments();
+    ]
+    .into_iter()
+    .collect();
     assert!(m.validate_strict_errors().is_empty(), "{:?}", m.validate_strict_errors());
     m
 }

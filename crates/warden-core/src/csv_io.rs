@@ -13,7 +13,7 @@
 
 use crate::names;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use warden_model::{Assignment, Model, ObjectKind, Organization, Timestamp, User, UserKind};
@@ -233,7 +233,7 @@ fn id_problem(kind: ObjectKind, id: &str, look_alikes: &HashMap<String, &str>) -
 }
 
 /// Stored names by their fold, for [`id_problem`].
-fn folded_names<V>(map: &BTreeMap<String, V>) -> HashMap<String, &str> {
+fn folded_names<V: Clone>(map: &warden_model::Map<String, V>) -> HashMap<String, &str> {
     map.keys().map(|k| (warden_model::fold(k), k.as_str())).collect()
 }
 
@@ -438,7 +438,7 @@ pub fn parse_assignments(file: &str, data: &[u8], model: &Model) -> Result<Vec<A
 
 /// The stored spelling of a user, role or organization named in a file, or
 /// what to tell the person who wrote the file.
-fn resolve<V>(map: &BTreeMap<String, V>, kind: ObjectKind, text: &str) -> Result<String, String> {
+fn resolve<V: Clone>(map: &warden_model::Map<String, V>, kind: ObjectKind, text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err(format!("is empty; every row needs a {kind}"));
     }
@@ -592,7 +592,7 @@ mod tests {
         let mut buf = Vec::new();
         write_assignments(&mut buf, &m.assignments).expect("write");
         assert_eq!(String::from_utf8_lossy(&buf), "user,role,organizations,valid_from,valid_to\nalice,Clerk,USMF,2026-01-01T00:00:00Z,\n");
-        assert_eq!(parse_assignments("a", &buf, &m).expect("read"), m.assignments);
+        assert_eq!(m.assignments, parse_assignments("a", &buf, &m).expect("read"));
     }
 
     #[test]

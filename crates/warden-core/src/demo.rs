@@ -328,7 +328,6 @@ pub fn model(now: Timestamp) -> Result<Model, CoreError> {
     for (id, ..) in USERS {
         model.assignments.push(Assignment::global(*id, "SystemUser"));
     }
-    model.sort_assignments();
     let rule = ap_clerk_rule();
     model.assignment_rules.insert(rule.name.clone(), rule);
     for rule in sod_rules() {

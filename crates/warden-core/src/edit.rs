@@ -9,7 +9,6 @@ use crate::names::lookup;
 use crate::service::{check_ids, check_new_name, Plan, Target, Validation, Warden};
 use serde::Serialize;
 use serde_json::json;
-use std::collections::BTreeMap;
 use warden_model::{
     Access, AssignmentRule, Condition, Duty, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Grant, Licence, Model, Object,
     ObjectKind, ObjectRef, Permission, Privilege, Role, User, USER_FIELDS,
@@ -319,7 +318,7 @@ fn grant_for(key: &EntryPointKey) -> EntryPointGrant {
 
 /// The stored name that `text` means, for any kind with a name key.
 pub fn resolve(model: &Model, kind: ObjectKind, text: &str) -> Result<String, CoreError> {
-    fn by_name<V>(map: &BTreeMap<String, V>, kind: ObjectKind, text: &str) -> Result<String, CoreError> {
+    fn by_name<V: Clone>(map: &warden_model::Map<String, V>, kind: ObjectKind, text: &str) -> Result<String, CoreError> {
         lookup::named(map, kind, text).map(|(k, _)| k.clone())
     }
     match kind {

@@ -4,7 +4,6 @@
 //! only in case, so a unique case-insensitive match is the object meant. When
 //! nothing matches, a short "did you mean" list saves a trip to a listing.
 
-use std::collections::BTreeMap;
 
 /// The stored name that `text` means: the exact spelling, else the one name
 /// equal to it ignoring case.
@@ -30,7 +29,7 @@ where
 
 /// [`find`] over a map's keys: the exact key in O(log n), and only on a miss
 /// the scan for a case-insensitive match, so bulk imports stay fast.
-pub(crate) fn find_in<'a, V>(map: &'a BTreeMap<String, V>, text: &str) -> Option<(&'a String, &'a V)> {
+pub(crate) fn find_in<'a, V: Clone>(map: &'a warden_model::Map<String, V>, text: &str) -> Option<(&'a String, &'a V)> {
     map.get_key_value(text).or_else(|| find(map.keys(), text).and_then(|k| map.get_key_value(k)))
 }
 
@@ -128,12 +127,11 @@ mod tests {
 /// should see when the name is wrong.
 pub(crate) mod lookup {
     use super::{did_you_mean, find_in};
-    use std::collections::BTreeMap;
     use crate::error::CoreError;
     use warden_model::{Model, ObjectKind, Organization, Role, User};
 
     /// The stored name and object that `text` means in one map of named objects.
-    pub(crate) fn named<'a, V>(map: &'a BTreeMap<String, V>, kind: ObjectKind, text: &str) -> Result<(&'a String, &'a V), CoreError> {
+    pub(crate) fn named<'a, V: Clone>(map: &'a warden_model::Map<String, V>, kind: ObjectKind, text: &str) -> Result<(&'a String, &'a V), CoreError> {
         find_in(map, text).ok_or_else(|| CoreError::unknown(kind, text, map.keys().map(String::as_str)))
     }
 

@@ -8,7 +8,7 @@ use crate::names::{self, lookup};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use warden_model::{Assignment, Model, ModelError, Object, ObjectKind, ObjectRef, Organization, Timestamp, User};
@@ -194,7 +194,7 @@ pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
     let name = key.name.as_str();
     match key.kind {
         ObjectKind::EntryPoint => {
-            let ep_key = name.parse().ok()?;
+            let ep_key: warden_model::EntryPointKey = name.parse().ok()?;
             model.entry_points.get(&ep_key).cloned().map(Object::EntryPoint)
         }
         ObjectKind::Privilege => model.privileges.get(name).cloned().map(Object::Privilege),
@@ -221,31 +221,15 @@ pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
     }
 }
 
-/// Applies changes in order, as the store does. Assignments live in one sorted
-/// vector, so they are merged in one pass at the end rather than inserted one
-/// by one (which is quadratic for an import of 300,000 rows in any order).
-fn apply(model: &mut Model, changes: &[Change]) {
-    let mut assignments: HashMap<(String, String), Option<Assignment>> = HashMap::new();
+/// Applies changes in order, as the store does: each one touches O(log n)
+/// nodes of the persistent model.
+pub(crate) fn apply(model: &mut Model, changes: &[Change]) {
     for c in changes {
         match c {
-            Change::Put(Object::Assignment(a)) => {
-                assignments.insert((a.user.clone(), a.role.clone()), Some(a.clone()));
-            }
             Change::Put(o) => model.put(o.clone()),
-            Change::Delete(k) | Change::Hide(k) if k.kind == ObjectKind::Assignment => {
-                if let Some([user, role]) = warden_model::split_key(&k.name) {
-                    assignments.insert((user, role), None);
-                }
-            }
             Change::Delete(k) | Change::Hide(k) => drop(model.remove(k)),
         }
     }
-    if assignments.is_empty() {
-        return;
-    }
-    model.assignments.retain(|a| !assignments.contains_key(&(a.user.clone(), a.role.clone())));
-    model.assignments.extend(assignments.into_values().flatten());
-    model.sort_assignments();
 }
 
 /// The problems in `after` that `before` did not have: a write is judged by what

@@ -109,7 +109,7 @@ fn entry(at: Timestamp, from: Option<&str>, to: &str, by: &str, batch: bool, not
 }
 
 /// The next id of a family: `TRS-000001`, `PUS-000001`, ...
-fn next_id<V>(map: &std::collections::BTreeMap<String, V>, prefix: &str) -> String {
+fn next_id<V: Clone>(map: &warden_model::Map<String, V>, prefix: &str) -> String {
     let n = map.keys().filter_map(|k| k.strip_prefix(prefix)?.strip_prefix('-')?.parse::<u64>().ok()).max().unwrap_or(0);
     format!("{prefix}-{:06}", n + 1)
 }

@@ -429,7 +429,7 @@ impl Warden {
         let r = model.sod_rules[&name].clone();
         // The index over this one rule (as if enabled): the rest of the model as it is.
         let mut model = model;
-        model.sod_rules = BTreeMap::from([(name, SodRule { enabled: true, ..r.clone() })]);
+        model.sod_rules = warden_model::Map::unit(name, SodRule { enabled: true, ..r.clone() });
         let index = SodIndex::build(&model);
         let roles = index.roles_violating(now).into_iter().map(|(role, _)| role.to_string()).collect();
         Ok((r, roles))

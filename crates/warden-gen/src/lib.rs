@@ -618,7 +618,6 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> Model {
         }
         model.users.insert(user.id.clone(), user);
     }
-    model.sort_assignments();
     model
 }
 

@@ -6,6 +6,7 @@
 //! the store and the server all agree on one shape.
 
 mod access;
+mod assignments;
 mod ident;
 mod identity;
 mod model;
@@ -20,7 +21,8 @@ mod webhook;
 pub use access::{Access, AccessSet, Grant, Permission};
 pub use ident::{fold, join_key, split_key, validate_id, IdError, MAX_ID_BYTES};
 pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
-pub use model::{Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
+pub use assignments::Assignments;
+pub use model::{Map, Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use object::{assignment_key, Object};
 pub use rules::{AssignmentRule, Condition, ConditionOp};
 pub use sod::{ConflictStatus, Severity, SodConflict, SodRule, SodSettings, SodSide, SOD_SETTINGS_KEY};

@@ -7,7 +7,12 @@ use crate::webhook::Webhook;
 use crate::session::{PrivilegedSession, PrivilegedStatus, SessionSettings, TempRoleSession, TempStatus, PRIVILEGED_MAX_MS};
 use crate::security::{Duty, DutyExtension, EntryPoint, EntryPointKey, Policy, Privilege, Role, RoleExtension};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::assignments::Assignments;
+use std::collections::{HashMap, HashSet};
+
+/// The model's maps: persistent, so that a revision is cloned in O(1) and a
+/// write copies only the path to what it changes (see the model host).
+pub type Map<K, V> = imbl::OrdMap<K, V>;
 use std::fmt;
 
 /// The kinds of object Warden stores, as the AOT names them where D365 has a name.
@@ -215,51 +220,51 @@ impl ModelError {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Model {
     #[serde(default)]
-    pub entry_points: BTreeMap<EntryPointKey, EntryPoint>,
+    pub entry_points: Map<EntryPointKey, EntryPoint>,
     #[serde(default)]
-    pub privileges: BTreeMap<String, Privilege>,
+    pub privileges: Map<String, Privilege>,
     #[serde(default)]
-    pub duties: BTreeMap<String, Duty>,
+    pub duties: Map<String, Duty>,
     #[serde(default)]
-    pub roles: BTreeMap<String, Role>,
+    pub roles: Map<String, Role>,
     #[serde(default)]
-    pub role_extensions: BTreeMap<String, RoleExtension>,
+    pub role_extensions: Map<String, RoleExtension>,
     #[serde(default)]
-    pub duty_extensions: BTreeMap<String, DutyExtension>,
+    pub duty_extensions: Map<String, DutyExtension>,
     #[serde(default)]
-    pub policies: BTreeMap<String, Policy>,
+    pub policies: Map<String, Policy>,
     #[serde(default)]
-    pub organizations: BTreeMap<String, Organization>,
+    pub organizations: Map<String, Organization>,
     #[serde(default)]
-    pub users: BTreeMap<String, User>,
+    pub users: Map<String, User>,
     /// Ordered by user, then role.
     #[serde(default)]
-    pub assignments: Vec<Assignment>,
+    pub assignments: Assignments,
     /// Passwords, API tokens and sign-in sessions of Warden's own users, by id.
     /// Only hashes: the secrets are shown once and never stored.
     #[serde(default)]
-    pub credentials: BTreeMap<String, Credential>,
+    pub credentials: Map<String, Credential>,
     /// Rules that assign roles by user attributes, by name.
     #[serde(default)]
-    pub assignment_rules: BTreeMap<String, AssignmentRule>,
+    pub assignment_rules: Map<String, AssignmentRule>,
     /// Segregation-of-duties rules, by name.
     #[serde(default)]
-    pub sod_rules: BTreeMap<String, SodRule>,
+    pub sod_rules: Map<String, SodRule>,
     /// Users holding both sides of a rule, unresolved or allowed, by `USER/RULE`.
     #[serde(default)]
-    pub sod_conflicts: BTreeMap<String, SodConflict>,
+    pub sod_conflicts: Map<String, SodConflict>,
     /// SoD parameters; the defaults when none are stored.
     #[serde(default)]
     pub sod_settings: Option<SodSettings>,
     /// Alert receivers, by id.
     #[serde(default)]
-    pub webhooks: BTreeMap<String, Webhook>,
+    pub webhooks: Map<String, Webhook>,
     /// Temporary role sessions, by id.
     #[serde(default)]
-    pub temp_role_sessions: BTreeMap<String, TempRoleSession>,
+    pub temp_role_sessions: Map<String, TempRoleSession>,
     /// Privileged user sessions, by id.
     #[serde(default)]
-    pub privileged_sessions: BTreeMap<String, PrivilegedSession>,
+    pub privileged_sessions: Map<String, PrivilegedSession>,
     /// Session parameters; the defaults when none are stored.
     #[serde(default)]
     pub session_settings: Option<SessionSettings>,
@@ -301,16 +306,9 @@ impl Model {
         self.role_extensions.values().filter(move |e| e.target == role)
     }
 
-    /// Assignments of one user; relies on `assignments` being sorted by user.
+    /// Assignments of one user, by role.
     pub fn assignments_of<'a>(&'a self, user: &str) -> &'a [Assignment] {
-        let start = self.assignments.partition_point(|a| a.user.as_str() < user);
-        let end = start + self.assignments[start..].partition_point(|a| a.user == user);
-        &self.assignments[start..end]
-    }
-
-    /// Restores the ordering that [`Model::assignments_of`] relies on.
-    pub fn sort_assignments(&mut self) {
-        self.assignments.sort_by(|a, b| (&a.user, &a.role).cmp(&(&b.user, &b.role)));
+        self.assignments.of(user)
     }
 
     /// Every problem in the model, errors and dangling references alike, in a stable order.
@@ -377,7 +375,7 @@ impl Model {
     /// (roles, users, ...); `None` for kinds keyed otherwise (entry points by
     /// type and name, assignments and conflicts by two names, generated ids).
     pub fn names_of(&self, kind: ObjectKind) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
-        fn keys<V>(map: &BTreeMap<String, V>) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
+        fn keys<V: Clone>(map: &Map<String, V>) -> Option<Box<dyn Iterator<Item = &str> + '_>> {
             Some(Box::new(map.keys().map(String::as_str)))
         }
         match kind {

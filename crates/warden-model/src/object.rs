@@ -177,10 +177,7 @@ impl Model {
                 self.users.insert(x.id.clone(), x);
             }
             Object::Assignment(x) => {
-                match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(x.user.as_str(), x.role.as_str()))) {
-                    Ok(i) => self.assignments[i] = x,
-                    Err(i) => self.assignments.insert(i, x),
-                }
+                self.assignments.put(x);
             }
             Object::Credential(x) => {
                 self.credentials.insert(x.id.clone(), x);
@@ -212,7 +209,7 @@ impl Model {
     pub fn remove(&mut self, key: &ObjectRef) -> bool {
         let name = key.name.as_str();
         match key.kind {
-            ObjectKind::EntryPoint => name.parse().ok().is_some_and(|k| self.entry_points.remove(&k).is_some()),
+            ObjectKind::EntryPoint => name.parse::<crate::EntryPointKey>().ok().is_some_and(|k| self.entry_points.remove(&k).is_some()),
             ObjectKind::Privilege => self.privileges.remove(name).is_some(),
             ObjectKind::Duty => self.duties.remove(name).is_some(),
             ObjectKind::Role => self.roles.remove(name).is_some(),
@@ -232,13 +229,7 @@ impl Model {
             ObjectKind::SessionSettings => self.session_settings.take().is_some(),
             ObjectKind::Assignment => {
                 let Some([user, role]) = crate::split_key(name) else { return false };
-                match self.assignments.binary_search_by(|a| (a.user.as_str(), a.role.as_str()).cmp(&(user.as_str(), role.as_str()))) {
-                    Ok(i) => {
-                        self.assignments.remove(i);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                self.assignments.remove(&user, &role).is_some()
             }
         }
     }

@@ -143,7 +143,7 @@ impl Overlay {
                 _ => merged.push(a),
             }
         }
-        self.model.assignments = merged;
+        self.model.assignments = merged.into_iter().collect();
         for key in &self.hidden {
             self.model.remove(key);
         }

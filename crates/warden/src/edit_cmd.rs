@@ -595,7 +595,7 @@ fn join_or_none(names: &[&str]) -> String {
 }
 
 /// A named object by the name a person typed (exact, else the one match ignoring case).
-fn resolve<'a, V>(model: &Model, map: &'a std::collections::BTreeMap<String, V>, kind: ObjectKind, text: &str) -> anyhow::Result<&'a V> {
+fn resolve<'a, V: Clone>(model: &Model, map: &'a warden_model::Map<String, V>, kind: ObjectKind, text: &str) -> anyhow::Result<&'a V> {
     let name = warden_core::resolve_name(model, kind, text)?;
     map.get(&name).ok_or_else(|| anyhow::anyhow!("{kind} '{name}' vanished while reading"))
 }
