@@ -20,7 +20,8 @@ use crate::names::Names;
 use crate::rows::{GrantRows, Row, ROLE_SHIFT};
 use crate::Decision;
 use rustc_hash::FxHashMap;
-use warden_model::{Access, EntryPointKey, Model, Timestamp, MAX_ROLES};
+use std::sync::Arc;
+use warden_model::{Access, Assignment, EntryPointKey, Model, Timestamp, MAX_ROLES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UserId(pub u32);
@@ -104,25 +105,106 @@ pub struct IndexStats {
 }
 
 /// An immutable, compiled snapshot of a model, answering checks by id.
+///
+/// Every table sits behind an `Arc`, so that a new revision that changes a
+/// few users ([`Index::with_users`]) copies only the tables it patches and
+/// shares the rest (grant rows, names) with the revision it came from.
 #[derive(Debug, Clone)]
 pub struct Index {
-    user_ids: Names,
-    org_ids: Names,
+    user_ids: Arc<Names>,
+    org_ids: Arc<Names>,
     /// Tagged with the entry point type.
-    ep_ids: Names,
+    ep_ids: Arc<Names>,
+    /// Role names to the ids grant rows and user slots hold.
+    role_ids: Arc<Names>,
     role_count: usize,
     grant_count: usize,
     assignment_count: usize,
     /// By user id: assigned roles and their terms. Disabled users have none.
-    users: Vec<UserSlot>,
+    users: Arc<[UserSlot]>,
+    more_roles: Arc<[u32]>,
+    more_terms: Arc<[u32]>,
+    terms: Arc<[Term]>,
+    scopes: Arc<[u32]>,
+    /// Side-table entries left behind by patched users, until the next build.
+    garbage: usize,
+    /// Grant rows, addressed by [`EntryPointId`].
+    grants: Arc<GrantRows>,
+    /// By the entry point's number in `ep_ids`: its row handle, the id callers get.
+    ep_handles: Arc<[u32]>,
+}
+
+/// The tables a user's slot points into, while they are being written.
+#[derive(Default)]
+struct UserTables {
     more_roles: Vec<u32>,
     more_terms: Vec<u32>,
     terms: Vec<Term>,
     scopes: Vec<u32>,
-    /// Grant rows, addressed by [`EntryPointId`].
-    grants: GrantRows,
-    /// By the entry point's number in `ep_ids`: its row handle, the id callers get.
-    ep_handles: Vec<u32>,
+}
+
+impl UserTables {
+    /// Compiles one user's assignments into a slot, appending to the side
+    /// tables what does not fit in it; returns the slot and its assignment count.
+    fn fill(&mut self, assignments: &[Assignment], role_ids: &Names, org_ids: &mut Names) -> (UserSlot, usize) {
+        let mut roles_of_user = Vec::new();
+        let mut terms_of_user = Vec::new();
+        for a in assignments {
+            let Some(role) = role_ids.get(0, &a.role) else { continue };
+            if role as usize >= MAX_ROLES {
+                continue;
+            }
+            let mut org_id = |o: &String| org_ids.insert(0, o);
+            let always = a.valid_from.is_none() && a.valid_to.is_none();
+            let single = match a.organizations.as_slice() {
+                [one] if always => Some(org_id(one)).filter(|&id| id < SMALL_ORGS),
+                _ => None,
+            };
+            let term = if always && a.organizations.is_empty() {
+                ALWAYS_GLOBAL
+            } else if let Some(id) = single {
+                id
+            } else {
+                let mut orgs = [EMPTY; 4];
+                if a.organizations.is_empty() {
+                    orgs[0] = GLOBAL;
+                } else if a.organizations.len() <= orgs.len() {
+                    for (slot, o) in orgs.iter_mut().zip(&a.organizations) {
+                        *slot = org_id(o);
+                    }
+                } else {
+                    let at = u32::try_from(self.scopes.len()).ok().filter(|&at| at < SCOPE_OVERFLOW).expect("fewer than 2^31 scoped organizations");
+                    orgs[0] = at | SCOPE_OVERFLOW;
+                    orgs[1] = a.organizations.len() as u32;
+                    self.scopes.extend(a.organizations.iter().map(&mut org_id));
+                }
+                self.terms.push(Term { from: a.valid_from.map_or(i64::MIN, |t| t.0), to: a.valid_to.map_or(i64::MAX, |t| t.0), orgs });
+                (self.terms.len() - 1) as u32 | TERM_EXTENDED
+            };
+            roles_of_user.push(role);
+            terms_of_user.push(term);
+        }
+        let mut slot = UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 };
+        if roles_of_user.len() <= slot.roles.len() && roles_of_user.iter().all(|&r| r < SLOT_ROLES) {
+            // The user's extended terms were pushed just now, in order: the first one is the base.
+            slot.base = terms_of_user.iter().find_map(|&t| word_term(t)).unwrap_or(0);
+            for (k, (&role, &term)) in roles_of_user.iter().zip(&terms_of_user).enumerate() {
+                slot.roles[k] = role as u16;
+                slot.codes[k] = match (term, word_term(term)) {
+                    (ALWAYS_GLOBAL, _) => CODE_GLOBAL,
+                    (_, Some(entry)) => CODE_EXTENDED + (entry - slot.base) as u8,
+                    (org, None) => org as u8,
+                };
+            }
+        } else {
+            let at = u32::try_from(self.more_roles.len()).ok().filter(|&at| at < TERM_EXTENDED).expect("side arrays stay below 2^31 entries");
+            let len = roles_of_user.len() as u32;
+            slot = UserSlot { roles: [len as u16, (len >> 16) as u16, u16::MAX, u16::MAX], codes: [CODE_OVERFLOW, CODE_EMPTY, CODE_EMPTY, CODE_EMPTY], base: at };
+            self.more_roles.extend_from_slice(&roles_of_user);
+            self.more_terms.extend_from_slice(&terms_of_user);
+        }
+        (slot, roles_of_user.len())
+    }
 }
 
 impl Index {
@@ -232,94 +314,109 @@ impl Index {
         }
 
         // Users and their assignments, in user order.
+        let mut role_ids_table = Names::with_capacity(role_names.len());
+        for name in &role_names {
+            role_ids_table.insert(0, name);
+        }
         let mut user_ids = Names::with_capacity(model.users.len());
-        let mut users = vec![UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 }; model.users.len()];
-        let (mut more_roles, mut more_terms) = (Vec::new(), Vec::new());
-        let (mut roles_of_user, mut terms_of_user) = (Vec::new(), Vec::new());
-        let mut terms = Vec::new();
-        let mut scopes = Vec::new();
+        let mut users = Vec::with_capacity(model.users.len());
+        let mut tables = UserTables::default();
         let mut assignment_count = 0;
         // Sessions in force become assignments cut to their windows: checks never wait for the processor.
         let view = model.access_view();
         for (i, u) in model.users.values().enumerate() {
             let id = user_ids.insert(0, &u.id);
             debug_assert_eq!(id as usize, i, "user ids are unique, so ids follow user order");
-            roles_of_user.clear();
-            terms_of_user.clear();
-            {
-                for a in view.assignments_of(model, &u.id).iter() {
-                    let Some(&role) = role_ids.get(a.role.as_str()) else { continue };
-                    if role as usize >= MAX_ROLES {
-                        continue;
-                    }
-                    let mut org_id = |o: &String| org_ids.insert(0, o);
-                    let always = a.valid_from.is_none() && a.valid_to.is_none();
-                    let single = match a.organizations.as_slice() {
-                        [one] if always => Some(org_id(one)).filter(|&id| id < SMALL_ORGS),
-                        _ => None,
-                    };
-                    let term = if always && a.organizations.is_empty() {
-                        ALWAYS_GLOBAL
-                    } else if let Some(id) = single {
-                        id
-                    } else {
-                        let mut orgs = [EMPTY; 4];
-                        if a.organizations.is_empty() {
-                            orgs[0] = GLOBAL;
-                        } else if a.organizations.len() <= orgs.len() {
-                            for (slot, o) in orgs.iter_mut().zip(&a.organizations) {
-                                *slot = org_id(o);
-                            }
-                        } else {
-                            let at = u32::try_from(scopes.len()).ok().filter(|&at| at < SCOPE_OVERFLOW).expect("fewer than 2^31 scoped organizations");
-                            orgs[0] = at | SCOPE_OVERFLOW;
-                            orgs[1] = a.organizations.len() as u32;
-                            scopes.extend(a.organizations.iter().map(&mut org_id));
-                        }
-                        terms.push(Term { from: a.valid_from.map_or(i64::MIN, |t| t.0), to: a.valid_to.map_or(i64::MAX, |t| t.0), orgs });
-                        (terms.len() - 1) as u32 | TERM_EXTENDED
-                    };
-                    roles_of_user.push(role);
-                    terms_of_user.push(term);
-                }
-            }
-            assignment_count += roles_of_user.len();
-            let slot = &mut users[i];
-            if roles_of_user.len() <= slot.roles.len() && roles_of_user.iter().all(|&r| r < SLOT_ROLES) {
-                // The user's extended terms were pushed just now, in order: the first one is the base.
-                slot.base = terms_of_user.iter().find_map(|&t| word_term(t)).unwrap_or(0);
-                for (k, (&role, &term)) in roles_of_user.iter().zip(&terms_of_user).enumerate() {
-                    slot.roles[k] = role as u16;
-                    slot.codes[k] = match (term, word_term(term)) {
-                        (ALWAYS_GLOBAL, _) => CODE_GLOBAL,
-                        (_, Some(entry)) => CODE_EXTENDED + (entry - slot.base) as u8,
-                        (org, None) => org as u8,
-                    };
-                }
-            } else {
-                let at = u32::try_from(more_roles.len()).ok().filter(|&at| at < TERM_EXTENDED).expect("side arrays stay below 2^31 entries");
-                let len = roles_of_user.len() as u32;
-                *slot = UserSlot { roles: [len as u16, (len >> 16) as u16, u16::MAX, u16::MAX], codes: [CODE_OVERFLOW, CODE_EMPTY, CODE_EMPTY, CODE_EMPTY], base: at };
-                more_roles.extend_from_slice(&roles_of_user);
-                more_terms.extend_from_slice(&terms_of_user);
-            }
+            let (slot, count) = tables.fill(&view.assignments_of(model, &u.id), &role_ids_table, &mut org_ids);
+            users.push(slot);
+            assignment_count += count;
         }
 
         Index {
-            user_ids,
-            org_ids,
-            ep_ids,
+            user_ids: Arc::new(user_ids),
+            org_ids: Arc::new(org_ids),
+            ep_ids: Arc::new(ep_ids),
+            role_ids: Arc::new(role_ids_table),
             role_count: role_names.len(),
             grant_count,
             assignment_count,
-            users,
-            more_roles,
-            more_terms,
-            terms,
-            scopes,
-            grants,
-            ep_handles,
+            users: users.into(),
+            more_roles: tables.more_roles.into(),
+            more_terms: tables.more_terms.into(),
+            terms: tables.terms.into(),
+            scopes: tables.scopes.into(),
+            garbage: 0,
+            grants: Arc::new(grants),
+            ep_handles: ep_handles.into(),
         }
+    }
+
+    /// This index with the slots of `users` compiled again from `model`, which
+    /// differs from the model this index was built from only in those users,
+    /// their assignments, sessions and organizations (not in roles, duties,
+    /// privileges or entry points: those need [`Index::build`]). Users new to
+    /// the index are added; users gone from the model keep an id with no
+    /// roles, so they are denied everything. Costs a copy of the user slots
+    /// and side tables, never a walk over the security configuration.
+    pub fn with_users<'a>(&self, model: &Model, users: impl IntoIterator<Item = &'a str>) -> Index {
+        let mut next = self.clone();
+        let mut slots = next.users.to_vec();
+        let mut tables = UserTables {
+            more_roles: next.more_roles.to_vec(),
+            more_terms: next.more_terms.to_vec(),
+            terms: next.terms.to_vec(),
+            scopes: next.scopes.to_vec(),
+        };
+        let view = model.access_view();
+        let (mut user_ids, mut org_ids) = (None::<Names>, None::<Names>);
+        for user in users {
+            let id = match self.user_ids.get(0, user) {
+                Some(id) => id as usize,
+                None if model.users.contains_key(user) => {
+                    let ids = user_ids.get_or_insert_with(|| (*self.user_ids).clone());
+                    let id = ids.get(0, user).unwrap_or_else(|| ids.insert(0, user)) as usize;
+                    if id == slots.len() {
+                        slots.push(UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 });
+                    }
+                    id
+                }
+                None => continue,
+            };
+            let old = slots[id];
+            next.garbage += if old.codes[0] == CODE_OVERFLOW {
+                (u32::from(old.roles[0]) | u32::from(old.roles[1]) << 16) as usize
+            } else {
+                old.codes.iter().filter(|&&c| code_term(c, old.base).is_some()).count()
+            };
+            next.assignment_count -= slot_len(&old);
+            let orgs = org_ids.get_or_insert_with(|| (*self.org_ids).clone());
+            let (slot, count) = if model.users.contains_key(user) {
+                tables.fill(&view.assignments_of(model, user), &self.role_ids, orgs)
+            } else {
+                (UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 }, 0)
+            };
+            slots[id] = slot;
+            next.assignment_count += count;
+        }
+        if let Some(ids) = user_ids {
+            next.user_ids = Arc::new(ids);
+        }
+        if let Some(ids) = org_ids.filter(|ids| ids.len() != self.org_ids.len()) {
+            next.org_ids = Arc::new(ids);
+        }
+        next.users = slots.into();
+        next.more_roles = tables.more_roles.into();
+        next.more_terms = tables.more_terms.into();
+        next.terms = tables.terms.into();
+        next.scopes = tables.scopes.into();
+        next
+    }
+
+    /// Side-table entries that patched users left unused, as a share of those
+    /// in use: past a limit, building anew is worth its cost.
+    pub fn garbage_ratio(&self) -> f64 {
+        let used = self.more_roles.len() + self.terms.len();
+        if used == 0 { 0.0 } else { self.garbage as f64 / used as f64 }
     }
 
     pub fn user(&self, id: &str) -> Option<UserId> {
@@ -468,4 +565,13 @@ fn word_term(term: u32) -> Option<u32> {
 #[inline]
 fn code_term(code: u8, base: u32) -> Option<u32> {
     (CODE_EXTENDED..CODE_EXTENDED + 4).contains(&code).then(|| base.wrapping_add(u32::from(code - CODE_EXTENDED)))
+}
+
+/// How many assignments a slot holds.
+fn slot_len(slot: &UserSlot) -> usize {
+    if slot.codes[0] == CODE_OVERFLOW {
+        (u32::from(slot.roles[0]) | u32::from(slot.roles[1]) << 16) as usize
+    } else {
+        slot.roles.iter().filter(|&&r| r != u16::MAX).count()
+    }
 }

@@ -143,3 +143,59 @@ fn role_ids_past_u16_agree_with_reference() {
     let m = model(2, &roles, 5, &assignments);
     assert_agrees(&m, 5, 2, &[None, Some(org(1)), Some(org(250)), Some("NOWHERE".into())]);
 }
+
+/// Like [`assert_agrees`], for an index given rather than built.
+fn assert_index_agrees(index: &Index, model: &Model, users: usize, eps: usize) {
+    let orgs = [None, Some(org(0)), Some(org(1)), Some(org(250)), Some("NOWHERE".to_string())];
+    for u in 0..users {
+        let user = format!("u{u}");
+        for e in 0..eps {
+            let ep = ep_key(e);
+            for access in Access::ALL {
+                for o in &orgs {
+                    for at in [0, 30, 60, 99] {
+                        let at = Timestamp(at);
+                        let expected = reference::check(model, &user, &ep, access, o.as_deref(), at);
+                        assert_eq!(index.check_by_name(&user, &ep, access, o.as_deref(), at), expected, "{user} {ep} {access} {o:?} {at:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
+
+    /// An index patched for the users whose assignments changed
+    /// ([`Index::with_users`]) answers as the reference does on the new
+    /// model, through every slot layout: slots that overflow or stop
+    /// overflowing, new users, deleted users, new organizations.
+    #[test]
+    fn patched_users_agree_with_reference(
+        roles in prop::collection::vec(prop::collection::vec((0usize..4, 0u8..64, prop_oneof![4 => Just(0u8), 1 => 0u8..64]), 0..3), 1..20),
+        before in prop::collection::vec((0usize..5, 0usize..20, prop::collection::vec(prop_oneof![0usize..2, 248usize..ORGS], 0..6), window(), window()), 0..24),
+        after in prop::collection::vec((0usize..6, 0usize..20, prop::collection::vec(prop_oneof![0usize..2, 248usize..ORGS], 0..6), window(), window()), 0..24),
+        deleted in prop::option::of(0usize..5),
+        rounds in 1usize..3,
+    ) {
+        let fit = |list: Vec<AssignmentSpec>| -> Vec<AssignmentSpec> { list.into_iter().map(|(u, r, o, f, t)| (u, r % roles.len(), o, f, t)).collect() };
+        let old = model(4, &roles, 5, &fit(before));
+        let mut index = Index::build(&old);
+        let mut current = old;
+        for _ in 0..rounds {
+            let mut next = model(4, &roles, 6, &fit(after.clone()));
+            if let Some(d) = deleted {
+                let user = format!("u{d}");
+                next.users.remove(&user);
+                for role in next.assignments_of(&user).iter().map(|a| a.role.clone()).collect::<Vec<_>>() {
+                    next.assignments.remove(&user, &role);
+                }
+            }
+            let changed: Vec<String> = (0..6).map(|u| format!("u{u}")).filter(|u| current.assignments_of(u) != next.assignments_of(u) || current.users.contains_key(u) != next.users.contains_key(u)).collect();
+            index = index.with_users(&next, changed.iter().map(String::as_str));
+            assert_index_agrees(&index, &next, 6, 4);
+            current = next;
+        }
+    }
+}
