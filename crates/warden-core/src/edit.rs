@@ -380,7 +380,7 @@ impl Warden {
     /// An edit that changes nothing writes nothing (and no audit event).
     pub async fn edit(&self, key: &str, edit: &Edit) -> Result<EditOutcome, CoreError> {
         let kind = edit.kind();
-        let (model, revision) = self.store().load().await?;
+        let (model, revision) = self.loaded().await?;
         let (before, after) = planned_edit(&model, kind, key, edit)?;
         if before == after {
             return Ok(EditOutcome { object: after, before: Some(before), revision, warnings: Vec::new() });
@@ -399,7 +399,7 @@ impl Warden {
 
     /// `role remove`, `user remove`, ...: [`Warden::delete`] by the name a person typed.
     pub async fn remove(&self, kind: ObjectKind, key: &str) -> Result<crate::WriteOutcome, CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let name = resolve(&model, kind, key)?;
         self.delete(&ObjectRef::new(kind, name), None).await
     }

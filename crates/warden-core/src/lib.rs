@@ -20,6 +20,7 @@ mod csv_io;
 pub mod demo;
 mod edit;
 mod error;
+pub mod host;
 pub mod idempotency;
 mod names;
 mod rules;
@@ -28,6 +29,7 @@ pub mod sessions;
 mod snapshot;
 mod sod;
 mod sod_files;
+mod validate;
 pub mod webhooks;
 
 pub use csv_io::{
@@ -36,6 +38,7 @@ pub use csv_io::{
 };
 pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
+pub use host::{ModelHost, WritePath};
 pub use sod_files::{parse_entry_point_side, parse_sod_rules, write_sod_rules_csv, SOD_RULE_COLUMNS};
 pub use sod::{ConflictFound, Resolution, RoleReport, RoleViolation, VerifyOutcome};
 pub use service::{

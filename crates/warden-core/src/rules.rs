@@ -2,8 +2,8 @@
 //! and the users, as part of every write (see `Warden::run_to`).
 
 use serde_json::json;
-use std::collections::HashSet;
-use warden_model::{Model, Object};
+use std::collections::{BTreeSet, HashSet};
+use warden_model::{Model, Object, ObjectKind};
 use warden_store::Change;
 
 /// The changes that make the rule-made assignments of `model` exactly what its
@@ -32,6 +32,45 @@ pub(crate) fn sync(model: &Model) -> Vec<Change> {
     for ((user, role), a) in wanted {
         if !manual.contains(&(user.as_str(), role.as_str())) {
             changes.push(Change::Put(Object::Assignment(a)));
+        }
+    }
+    changes
+}
+
+/// [`sync`] for a write that touched `touched`: when it changed no rule, only
+/// the users it touched can gain or lose a rule-made assignment, so only they
+/// are evaluated (a write to one user costs that user, not every user).
+pub(crate) fn sync_touched(model: &Model, touched: &crate::host::Touched) -> Vec<Change> {
+    if touched.len() > crate::validate::WHOLE_ABOVE || touched.iter().any(|k| k.kind == ObjectKind::AssignmentRule) {
+        return sync(model);
+    }
+    let mut users: BTreeSet<String> = BTreeSet::new();
+    for key in touched {
+        match key.kind {
+            ObjectKind::User => drop(users.insert(key.name.clone())),
+            ObjectKind::Assignment => users.extend(warden_model::split_key(&key.name).map(|[user, _]: [String; 2]| user)),
+            _ => {}
+        }
+    }
+    let mut changes = Vec::new();
+    for user in users.iter().filter_map(|u| model.users.get(u)) {
+        let mut wanted = model.rule_assignments_of(user);
+        let mut manual: HashSet<&str> = HashSet::new();
+        for a in model.assignments_of(&user.id) {
+            if a.rule.is_none() {
+                manual.insert(a.role.as_str());
+                continue;
+            }
+            match wanted.remove(&a.role) {
+                Some(w) if w == *a => {}
+                Some(w) => changes.push(Change::Put(Object::Assignment(w))),
+                None => changes.push(Change::Delete(Object::Assignment(a.clone()).key())),
+            }
+        }
+        for (role, a) in wanted {
+            if !manual.contains(role.as_str()) {
+                changes.push(Change::Put(Object::Assignment(a)));
+            }
         }
     }
     changes

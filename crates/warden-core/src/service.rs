@@ -5,6 +5,7 @@
 use crate::csv_io::{self, CsvProblem};
 use crate::error::CoreError;
 use crate::names::{self, lookup};
+use crate::host::{ModelHost, Touched, WritePath};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 use serde_json::json;
@@ -14,9 +15,14 @@ use std::sync::Arc;
 use warden_model::{Assignment, Model, ModelError, Object, ObjectKind, ObjectRef, Organization, Timestamp, User};
 use warden_store::{Change, Commit, Layer, Precondition, Revision, Store, StoreError};
 
-/// How many times a command is re-planned when another writer commits between
-/// our read and our commit. Each attempt re-reads and re-validates everything.
+/// How many times the reloading path re-plans a command when another writer
+/// commits between its read and its commit. Each attempt re-reads everything.
 const ATTEMPTS: usize = 3;
+
+/// How many times the host's path catches up and re-plans a command that
+/// another process (a replica, the command line) committed before. Writes
+/// through one host never conflict with each other: they take turns.
+const CATCH_UPS: usize = 20;
 
 /// The governance services over one store, acting as one user (recorded in
 /// every audit event).
@@ -32,6 +38,9 @@ pub struct Warden {
     user: Option<String>,
     /// The `Idempotency-Key` the first commit of a command records.
     idempotency: Option<crate::idempotency::IdempotencyClaim>,
+    /// The in-memory state writes plan on: the server's, shared by every
+    /// request, or one opened on first use (a command-line run).
+    host: Arc<tokio::sync::OnceCell<Arc<ModelHost>>>,
 }
 
 /// A source of the current time, injectable so that tests control it.
@@ -232,13 +241,6 @@ pub(crate) fn apply(model: &mut Model, changes: &[Change]) {
     }
 }
 
-/// The problems in `after` that `before` did not have: a write is judged by what
-/// it breaks, not by what was already there.
-fn new_problems(before: &[ModelError], after: Vec<ModelError>) -> Vec<ModelError> {
-    let old: HashSet<String> = before.iter().map(ToString::to_string).collect();
-    after.into_iter().filter(|e| !old.contains(&e.to_string())).collect()
-}
-
 /// Counts puts by whether they add, change or repeat a stored object.
 #[derive(Default)]
 struct Tally {
@@ -371,7 +373,33 @@ fn csv_refused(file: &str, problems: Vec<CsvProblem>) -> CoreError {
 
 impl Warden {
     pub fn new(store: Arc<dyn Store>, actor: impl Into<String>) -> Warden {
-        Warden { store, actor: actor.into(), origin: "cli".into(), clock: Arc::new(Timestamp::now), user: None, idempotency: None }
+        Warden {
+            store,
+            actor: actor.into(),
+            origin: "cli".into(),
+            clock: Arc::new(Timestamp::now),
+            user: None,
+            idempotency: None,
+            host: Arc::default(),
+        }
+    }
+
+    /// The services over a host's store, planning on its snapshot.
+    pub fn with_host(host: Arc<ModelHost>, actor: impl Into<String>) -> Warden {
+        let store = host.store().clone();
+        Warden { host: Arc::new(tokio::sync::OnceCell::new_with(Some(host))), ..Warden::new(store, actor) }
+    }
+
+    /// The model host these services plan on, opened (one whole load) on first use.
+    pub async fn host(&self) -> Result<Arc<ModelHost>, CoreError> {
+        self.host.get_or_try_init(|| ModelHost::open(self.store.clone())).await.cloned()
+    }
+
+    /// The model at the store's latest revision, from the host (which catches
+    /// up with commits made elsewhere first).
+    pub(crate) async fn loaded(&self) -> Result<(Arc<Model>, Revision), CoreError> {
+        let snapshot = self.host().await?.catch_up(None).await?;
+        Ok((snapshot.model.clone(), snapshot.revision))
     }
 
     /// Reads the time from `clock` instead of the wall clock (tests, replays).
@@ -428,9 +456,9 @@ impl Warden {
         &self.actor
     }
 
-    /// The current revision, compiled for checks and listings.
+    /// The store's latest revision, compiled for checks and listings.
     pub async fn snapshot(&self) -> Result<Snapshot, CoreError> {
-        Snapshot::load(self.store.as_ref()).await
+        Ok((*self.host().await?.catch_up(None).await?).clone())
     }
 
     /// Loads, plans, validates and commits; re-plans if another writer got in
@@ -444,8 +472,109 @@ impl Warden {
         self.run_to(Target::default(), validation, plan).await
     }
 
-    /// [`Warden::run`] into a given layer and with preconditions.
+    /// [`Warden::run`] into a given layer and with preconditions: planned on
+    /// the host's snapshot, validated on what it touches, applied to the
+    /// snapshot as a delta once committed (see [`crate::host`]).
     pub(crate) async fn run_to<T>(
+        &self,
+        target: Target,
+        validation: Validation,
+        mut plan: impl FnMut(&Model) -> Result<Plan<T>, CoreError>,
+    ) -> Result<(T, Revision, Vec<ModelError>), CoreError> {
+        let host = self.host().await?;
+        if host.write_path() == WritePath::Reload {
+            let done = self.run_reloading(target, validation, plan).await?;
+            host.catch_up(Some(done.1)).await?;
+            return Ok(done);
+        }
+        let _turn = host.writer().await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let snapshot = host.snapshot();
+            let before: &Model = &snapshot.model;
+            let Plan { action, mut summary, mut changes, outcome } = plan(before)?;
+            let mut model = before.clone();
+            let effective: Vec<Change> = if let Some(effective) = &target.effective {
+                effective.clone()
+            } else if target.layer == Layer::Code {
+                // Code under a database customization does not change the effective model.
+                let customized = self.customized_keys().await?;
+                changes.iter().filter(|c| !customized.contains(&c.key())).cloned().collect()
+            } else {
+                changes.clone()
+            };
+            apply(&mut model, &effective);
+            let mut touched: Touched = effective.iter().map(Change::key).collect();
+            // Whatever changed users or rules, the rule-made assignments follow in the same commit.
+            let derived = crate::rules::sync_touched(&model, &touched);
+            if !derived.is_empty() {
+                apply(&mut model, &derived);
+                touched.extend(derived.iter().map(Change::key));
+                if let Some(map) = summary.as_object_mut() {
+                    map.insert("rule_assignments".into(), crate::rules::describe(&derived));
+                }
+                changes.extend(derived);
+            }
+            let now = self.now();
+            let role_check = target.layer == Layer::Database;
+            let cached = (!touched.iter().any(|k| k.kind.is_deployable() || k.kind == ObjectKind::SodRule)).then(|| snapshot.sod_index());
+            if let Some(review) = crate::sod::review_with(before, &model, &changes, &target.prevention, role_check, &self.actor, now, cached)? {
+                apply(&mut model, &review.changes);
+                touched.extend(review.changes.iter().map(Change::key));
+                if let Some(map) = summary.as_object_mut() {
+                    map.insert("sod".into(), review.summary);
+                }
+                changes.extend(review.changes);
+            }
+            if role_check {
+                let similar = crate::sod::similarity_check(&model, &changes)?;
+                if let (false, Some(map)) = (similar.is_empty(), summary.as_object_mut()) {
+                    map.insert("similar".into(), json!(similar));
+                }
+            }
+            let introduced = crate::validate::new_problems(before, &model, &touched);
+            let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
+            if !errors.is_empty() {
+                return Err(CoreError::Invalid(errors));
+            }
+            if validation == Validation::Strict && !dangling.is_empty() {
+                return Err(CoreError::Dangling(dangling));
+            }
+            let commit = Commit {
+                summary,
+                changes,
+                layer: target.layer,
+                expected_revision: Some(snapshot.revision),
+                preconditions: target.preconditions.clone(),
+                purge_activity: target.purge_activity.clone(),
+                // The commit expects the snapshot's revision, so it creates the next one.
+                idempotency: self.idempotency.as_ref().and_then(|c| c.record_for(Some(snapshot.revision + 1))),
+                ..self.commit(action)
+            };
+            let answered = commit.idempotency.as_ref().map(|r| r.response.is_some());
+            match self.store.commit(commit).await {
+                Ok(rev) => {
+                    if let (Some(claim), Some(answered)) = (&self.idempotency, answered) {
+                        claim.took(rev, answered);
+                    }
+                    // Read-your-writes: the snapshot holds the write before the caller hears of it.
+                    host.install(snapshot.derive(model, rev, &touched));
+                    tracing::info!(action, revision = rev, "committed");
+                    return Ok((outcome, rev, dangling));
+                }
+                Err(StoreError::Conflict { .. }) if attempt < CATCH_UPS => {
+                    tracing::debug!(action, attempt, "another process committed first; catching up and planning again");
+                    host.catch_up_locked().await?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// The write path before the model host (`WARDEN_WRITE_PATH=reload`):
+    /// loads the whole model, validates it whole before and after, commits.
+    async fn run_reloading<T>(
         &self,
         target: Target,
         validation: Validation,
@@ -494,7 +623,7 @@ impl Warden {
                     map.insert("similar".into(), json!(similar));
                 }
             }
-            let introduced = new_problems(&before, model.validate());
+            let introduced = crate::validate::diff(&before, model.validate());
             let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
             if !errors.is_empty() {
                 return Err(CoreError::Invalid(errors));
@@ -588,7 +717,7 @@ impl Warden {
     /// silently with older files.
     pub async fn export_aot(&self, out: &Path, overwrite: bool) -> Result<ExportOutcome, CoreError> {
         ensure_empty_dir(out, overwrite)?;
-        let (model, revision) = self.store.load().await?;
+        let (model, revision) = self.loaded().await?;
         let report = warden_aot::write_model(&model, out)?;
         Ok(ExportOutcome {
             out_dir: out.to_path_buf(),
@@ -947,7 +1076,7 @@ impl Warden {
     pub async fn load_demo(&self, reset: bool, now: Timestamp) -> Result<DemoOutcome, CoreError> {
         let demo = crate::demo::model(now)?;
         if !reset {
-            let (stored, revision) = self.store.load().await?;
+            let (stored, revision) = self.loaded().await?;
             if revision > 0 && crate::demo::is_loaded(&stored) {
                 return Ok(DemoOutcome::AlreadyLoaded { revision });
             }

@@ -475,7 +475,7 @@ impl Warden {
     /// `session temp|privileged process ID`: the processor's work for one
     /// session, now, by an administrator.
     pub async fn process_session(&self, family: Family, id: &str) -> Result<ProcessOutcome, CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let now = self.now();
         require_system_administrator(&model, self.user(), now)?;
         let id = match family {
@@ -540,7 +540,7 @@ impl Warden {
 
     /// A session's audit log, user log and (temporary sessions) role change log.
     pub async fn session_log(&self, family: Family, id: &str) -> Result<SessionLog, CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let now = self.now();
         // The user log covers the window in which the session gave access: from its start
         // (once it has started) to its end, or to now while it runs.
@@ -631,7 +631,7 @@ impl Warden {
     /// session's end put into the audit trail is refused
     /// ([`CoreError::RecordingAltered`]), never served as if intact.
     pub async fn recording(&self, id: &str) -> Result<Recording, CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let (session, events) = self.recording_in(&model, id).await?;
         drop(model);
         let sealed = self.sealed_in_trail(&session.id).await?;
@@ -669,7 +669,7 @@ impl Warden {
     pub async fn delete_recording(&self, id: &str) -> Result<SessionOutcome<PrivilegedSession>, CoreError> {
         let now = self.now();
         let actor = self.user().to_string();
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         require_system_administrator(&model, &actor, now)?;
         let (s, events) = self.recording_in(&model, id).await?;
         drop(model); // the commit below loads its own copy; not two whole models at once

@@ -6,7 +6,7 @@ use crate::names::{self, lookup};
 use serde::{Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use warden_engine::{Decision, EffectivePermission, Explanation, Index};
+use warden_engine::{Decision, EffectivePermission, Explanation, Index, SodIndex};
 use warden_model::{
     Access, AccessSet, Assignment, EntryPointKey, EntryPointType, Model, ObjectKind, Organization, PrivilegedStatus, Role, Timestamp, User,
     UserKind,
@@ -15,14 +15,32 @@ use warden_store::{Revision, Store};
 
 /// An immutable model revision compiled for checks. Cheap to share: the model
 /// sits behind an `Arc`, and nothing here changes after [`Snapshot::new`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Snapshot {
     pub model: Arc<Model>,
     pub index: Index,
     pub revision: Revision,
     /// Users under an approved or active privileged session, with its windows:
     /// their access checks are recorded.
-    pub recorded: std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>>,
+    pub recorded: Arc<std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>>>,
+    /// The segregation-of-duties index of this model, built when first asked
+    /// for and shared by the snapshots derived while roles and rules stay.
+    sod: Arc<std::sync::OnceLock<SodIndex>>,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot").field("revision", &self.revision).field("index", &self.index.stats()).finish_non_exhaustive()
+    }
+}
+
+/// Users under an approved or active privileged session, with its windows.
+fn recorded_users(model: &Model) -> std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>> {
+    let mut recorded: std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>> = std::collections::HashMap::new();
+    for s in model.privileged_sessions.values().filter(|s| matches!(s.status, PrivilegedStatus::Approved | PrivilegedStatus::Active)) {
+        recorded.entry(s.user.clone()).or_default().push((s.start, s.end));
+    }
+    recorded
 }
 
 /// Serializes instants as RFC 3339 text, which is what people and scripts read.
@@ -245,11 +263,55 @@ impl Snapshot {
     /// Compiles `model`.
     pub fn new(model: Model, revision: Revision) -> Snapshot {
         let index = Index::build(&model);
-        let mut recorded: std::collections::HashMap<String, Vec<(Timestamp, Timestamp)>> = std::collections::HashMap::new();
-        for s in model.privileged_sessions.values().filter(|s| matches!(s.status, PrivilegedStatus::Approved | PrivilegedStatus::Active)) {
-            recorded.entry(s.user.clone()).or_default().push((s.start, s.end));
-        }
-        Snapshot { model: Arc::new(model), index, revision, recorded }
+        let recorded = Arc::new(recorded_users(&model));
+        Snapshot { model: Arc::new(model), index, revision, recorded, sod: Arc::default() }
+    }
+
+    /// The snapshot of `model`, which is this snapshot's model with the
+    /// objects in `touched` changed, at `revision`: what the touched kinds
+    /// cannot have changed is shared, the access index is patched for the
+    /// users they concern (or built anew when the security configuration
+    /// changed), and the SoD index is kept unless roles or rules changed.
+    pub fn derive(&self, model: Model, revision: Revision, touched: &std::collections::BTreeSet<warden_model::ObjectRef>) -> Snapshot {
+        use warden_model::ObjectKind as K;
+        let security = touched.iter().any(|k| k.kind.is_deployable());
+        let sod_inputs = security || touched.iter().any(|k| k.kind == K::SodRule);
+        let privileged = touched.iter().any(|k| k.kind == K::PrivilegedSession);
+        let index = if security {
+            Index::build(&model)
+        } else {
+            let mut users: BTreeSet<String> = BTreeSet::new();
+            for key in touched {
+                match key.kind {
+                    K::User => drop(users.insert(key.name.clone())),
+                    K::Assignment => users.extend(warden_model::split_key(&key.name).map(|[user, _]: [String; 2]| user)),
+                    K::TempRoleSession => {
+                        users.extend(self.model.temp_role_sessions.get(&key.name).map(|s| s.user.clone()));
+                        users.extend(model.temp_role_sessions.get(&key.name).map(|s| s.user.clone()));
+                    }
+                    K::PrivilegedSession => {
+                        users.extend(self.model.privileged_sessions.get(&key.name).map(|s| s.user.clone()));
+                        users.extend(model.privileged_sessions.get(&key.name).map(|s| s.user.clone()));
+                    }
+                    _ => {}
+                }
+            }
+            if users.is_empty() {
+                self.index.clone()
+            } else {
+                let patched = self.index.with_users(&model, users.iter().map(String::as_str));
+                // Patched users leave their old side-table entries behind; past half, compact.
+                if patched.garbage_ratio() > 0.5 { Index::build(&model) } else { patched }
+            }
+        };
+        let recorded = if privileged { Arc::new(recorded_users(&model)) } else { self.recorded.clone() };
+        let sod = if sod_inputs { Arc::default() } else { self.sod.clone() };
+        Snapshot { model: Arc::new(model), index, revision, recorded, sod }
+    }
+
+    /// The SoD index of this snapshot's model.
+    pub fn sod_index(&self) -> &SodIndex {
+        self.sod.get_or_init(|| SodIndex::build(&self.model))
     }
 
     /// Whether what `user` does at `at` goes into a privileged session's recording.

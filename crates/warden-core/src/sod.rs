@@ -108,6 +108,22 @@ pub(crate) fn review(
     actor: &str,
     now: Timestamp,
 ) -> Result<Option<Review>, CoreError> {
+    review_with(before, after, changes, prevention, role_check, actor, now, None)
+}
+
+/// [`review`] with the SoD index of `after` when the caller has it (the
+/// model host keeps it while roles and rules stay as they are).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn review_with(
+    before: &Model,
+    after: &Model,
+    changes: &[Change],
+    prevention: &Prevention,
+    role_check: bool,
+    actor: &str,
+    now: Timestamp,
+    cached: Option<&SodIndex>,
+) -> Result<Option<Review>, CoreError> {
     if after.sod_rules.is_empty() && after.sod_conflicts.is_empty() {
         return Ok(None);
     }
@@ -127,7 +143,14 @@ pub(crate) fn review(
     if users.is_empty() && !configuration {
         return Ok(None);
     }
-    let index = SodIndex::build(after);
+    let built;
+    let index = match cached {
+        Some(index) => index,
+        None => {
+            built = SodIndex::build(after);
+            &built
+        }
+    };
     let security = changes.iter().any(|c| c.key().kind.is_deployable());
     let rules_changed = changes.iter().any(|c| c.key().kind == ObjectKind::SodRule);
     let old = security.then(|| SodIndex::build(before));
@@ -210,8 +233,9 @@ pub(crate) fn review(
             }
         }
     }
-    // Records of users or rules that no longer exist go too.
-    for (key, record) in &after.sod_conflicts {
+    // Records of users or rules that no longer exist go too (only a removal can make one).
+    let removals = changes.iter().any(|c| matches!(c, Change::Delete(k) | Change::Hide(k) if matches!(k.kind, ObjectKind::User | ObjectKind::SodRule)));
+    for (key, record) in after.sod_conflicts.iter().filter(|_| removals) {
         let gone = !after.users.contains_key(&record.user) || !after.sod_rules.contains_key(&record.rule);
         if gone && !cleared.contains(key) {
             cleared.insert(key.clone());
@@ -390,13 +414,13 @@ impl Warden {
 
     /// The SoD parameters in force.
     pub async fn sod_settings(&self) -> Result<warden_model::SodSettings, CoreError> {
-        Ok(settings(&self.store().load().await?.0))
+        Ok(settings(&self.loaded().await?.0))
     }
 
     /// `sod similarity`: every pair of duties and of privileges that overlap at
     /// or above `level` percent (the settings' level when none is given).
     pub async fn similarity_report(&self, level: Option<u8>) -> Result<(u8, Vec<warden_engine::SimilarPair>), CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let level = level.unwrap_or_else(|| settings(&model).similarity_level);
         if !(1..=100).contains(&level) {
             return Err(CoreError::InvalidInput(format!("level {level} is not a percentage from 1 to 100")));
@@ -424,11 +448,11 @@ impl Warden {
 
     /// `sod validate RULE`: the roles that break one rule by themselves.
     pub async fn sod_validate(&self, rule: &str, now: Timestamp) -> Result<(SodRule, Vec<String>), CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let name = crate::edit::resolve(&model, ObjectKind::SodRule, rule)?;
         let r = model.sod_rules[&name].clone();
         // The index over this one rule (as if enabled): the rest of the model as it is.
-        let mut model = model;
+        let mut model = (*model).clone();
         model.sod_rules = warden_model::Map::unit(name, SodRule { enabled: true, ..r.clone() });
         let index = SodIndex::build(&model);
         let roles = index.roles_violating(now).into_iter().map(|(role, _)| role.to_string()).collect();
@@ -437,7 +461,7 @@ impl Warden {
 
     /// `sod roles`: every role that breaks a rule by itself.
     pub async fn sod_roles(&self, now: Timestamp) -> Result<Vec<RoleReport>, CoreError> {
-        let (model, _) = self.store().load().await?;
+        let (model, _) = self.loaded().await?;
         let index = SodIndex::build(&model);
         Ok(index
             .roles_violating(now)

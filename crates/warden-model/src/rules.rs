@@ -136,25 +136,36 @@ impl Model {
     /// same role, the first by name is recorded and their scopes merge (global
     /// if any of them is global).
     pub fn rule_assignments(&self) -> BTreeMap<(String, String), Assignment> {
-        let mut out: BTreeMap<(String, String), Assignment> = BTreeMap::new();
-        for rule in self.assignment_rules.values().filter(|r| r.enabled) {
-            for user in self.users.values().filter(|u| rule.applies_to(u)) {
-                let key = (user.id.clone(), rule.role.clone());
-                match out.get_mut(&key) {
-                    None => {
-                        let mut a = Assignment::global(&user.id, &rule.role);
-                        a.organizations = rule.organizations.clone();
-                        a.organizations.sort();
-                        a.rule = Some(rule.name.clone());
-                        out.insert(key, a);
-                    }
-                    Some(a) if a.is_global() => {}
-                    Some(a) if rule.organizations.is_empty() => a.organizations.clear(),
-                    Some(a) => {
-                        a.organizations.extend(rule.organizations.iter().cloned());
-                        a.organizations.sort();
-                        a.organizations.dedup();
-                    }
+        let mut out = BTreeMap::new();
+        if self.assignment_rules.is_empty() {
+            return out;
+        }
+        for user in self.users.values() {
+            for (role, a) in self.rule_assignments_of(user) {
+                out.insert((user.id.clone(), role), a);
+            }
+        }
+        out
+    }
+
+    /// [`Model::rule_assignments`] of one user, by role.
+    pub fn rule_assignments_of(&self, user: &User) -> BTreeMap<String, Assignment> {
+        let mut out: BTreeMap<String, Assignment> = BTreeMap::new();
+        for rule in self.assignment_rules.values().filter(|r| r.applies_to(user)) {
+            match out.get_mut(&rule.role) {
+                None => {
+                    let mut a = Assignment::global(&user.id, &rule.role);
+                    a.organizations = rule.organizations.clone();
+                    a.organizations.sort();
+                    a.rule = Some(rule.name.clone());
+                    out.insert(rule.role.clone(), a);
+                }
+                Some(a) if a.is_global() => {}
+                Some(a) if rule.organizations.is_empty() => a.organizations.clear(),
+                Some(a) => {
+                    a.organizations.extend(rule.organizations.iter().cloned());
+                    a.organizations.sort();
+                    a.organizations.dedup();
                 }
             }
         }

@@ -875,7 +875,6 @@ pub async fn create_object(state: AppState, c: &'static Collection, caller: Call
         claim.answer_with(Box::new(move |revision| answer(revision)));
     }
     let outcome = state.warden(&p.actor(), &caller.origin).create(object).await?;
-    state.refresh(Some(outcome.revision)).await?;
     Ok(crate::idempotency::respond(&answer(outcome.revision)))
 }
 
@@ -933,8 +932,7 @@ pub async fn replace_object(
         return Err(ApiError::unprocessable(format!("the body names {}, the path {key}; renaming is not supported", object.key())));
     }
     let version = expected_version(&state, &key, wanted).await?;
-    let outcome = state.warden(&p.actor(), &caller.origin).replace(object, version).await?;
-    state.refresh(Some(outcome.revision)).await?;
+    state.warden(&p.actor(), &caller.origin).replace(object, version).await?;
     let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its update")))?;
     Ok(with_etag(StatusCode::OK, stored(found)))
 }
@@ -943,8 +941,7 @@ pub async fn delete_object(state: AppState, c: &'static Collection, caller: Call
     let p = caller.principal()?;
     let key = key_from_path(c, &params)?;
     let version = expected_version(&state, &key, if_match(&headers)?).await?;
-    let outcome = state.warden(&p.actor(), &caller.origin).delete(&key, version).await?;
-    state.refresh(Some(outcome.revision)).await?;
+    state.warden(&p.actor(), &caller.origin).delete(&key, version).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -997,7 +994,6 @@ pub async fn remove_customizations(
         })
         .collect::<ApiResult<Vec<_>>>()?;
     let outcome = state.warden(&p.actor(), &caller.origin).remove_customizations(&keys).await?;
-    state.refresh(Some(outcome.revision)).await?;
     let removed = outcome.removed.into_iter().map(|k| ObjectName { kind: k.kind.code().into(), key: k.name }).collect();
     Ok(Json(CustomizationsRemoved { removed, revision: outcome.revision }))
 }

@@ -325,8 +325,8 @@ pub struct ServeOptions {
 /// Prepares the store (built-in model) and the state, ready to serve.
 pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<AppState, ServerError> {
     install_builtin(store.as_ref()).await?;
-    let snapshot = Snapshot::load(store.as_ref()).await?;
-    Ok(AppState::new(store, snapshot, prometheus(), options.secure_cookies || options.tls.is_some())
+    let host = warden_core::ModelHost::open(store).await?;
+    Ok(AppState::new(host, prometheus(), options.secure_cookies || options.tls.is_some())
         .with_webhooks(options.webhooks.clone())
         .with_processor(options.processor))
 }

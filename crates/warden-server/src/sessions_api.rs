@@ -198,7 +198,6 @@ async fn temp_create(State(state): State<AppState>, Extension(caller): Extension
     let JsonObject(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).new_temp_session(&req).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok((StatusCode::CREATED, Json(TempSessionResponse { session: out.session, revision: out.revision })).into_response())
 }
 
@@ -206,7 +205,6 @@ async fn temp_edit(State(state): State<AppState>, Extension(caller): Extension<C
     let JsonObject(edit) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).edit_temp_session(&id, &edit).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
 }
 
@@ -214,7 +212,6 @@ async fn temp_approve(State(state): State<AppState>, Extension(caller): Extensio
     let OptionalJson(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).approve_temp_session(&id, req.override_reason.as_deref()).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
 }
 
@@ -222,7 +219,6 @@ async fn temp_cancel(State(state): State<AppState>, Extension(caller): Extension
     let OptionalJson(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).cancel_temp_session(&id, req.note.as_deref()).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(TempSessionResponse { session: out.session, revision: out.revision }))
 }
 
@@ -230,7 +226,6 @@ async fn privileged_create(State(state): State<AppState>, Extension(caller): Ext
     let JsonObject(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).new_privileged_session(&req).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok((StatusCode::CREATED, Json(PrivilegedSessionResponse { session: out.session, revision: out.revision })).into_response())
 }
 
@@ -238,14 +233,12 @@ async fn decide(State(state): State<AppState>, Extension(caller): Extension<Call
     let OptionalJson(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).decide_privileged_session(&id, decision, req.note.as_deref()).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(PrivilegedSessionResponse { session: out.session, revision: out.revision }))
 }
 
 async fn process(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, family: Family) -> ApiResult<Json<ProcessResponse>> {
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).process_session(family, &id).await?;
-    state.refresh(out.transitions.last().map(|t| t.revision)).await?;
     Ok(Json(out.into()))
 }
 
@@ -307,7 +300,6 @@ async fn recording(State(state): State<AppState>, Extension(caller): Extension<C
 async fn delete_recording(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<PrivilegedSessionResponse>> {
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).with_user(&p.user).delete_recording(&id).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(PrivilegedSessionResponse { session: out.session, revision: out.revision }))
 }
 
@@ -336,8 +328,7 @@ async fn set_settings(State(state): State<AppState>, Extension(caller): Extensio
     let JsonObject(settings) = body?;
     let p = caller.principal()?;
     let seen = crate::api::singleton_precondition(&settings_key(), crate::api::if_match(&headers)?);
-    let revision = state.warden(&p.actor(), &caller.origin).with_user(&p.user).set_session_settings_if(settings, seen).await?;
-    state.refresh(Some(revision)).await?;
+    state.warden(&p.actor(), &caller.origin).with_user(&p.user).set_session_settings_if(settings, seen).await?;
     let (settings, version) = stored_settings(&state).await?;
     Ok(crate::api::json_with_etag(settings, version))
 }

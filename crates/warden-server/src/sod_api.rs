@@ -122,7 +122,6 @@ pub struct SodVerifyResponse {
 async fn verify(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<SodVerifyResponse>> {
     let p = caller.principal()?;
     let o = state.warden(&p.actor(), &caller.origin).sod_verify(caller.now).await?;
-    state.refresh(Some(o.revision)).await?;
     Ok(Json(SodVerifyResponse {
         users: o.users,
         rules: o.rules,
@@ -194,7 +193,6 @@ async fn resolve(
         other => return Err(ApiError::unprocessable(format!("decision: '{other}' is not allow or deny"))),
     };
     let out = state.warden(&p.actor(), &caller.origin).sod_resolve(&SodConflict::key_of(&user, &rule), resolution, caller.now).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(Revision { revision: out.revision }))
 }
 
@@ -241,7 +239,6 @@ async fn assign(
         .warden(&p.actor(), &caller.origin)
         .assign_with_override(&user, &req.role, &req.organizations, from, to, caller.now, req.override_reason.as_deref())
         .await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(AssignResponse { assignment: out.assignment, replaced: out.replaced, notes: out.notes, revision: out.revision }))
 }
 
@@ -275,8 +272,7 @@ async fn set_settings(
     let crate::problem::JsonObject(settings) = body?;
     let p = caller.principal()?;
     let seen = crate::api::singleton_precondition(&settings_key(), crate::api::if_match(&headers)?);
-    let out = state.warden(&p.actor(), &caller.origin).set_sod_settings_if(settings, seen).await?;
-    state.refresh(Some(out.revision)).await?;
+    state.warden(&p.actor(), &caller.origin).set_sod_settings_if(settings, seen).await?;
     let (settings, version) = stored_settings(&state).await?;
     Ok(crate::api::json_with_etag(settings, version))
 }

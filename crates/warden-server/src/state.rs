@@ -1,19 +1,20 @@
-//! The server's shared state: the store, and the compiled snapshot of its
-//! current revision that every request reads without taking a lock.
+//! The server's shared state: the store, and the model host (`warden_core::host`)
+//! whose snapshot every request reads without taking a lock.
 //!
-//! A follower task keeps the snapshot at the store's revision: it wakes when the
-//! store reports a newer revision (PostgreSQL's LISTEN/NOTIFY, a poll on SQLite),
-//! loads and compiles the new state off to the side, and swaps it in atomically.
-//! A replica that writes also refreshes right after its own commit, so a client
-//! reads its own writes on the replica it wrote through.
+//! Writes go through the host, which applies each one to its snapshot before
+//! the write returns, so a client reads its own writes on the replica it wrote
+//! through and no handler has to refresh anything. A follower task keeps the
+//! host at the store's revision for commits made elsewhere (another replica,
+//! the command line): it wakes when the store reports a newer revision
+//! (PostgreSQL's LISTEN/NOTIFY, a poll on SQLite) and applies the commits it
+//! missed as a delta.
 
 use crate::problem::ApiError;
-use arc_swap::ArcSwap;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use warden_core::{Snapshot, Warden};
+use warden_core::{ModelHost, Snapshot, Warden};
 use warden_store::{Revision, Store};
 
 #[derive(Clone)]
@@ -21,9 +22,7 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub store: Arc<dyn Store>,
-    snapshot: ArcSwap<Snapshot>,
-    /// One reload at a time; a second caller waits and finds the work done.
-    reload: tokio::sync::Mutex<()>,
+    pub host: Arc<ModelHost>,
     pub metrics: Option<PrometheusHandle>,
     /// Set the `Secure` attribute on cookies (when serving TLS).
     pub secure_cookies: bool,
@@ -42,11 +41,10 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, snapshot: Snapshot, metrics: Option<PrometheusHandle>, secure_cookies: bool) -> AppState {
+    pub fn new(host: Arc<ModelHost>, metrics: Option<PrometheusHandle>, secure_cookies: bool) -> AppState {
         AppState(Arc::new(Inner {
-            store,
-            snapshot: ArcSwap::from_pointee(snapshot),
-            reload: tokio::sync::Mutex::new(()),
+            store: host.store().clone(),
+            host,
             metrics,
             secure_cookies,
             webhooks: crate::webhooks::WebhookOptions::default(),
@@ -79,7 +77,7 @@ impl AppState {
 
     /// The current snapshot; lock-free.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.0.snapshot.load_full()
+        self.0.host.snapshot()
     }
 
     pub fn is_ready(&self) -> bool {
@@ -89,34 +87,23 @@ impl AppState {
     /// The governance services acting as `actor`, from `origin`; inside a
     /// request with an `Idempotency-Key`, their first commit records the key.
     pub fn warden(&self, actor: &str, origin: &str) -> Warden {
-        Warden::new(self.store.clone(), actor).with_origin(origin).with_idempotency(crate::idempotency::current())
+        Warden::with_host(self.host.clone(), actor).with_origin(origin).with_idempotency(crate::idempotency::current())
     }
 
     /// Brings the snapshot up to at least `revision` (or to the store's latest
-    /// revision when `None`), reloading only when it is behind.
+    /// revision when `None`), applying the commits it missed as a delta.
     pub async fn refresh(&self, revision: Option<Revision>) -> Result<Arc<Snapshot>, ApiError> {
-        let current = self.snapshot();
-        if revision.is_some_and(|r| current.revision >= r) {
-            return Ok(current);
+        let before = self.snapshot().revision;
+        let next = self.host.catch_up(revision).await?;
+        if next.revision != before {
+            metrics::gauge!("warden_snapshot_revision").set(next.revision as f64);
         }
-        let _guard = self.0.reload.lock().await;
-        let current = self.snapshot();
-        let latest = self.store.revision().await?;
-        if current.revision >= latest {
-            return Ok(current);
-        }
-        let started = std::time::Instant::now();
-        let next = Arc::new(Snapshot::load(self.store.as_ref()).await?);
-        tracing::info!(from = current.revision, to = next.revision, ms = started.elapsed().as_millis() as u64, "snapshot reloaded");
-        metrics::counter!("warden_snapshot_reloads_total").increment(1);
-        metrics::gauge!("warden_snapshot_revision").set(next.revision as f64);
-        self.0.snapshot.store(next.clone());
         Ok(next)
     }
 
     /// Follows the store until `stop` resolves: each change made elsewhere (another
     /// replica, the command line) is in this process's snapshot within the store's
-    /// wake-up latency plus one reload.
+    /// wake-up latency plus one delta.
     pub async fn follow(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         loop {
             let seen = self.snapshot().revision;

@@ -86,21 +86,18 @@ async fn create(State(state): State<AppState>, Extension(caller): Extension<Call
     let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).add_webhook(&req.url, req.events, req.description, key(&state)?, caller.now, state.webhooks.allow_private).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok((StatusCode::CREATED, Json(WebhookSecret { webhook: out.webhook, secret: out.secret, revision: out.revision })).into_response())
 }
 
 async fn rotate(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<WebhookSecret>> {
     let p = caller.principal()?;
     let out = state.warden(&p.actor(), &caller.origin).rotate_webhook(&id, key(&state)?).await?;
-    state.refresh(Some(out.revision)).await?;
     Ok(Json(WebhookSecret { webhook: out.webhook, secret: out.secret, revision: out.revision }))
 }
 
 async fn remove(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let p = caller.principal()?;
-    let out = state.warden(&p.actor(), &caller.origin).delete(&ObjectRef::new(ObjectKind::Webhook, id), None).await?;
-    state.refresh(Some(out.revision)).await?;
+    state.warden(&p.actor(), &caller.origin).delete(&ObjectRef::new(ObjectKind::Webhook, id), None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

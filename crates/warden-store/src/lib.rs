@@ -121,6 +121,17 @@ pub trait Store: Send + Sync {
         }
     }
 
+    /// What the commits after `since` did to the effective model: for every key
+    /// any of them wrote (any layer), its effective object now (`None`: gone),
+    /// read in one transaction together with the revision it is at. A follower
+    /// holding the model at `since` catches up by applying `objects` in order.
+    /// `None` when the trail cannot bridge the gap: `since` is ahead of the store,
+    /// or more than `limit` keys changed (a full load is then cheaper).
+    async fn changes_since(&self, since: Revision, limit: usize) -> Result<Option<StoreDelta>, StoreError> {
+        let _ = (since, limit);
+        Ok(None)
+    }
+
     /// Applies all changes and appends one audit event in one transaction; returns
     /// the new revision (previous + 1).
     ///
@@ -165,6 +176,16 @@ pub trait Store: Send + Sync {
         &self,
         anchor: Option<&AuditAnchor>,
     ) -> Result<AuditVerification, StoreError>;
+}
+
+/// See [`Store::changes_since`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreDelta {
+    pub since: Revision,
+    /// The revision the objects are read at.
+    pub revision: Revision,
+    /// Every changed key once, in key order (kind code, then key), with its effective object now.
+    pub objects: Vec<(ObjectRef, Option<Object>)>,
 }
 
 /// How often the polling [`Store::wait_for_change`] looks at the revision.

@@ -1,0 +1,210 @@
+//! Incremental validation: a write is judged by the problems it adds, and
+//! only what it touches can add one. So instead of validating the whole model
+//! before and after (seconds at D365 scale), the model host validates the
+//! *neighbourhood* of the touched objects in both states and keeps what is new:
+//! the touched objects; what they refer to, before and after; what refers to
+//! an object the write removes; the names a new name could be confused with;
+//! and, when roles change, the whole role graph (cycles are global). Running
+//! [`Model::validate`] itself on those two small models keeps one definition
+//! of every rule; the property test holds this to the full validation.
+
+use crate::service::get_object;
+use std::collections::{BTreeSet, HashSet};
+use warden_model::{Model, ModelError, Object, ObjectKind, ObjectRef, SodSide, MAX_ROLES};
+
+/// Above this many touched objects (a bulk import) the neighbourhood is most
+/// of the model: validating both models whole is then simpler and as fast.
+pub(crate) const WHOLE_ABOVE: usize = 5_000;
+
+/// The problems in `after` that `before` did not have, where `after` is
+/// `before` with the objects in `touched` changed (put or removed).
+pub(crate) fn new_problems(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>) -> Vec<ModelError> {
+    if touched.len() > WHOLE_ABOVE {
+        return diff(&before.validate(), after.validate());
+    }
+    let scope = neighbourhood(before, after, touched);
+    let mut problems = diff(&restrict(before, &scope).validate(), restrict(after, &scope).validate());
+    if after.roles.len() > MAX_ROLES && after.roles.len() != before.roles.len() {
+        problems.push(ModelError::TooManyRoles { count: after.roles.len(), limit: MAX_ROLES });
+    }
+    problems
+}
+
+/// The problems in `after` that `before` did not have, by their text (two
+/// problems are the same when they say the same).
+pub(crate) fn diff(before: &[ModelError], after: Vec<ModelError>) -> Vec<ModelError> {
+    let old: HashSet<String> = before.iter().map(ToString::to_string).collect();
+    after.into_iter().filter(|e| !old.contains(&e.to_string())).collect()
+}
+
+fn neighbourhood(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>) -> BTreeSet<ObjectRef> {
+    let mut scope = touched.clone();
+    let mut roles = false;
+    let mut sessions = BTreeSet::new();
+    for key in touched {
+        let old = get_object(before, key);
+        let new = get_object(after, key);
+        for object in old.iter().chain(&new) {
+            scope.extend(referents(object));
+        }
+        match (&old, &new) {
+            (Some(_), None) => scope.extend(referrers(before, key)),
+            (None, Some(_)) => scope.extend(same_name(after, key)),
+            _ => {}
+        }
+        roles |= matches!(key.kind, ObjectKind::Role | ObjectKind::RoleExtension);
+        if matches!(key.kind, ObjectKind::TempRoleSession | ObjectKind::PrivilegedSession) {
+            sessions.insert(key.kind);
+        }
+    }
+    if roles {
+        // Sub-role cycles are a property of the whole role graph.
+        for m in [before, after] {
+            scope.extend(m.roles.keys().map(|r| ObjectRef::new(ObjectKind::Role, r.clone())));
+            scope.extend(m.role_extensions.keys().map(|r| ObjectRef::new(ObjectKind::RoleExtension, r.clone())));
+        }
+    }
+    for kind in sessions {
+        // Overlapping privileged sessions are found between sessions.
+        for m in [before, after] {
+            scope.extend(m.objects_of(kind).map(|o| o.key()));
+        }
+    }
+    scope
+}
+
+/// The model made of the objects in `scope` alone.
+fn restrict(model: &Model, scope: &BTreeSet<ObjectRef>) -> Model {
+    let mut sub = Model::default();
+    for key in scope {
+        if let Some(object) = get_object(model, key) {
+            sub.put(object);
+        }
+    }
+    sub
+}
+
+fn refs<'a>(kind: ObjectKind, names: impl IntoIterator<Item = &'a String>) -> impl Iterator<Item = ObjectRef> {
+    names.into_iter().map(move |n| ObjectRef::new(kind, n.clone()))
+}
+
+fn side_ref(side: &SodSide) -> ObjectRef {
+    match side {
+        SodSide::Duty { duty } => ObjectRef::new(ObjectKind::Duty, duty.clone()),
+        SodSide::EntryPoint { entry_point, .. } => ObjectRef::new(ObjectKind::EntryPoint, entry_point.to_string()),
+    }
+}
+
+/// What an object names, as validation checks it.
+fn referents(object: &Object) -> Vec<ObjectRef> {
+    use ObjectKind as K;
+    let mut out = Vec::new();
+    match object {
+        Object::Privilege(p) => out.extend(p.entry_points.iter().map(|g| ObjectRef::new(K::EntryPoint, g.key().to_string()))),
+        Object::Duty(d) => out.extend(refs(K::Privilege, &d.privileges)),
+        Object::Role(r) => {
+            out.extend(refs(K::Duty, &r.duties));
+            out.extend(refs(K::Privilege, &r.privileges));
+            out.extend(refs(K::Role, &r.sub_roles));
+        }
+        Object::RoleExtension(e) => {
+            out.push(ObjectRef::new(K::Role, e.target.clone()));
+            out.extend(refs(K::Duty, &e.duties));
+            out.extend(refs(K::Privilege, &e.privileges));
+            out.extend(refs(K::Role, &e.sub_roles));
+        }
+        Object::DutyExtension(e) => {
+            out.push(ObjectRef::new(K::Duty, e.target.clone()));
+            out.extend(refs(K::Privilege, &e.privileges));
+        }
+        Object::Assignment(a) => {
+            out.push(ObjectRef::new(K::User, a.user.clone()));
+            out.push(ObjectRef::new(K::Role, a.role.clone()));
+            out.extend(refs(K::Organization, &a.organizations));
+            out.extend(a.rule.iter().map(|r| ObjectRef::new(K::AssignmentRule, r.clone())));
+        }
+        Object::AssignmentRule(r) => {
+            out.push(ObjectRef::new(K::Role, r.role.clone()));
+            out.extend(refs(K::Organization, &r.organizations));
+            out.extend(refs(K::User, &r.excluded_users));
+        }
+        Object::SodRule(r) => out.extend([side_ref(&r.first), side_ref(&r.second)]),
+        Object::Credential(c) => out.push(ObjectRef::new(K::User, c.user.clone())),
+        Object::TempRoleSession(s) => {
+            out.push(ObjectRef::new(K::User, s.user.clone()));
+            out.extend(refs(K::Role, &s.roles));
+            out.extend(refs(K::Organization, &s.organizations));
+        }
+        Object::PrivilegedSession(s) => out.push(ObjectRef::new(K::User, s.user.clone())),
+        _ => {}
+    }
+    out
+}
+
+/// What names `key` in `model`: the objects whose references a removal breaks.
+fn referrers(model: &Model, key: &ObjectRef) -> Vec<ObjectRef> {
+    use ObjectKind as K;
+    let name = key.name.as_str();
+    let has = |list: &[String]| list.iter().any(|n| n == name);
+    let mut out: Vec<ObjectRef> = Vec::new();
+    match key.kind {
+        K::EntryPoint => {
+            out.extend(model.privileges.values().filter(|p| p.entry_points.iter().any(|g| g.key().to_string() == name)).map(|p| ObjectRef::new(K::Privilege, p.name.clone())));
+            out.extend(model.sod_rules.values().filter(|r| [&r.first, &r.second].into_iter().any(|s| side_ref(s) == *key)).map(|r| ObjectRef::new(K::SodRule, r.name.clone())));
+        }
+        K::Privilege => {
+            out.extend(model.duties.values().filter(|d| has(&d.privileges)).map(|d| ObjectRef::new(K::Duty, d.name.clone())));
+            out.extend(model.roles.values().filter(|r| has(&r.privileges)).map(|r| ObjectRef::new(K::Role, r.name.clone())));
+            out.extend(model.role_extensions.values().filter(|e| has(&e.privileges)).map(|e| ObjectRef::new(K::RoleExtension, e.name.clone())));
+            out.extend(model.duty_extensions.values().filter(|e| has(&e.privileges)).map(|e| ObjectRef::new(K::DutyExtension, e.name.clone())));
+        }
+        K::Duty => {
+            out.extend(model.roles.values().filter(|r| has(&r.duties)).map(|r| ObjectRef::new(K::Role, r.name.clone())));
+            out.extend(model.role_extensions.values().filter(|e| has(&e.duties)).map(|e| ObjectRef::new(K::RoleExtension, e.name.clone())));
+            out.extend(model.duty_extensions.values().filter(|e| e.target == name).map(|e| ObjectRef::new(K::DutyExtension, e.name.clone())));
+            out.extend(model.sod_rules.values().filter(|r| [&r.first, &r.second].into_iter().any(|s| side_ref(s) == *key)).map(|r| ObjectRef::new(K::SodRule, r.name.clone())));
+        }
+        K::Role => {
+            out.extend(model.roles.values().filter(|r| has(&r.sub_roles)).map(|r| ObjectRef::new(K::Role, r.name.clone())));
+            out.extend(model.role_extensions.values().filter(|e| e.target == name || has(&e.sub_roles)).map(|e| ObjectRef::new(K::RoleExtension, e.name.clone())));
+            out.extend(model.assignments.iter().filter(|a| a.role == name).map(|a| Object::Assignment(a.clone()).key()));
+            out.extend(model.assignment_rules.values().filter(|r| r.role == name).map(|r| ObjectRef::new(K::AssignmentRule, r.name.clone())));
+            out.extend(model.temp_role_sessions.values().filter(|s| has(&s.roles)).map(|s| ObjectRef::new(K::TempRoleSession, s.id.clone())));
+        }
+        K::Organization => {
+            out.extend(model.assignments.iter().filter(|a| has(&a.organizations)).map(|a| Object::Assignment(a.clone()).key()));
+            out.extend(model.assignment_rules.values().filter(|r| has(&r.organizations)).map(|r| ObjectRef::new(K::AssignmentRule, r.name.clone())));
+            out.extend(model.temp_role_sessions.values().filter(|s| has(&s.organizations)).map(|s| ObjectRef::new(K::TempRoleSession, s.id.clone())));
+        }
+        K::User => {
+            out.extend(model.assignments_of(name).iter().map(|a| Object::Assignment(a.clone()).key()));
+            out.extend(model.credentials.values().filter(|c| c.user == name).map(|c| ObjectRef::new(K::Credential, c.id.clone())));
+            out.extend(model.assignment_rules.values().filter(|r| has(&r.excluded_users)).map(|r| ObjectRef::new(K::AssignmentRule, r.name.clone())));
+            out.extend(model.temp_role_sessions.values().filter(|s| s.user == name).map(|s| ObjectRef::new(K::TempRoleSession, s.id.clone())));
+            out.extend(model.privileged_sessions.values().filter(|s| s.user == name).map(|s| ObjectRef::new(K::PrivilegedSession, s.id.clone())));
+        }
+        K::AssignmentRule => {
+            out.extend(model.assignments.iter().filter(|a| a.rule.as_deref() == Some(name)).map(|a| Object::Assignment(a.clone()).key()));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The stored names of `key`'s kind that fold together with its name (the
+/// same name in other case, or a look-alike): duplicates are found between them.
+fn same_name(model: &Model, key: &ObjectRef) -> Vec<ObjectRef> {
+    if key.kind == ObjectKind::EntryPoint {
+        let Ok(ep) = key.name.parse::<warden_model::EntryPointKey>() else { return Vec::new() };
+        let folded = warden_model::fold(&ep.name);
+        return model
+            .entry_points
+            .keys()
+            .filter(|k| k.kind == ep.kind && warden_model::fold(&k.name) == folded)
+            .map(|k| ObjectRef::new(ObjectKind::EntryPoint, k.to_string()))
+            .collect();
+    }
+    let Some(names) = model.names_of(key.kind) else { return Vec::new() };
+    let folded = warden_model::fold(&key.name);
+    names.filter(|n| warden_model::fold(n) == folded).map(|n| ObjectRef::new(key.kind, n)).collect()
+}
