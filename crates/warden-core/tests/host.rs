@@ -214,10 +214,19 @@ fn differences(got: &Snapshot, want: &Snapshot) -> Vec<String> {
             }
         }
     }
-    for user in model.users.keys().take(8) {
+    // Every permission either model grants a user, decided by both indexes.
+    for user in &users {
         let (a, b) = (warden_engine::effective_permissions(&got.model, user, None, NOW), warden_engine::effective_permissions(model, user, None, NOW));
         if format!("{a:?}") != format!("{b:?}") {
             out.push(format!("effective permissions of {user} differ"));
+        }
+        for p in a.iter().chain(&b) {
+            for access in p.allow.iter().chain(p.deny.iter()) {
+                let (x, y) = (got.index.check_by_name(user, &p.entry_point, access, None, NOW), want.index.check_by_name(user, &p.entry_point, access, None, NOW));
+                if x != y {
+                    out.push(format!("check {user} {} {access:?} at {NOW}: {x:?} vs {y:?}", p.entry_point));
+                }
+            }
         }
     }
     let (view_a, view_b) = (got.model.access_view(), model.access_view());
@@ -315,10 +324,25 @@ fn a_broken_delta_is_caught() {
         let w = Warden::with_host(host.clone(), "admin1").with_clock(Arc::new(|| NOW));
         w.load_demo(false, NOW).await.expect("demo");
         let before = host.snapshot();
-        let user = before.model.users.keys().next().expect("a user").clone();
-        let role = before.model.roles.keys().find(|r| !before.model.assignments_of(&user).iter().any(|a| &a.role == *r)).expect("a role").clone();
-        let mut model = (*before.model).clone();
-        model.put(Object::Assignment(warden_model::Assignment::global(&user, &role)));
+        // An enabled user and a role that changes what the user may do.
+        let (user, role, model) = before
+            .model
+            .users
+            .values()
+            .filter(|u| u.enabled)
+            .flat_map(|u| before.model.roles.keys().map(move |r| (u.id.clone(), r.clone())))
+            .find_map(|(user, role)| {
+                let mut model = (*before.model).clone();
+                model.put(Object::Assignment(warden_model::Assignment::global(&user, &role)));
+                let gains = warden_engine::effective_permissions(&model, &user, None, NOW).iter().any(|p| {
+                    p.effective().iter().any(|access| {
+                        warden_engine::reference::check(&before.model, &user, &p.entry_point, access, None, NOW) == warden_engine::Decision::Deny
+                            && warden_engine::reference::check(&model, &user, &p.entry_point, access, None, NOW) == warden_engine::Decision::Allow
+                    })
+                });
+                gains.then_some((user, role, model))
+            })
+            .expect("a user and a role that grants them more");
         let want = Snapshot::new(model.clone(), before.revision + 1);
         let broken = before.derive(model.clone(), before.revision + 1, &BTreeSet::new());
         assert!(!differences(&broken, &want).is_empty(), "a delta that patched no user must differ from a fresh build");
