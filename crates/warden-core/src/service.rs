@@ -518,8 +518,8 @@ impl Warden {
             }
             let now = self.now();
             let role_check = target.layer == Layer::Database;
-            let cached = (!touched.iter().any(|k| k.kind.is_deployable() || k.kind == ObjectKind::SodRule)).then(|| snapshot.sod_index());
-            if let Some(review) = crate::sod::review_with(before, &model, &changes, &target.prevention, role_check, &self.actor, now, cached)? {
+            let same_index = !touched.iter().any(|k| k.kind.is_deployable() || k.kind == ObjectKind::SodRule);
+            if let Some(review) = crate::sod::review_on(&snapshot, &model, &changes, &target.prevention, role_check, &self.actor, now, same_index)? {
                 apply(&mut model, &review.changes);
                 touched.extend(review.changes.iter().map(Change::key));
                 if let Some(map) = summary.as_object_mut() {

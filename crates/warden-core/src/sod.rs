@@ -111,10 +111,25 @@ pub(crate) fn review(
     review_with(before, after, changes, prevention, role_check, actor, now, None)
 }
 
-/// [`review`] with the SoD index of `after` when the caller has it (the
-/// model host keeps it while roles and rules stay as they are).
+/// [`review`] on the model host's snapshot of `before`, whose SoD index
+/// serves for `before` always, and for `after` too when `same_index` (the
+/// write changed no role, duty, privilege or rule).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn review_with(
+pub(crate) fn review_on(
+    snapshot: &crate::Snapshot,
+    after: &Model,
+    changes: &[Change],
+    prevention: &Prevention,
+    role_check: bool,
+    actor: &str,
+    now: Timestamp,
+    same_index: bool,
+) -> Result<Option<Review>, CoreError> {
+    review_with(&snapshot.model, after, changes, prevention, role_check, actor, now, Some((snapshot, same_index)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn review_with(
     before: &Model,
     after: &Model,
     changes: &[Change],
@@ -122,7 +137,7 @@ pub(crate) fn review_with(
     role_check: bool,
     actor: &str,
     now: Timestamp,
-    cached: Option<&SodIndex>,
+    cached: Option<(&crate::Snapshot, bool)>,
 ) -> Result<Option<Review>, CoreError> {
     if after.sod_rules.is_empty() && after.sod_conflicts.is_empty() {
         return Ok(None);
@@ -145,15 +160,23 @@ pub(crate) fn review_with(
     }
     let built;
     let index = match cached {
-        Some(index) => index,
-        None => {
+        Some((snapshot, true)) => snapshot.sod_index(),
+        _ => {
             built = SodIndex::build(after);
             &built
         }
     };
     let security = changes.iter().any(|c| c.key().kind.is_deployable());
     let rules_changed = changes.iter().any(|c| c.key().kind == ObjectKind::SodRule);
-    let old = security.then(|| SodIndex::build(before));
+    let old_built;
+    let old: Option<&SodIndex> = match (security, cached) {
+        (false, _) => None,
+        (true, Some((snapshot, _))) => Some(snapshot.sod_index()),
+        (true, None) => {
+            old_built = SodIndex::build(before);
+            Some(&old_built)
+        }
+    };
     if let (true, Some(old)) = (role_check, &old) {
         let mut violations = Vec::new();
         for (role, rules) in index.roles_violating(now) {
