@@ -11,8 +11,8 @@
 
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditChange, AuditFilter, AuditVerification,
-    Change, Commit, GENESIS_HASH, IdempotencyRecord, Layer, Precondition, Store, StoreError,
-    StoredResponse,
+    Change, Commit, GENESIS_HASH, IdempotencyRecord, Layer, Precondition, Revision, Store, StoreDelta,
+    StoreError, StoredResponse,
 };
 use std::sync::Arc;
 use warden_model::{
@@ -90,6 +90,9 @@ macro_rules! conformance_tests {
             idempotency_record_commits_with_its_write,
             idempotency_key_in_use_refuses_the_write,
             idempotency_records_expire,
+            changes_since_catches_a_follower_up,
+            changes_since_bounds,
+            changes_since_reads_one_snapshot,
         );
     };
     (@cases required $fixture:expr; $($case:ident),* $(,)?) => {
@@ -1927,4 +1930,188 @@ pub async fn idempotency_records_expire(f: &dyn Fixture) {
     let rev = store.commit(Commit { idempotency: Some(idem("alice s1", "young", later, None)), ..commit("user create", vec![put(user("u3"))]) }).await.unwrap();
     let found = store.idempotency("alice s1", "young", Timestamp(later)).await.unwrap().expect("reused");
     assert_eq!(found.revision, Some(rev));
+}
+
+// ---------------------------------------------------------------- the delta feed
+
+/// What a follower does with a delta: put what is there, remove what is gone.
+pub fn apply_delta(model: &mut Model, delta: &StoreDelta) {
+    for (key, object) in &delta.objects {
+        match object {
+            Some(object) => model.put(object.clone()),
+            None => {
+                model.remove(key);
+            }
+        }
+    }
+}
+
+/// Commits of every shape, each followed by a load: the models a follower
+/// could hold, with the revisions they are at.
+async fn commits_of_every_shape(store: &dyn Store) -> Vec<(Model, Revision)> {
+    let mut seen = vec![store.load().await.expect("load")];
+    let mut step = async |c: Commit| {
+        store.commit(c).await.expect("commit");
+        seen.push(store.load().await.expect("load"));
+    };
+    let clerk = key(ObjectKind::Role, "AccountsReceivableClerk");
+    let manager = key(ObjectKind::Role, "AccountsReceivableManager");
+    let mut alice = user("alice");
+    alice.email = Some("alice@contoso.com".into());
+    // Puts: new and changed objects, one of them changed twice.
+    step(commit("user create", vec![put(alice.clone()), put(user("temp")), put(user("bob"))])).await;
+    alice.name = Some("Alice A.".into());
+    step(commit("user update", vec![put(alice), put(Role::new("Approver"))])).await;
+    // Deletes, one of an object created after the follower's revision.
+    step(commit(
+        "user delete",
+        vec![Change::Delete(key(ObjectKind::User, "temp")), Change::Delete(key(ObjectKind::User, "svc-batch"))],
+    ))
+    .await;
+    // A code object hidden, one customized, then a new code form under the customization.
+    step(commit("role delete", vec![Change::Hide(manager.clone())])).await;
+    step(commit("role edit", vec![put(role("AccountsReceivableClerk", "customized"))])).await;
+    step(code_commit("import aot", vec![put(role("AccountsReceivableClerk", "code 2")), put(role("Auditor", "code"))])).await;
+    // The customization removed: the new code form shows.
+    step(commit("customizations remove", vec![Change::Delete(clerk)])).await;
+    // A code object removed from the code layer.
+    step(code_commit("import aot", vec![Change::Delete(key(ObjectKind::Role, "Auditor"))])).await;
+    // Assignments whose names hold '/', one revoked.
+    let joined = [Assignment::global("kx", "ka/kb"), Assignment::global("kx/ka", "kb"), Assignment::global("bob", "Approver")];
+    step(commit("user assign", joined.iter().cloned().map(put).collect())).await;
+    step(commit(
+        "user revoke",
+        vec![
+            Change::Delete(joined[1].clone().into_object().key()),
+            Change::Delete(Assignment::global("alice", "AccountsReceivableManager").into_object().key()),
+        ],
+    ))
+    .await;
+    // Credentials: a new one, its hash changed, another removed.
+    let (h1, h2) = ("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$b25l", "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$dHdv");
+    step(commit("password set", vec![put(Object::Credential(credential("password:alice", h1, 1_000)))])).await;
+    step(commit("password set", vec![put(Object::Credential(credential("password:alice", h2, 2_000)))])).await;
+    step(commit("token revoke", vec![Change::Delete(key(ObjectKind::Credential, "tok_0123456789ab"))])).await;
+    // Nothing at all, and an identical put.
+    step(commit("confirm", Vec::new())).await;
+    step(commit("user update", vec![put(user("bob"))])).await;
+    seen
+}
+
+/// The sample model imported as AOT would be (security objects in the code
+/// layer, the rest in the database layer); returns the revision.
+async fn import_sample(store: &dyn Store) -> Revision {
+    store
+        .commit(code_commit("import aot", sample_model().objects().map(Change::Put).collect()))
+        .await
+        .expect("import")
+}
+
+pub async fn changes_since_catches_a_follower_up(f: &dyn Fixture) {
+    let store = f.store();
+    import_sample(&*store).await;
+    let seen = commits_of_every_shape(&*store).await;
+    let (now, revision) = store.load().await.unwrap();
+    assert_eq!(revision, store.revision().await.unwrap());
+    // From every revision a follower may hold, the store's own start included.
+    let from_scratch = (Model::default(), 0);
+    for (held, since) in std::iter::once(&from_scratch).chain(&seen) {
+        let delta = store.changes_since(*since, 10_000).await.unwrap().expect("the trail bridges the gap");
+        assert_eq!((delta.since, delta.revision), (*since, revision));
+        let keys: Vec<(&str, &str)> = delta.objects.iter().map(|(k, _)| (k.kind.code(), k.name.as_str())).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "each key once, in key order: {keys:?}");
+        for (key, object) in &delta.objects {
+            assert_eq!(object.as_ref().map(Object::key).as_ref(), object.as_ref().map(|_| key), "an object under its own key");
+        }
+        let mut follower = held.clone();
+        apply_delta(&mut follower, &delta);
+        assert_eq!(follower, now, "caught up from revision {since}");
+    }
+    // Credentials come with their hashes: a follower signs people in.
+    let delta = store.changes_since(seen[11].1, 10_000).await.unwrap().unwrap();
+    let password = delta.objects.iter().find_map(|(k, o)| (k.name == "password:alice").then_some(o.clone()));
+    assert!(matches!(&password, Some(Some(Object::Credential(c))) if c.hash.contains("dHdv")), "{password:?}");
+    // Keys that changed and changed back are still named (as they are now).
+    let delta = store.changes_since(seen[0].1, 10_000).await.unwrap().unwrap();
+    let named = |kind, name: &str| delta.objects.iter().any(|(k, _)| *k == key(kind, name));
+    assert!(named(ObjectKind::User, "temp") && named(ObjectKind::Role, "Auditor") && named(ObjectKind::Role, "AccountsReceivableClerk"));
+}
+
+pub async fn changes_since_bounds(f: &dyn Fixture) {
+    let store = f.store();
+    assert_eq!(
+        store.changes_since(0, 0).await.unwrap(),
+        Some(StoreDelta { since: 0, revision: 0, objects: Vec::new() }),
+        "a new store: nothing to catch up on"
+    );
+    assert_eq!(store.changes_since(1, 100).await.unwrap(), None, "ahead of the store");
+    let r = import_sample(&*store).await;
+    store.commit(commit("user create", vec![put(user("u1")), put(user("u2"))])).await.unwrap();
+    store.commit(commit("user update", vec![put(user("u2")), put(user("u3"))])).await.unwrap();
+    store.commit(commit("confirm", Vec::new())).await.unwrap();
+    let now = store.revision().await.unwrap();
+    assert_eq!(store.changes_since(now, 0).await.unwrap(), Some(StoreDelta { since: now, revision: now, objects: Vec::new() }));
+    assert_eq!(store.changes_since(now + 1, usize::MAX).await.unwrap(), None);
+    // Three keys changed since r (u2 twice), none in the empty commit.
+    let delta = store.changes_since(r, 3).await.unwrap().expect("exactly at the limit");
+    let names: Vec<&str> = delta.objects.iter().map(|(k, _)| k.name.as_str()).collect();
+    assert_eq!(names, ["u1", "u2", "u3"]);
+    assert_eq!(store.changes_since(r, 2).await.unwrap(), None, "more keys than the limit");
+    assert_eq!(store.changes_since(now - 1, 0).await.unwrap().map(|d| d.objects.len()), Some(0), "an empty commit changes no key");
+    let everything = sample_model().objects().count() + 3;
+    assert!(store.changes_since(0, everything).await.unwrap().is_some());
+    assert_eq!(store.changes_since(0, everything - 1).await.unwrap(), None);
+    // Another handle (a replica, the CLI beside a server) reads the same delta.
+    assert_eq!(f.reopen().await.changes_since(r, 3).await.unwrap(), Some(delta));
+    // Many changes, each key twice: keys are counted once however far apart their changes are.
+    let many: Vec<User> = (0..1_500).map(|i| user(&format!("m{i:04}"))).collect();
+    store.commit(commit("user create", many.iter().cloned().map(put).collect())).await.unwrap();
+    let disabled = many.iter().map(|u| put(User { enabled: false, ..u.clone() })).collect();
+    store.commit(commit("user disable", disabled)).await.unwrap();
+    let delta = store.changes_since(now, 1_500).await.unwrap().expect("1,500 keys in 3,000 changes");
+    assert_eq!(delta.objects.len(), 1_500);
+    assert!(delta.objects.iter().all(|(_, o)| matches!(o, Some(Object::User(u)) if !u.enabled)));
+    assert_eq!(store.changes_since(now, 1_499).await.unwrap(), None);
+    assert_eq!(store.changes_since(now - 1, 1_502).await.unwrap().map(|d| d.objects.len()), Some(1_500), "the empty commit, then these");
+}
+
+/// Objects and revision come from one snapshot: a delta read while another
+/// handle commits brings a follower exactly to the revision it names.
+pub async fn changes_since_reads_one_snapshot(f: &dyn Fixture) {
+    let store = f.store();
+    let writer = f.reopen().await;
+    // Commit i (from 1) creates u{i} and sets the counter user's name to i, so
+    // that the model at any revision is known.
+    let at = |r: u64| {
+        let mut m = Model::default();
+        for i in 1..=r {
+            m.put(Object::User(user(&format!("u{i}"))));
+        }
+        if r > 0 {
+            m.put(Object::User(User { name: Some(r.to_string()), ..user("counter") }));
+        }
+        m
+    };
+    const COMMITS: u64 = 60;
+    let writing = tokio::spawn(async move {
+        for i in 1..=COMMITS {
+            let counter = User { name: Some(i.to_string()), ..user("counter") };
+            writer.commit(commit("user create", vec![put(user(&format!("u{i}"))), put(counter)])).await.unwrap();
+        }
+    });
+    let mut reads = 0;
+    loop {
+        let done = writing.is_finished();
+        let delta = store.changes_since(0, 1_000).await.unwrap().expect("bridges");
+        let mut follower = Model::default();
+        apply_delta(&mut follower, &delta);
+        assert_eq!(follower, at(delta.revision), "a delta read at revision {}", delta.revision);
+        reads += 1;
+        if done {
+            assert_eq!(delta.revision, COMMITS);
+            break;
+        }
+    }
+    writing.await.unwrap();
+    assert!(reads > 1, "read only once the writer was done");
 }

@@ -19,8 +19,11 @@
 
 mod chain;
 mod codec;
+mod commit;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod delta;
+mod dialect;
 mod diff;
 mod error;
 mod idempotency;
@@ -106,6 +109,20 @@ pub trait Store: Send + Sync {
 
     /// Activity events in id order; see [`ActivityFilter`].
     async fn activity(&self, filter: &ActivityFilter) -> Result<Vec<ActivityEvent>, StoreError>;
+
+    /// What the commits after `since` did to the effective model: for every key
+    /// any of them wrote (any layer), its effective object now (`None`: gone),
+    /// read in one transaction together with the revision it is at. A follower
+    /// holding the model at `since` catches up by applying `objects` in order.
+    /// `None` when the trail cannot bridge the gap: `since` is ahead of the store,
+    /// or more than `limit` keys changed (a full load is then cheaper).
+    ///
+    /// The default bridges nothing, so that a wrapping store that does not
+    /// forward this still gives a correct answer: load everything.
+    async fn changes_since(&self, since: Revision, limit: usize) -> Result<Option<StoreDelta>, StoreError> {
+        let _ = (since, limit);
+        Ok(None)
+    }
 
     /// Waits until the store is past revision `seen` or `timeout` passes; returns
     /// the revision then. Replicas follow each other with it. The default polls;

@@ -1,12 +1,14 @@
 //! D365-scale timings, run by hand (they take seconds and want a release build):
 //! `cargo test --release -p warden-store --test perf -- --ignored --nocapture`
+//! (`WARDEN_PERF_POSTGRES_URL`, an empty database, adds PostgreSQL to
+//! `follower_catch_up`).
 
 use std::time::Instant;
 use warden_model::{
     Access, Assignment, Duty, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Grant,
     Licence, Object, Privilege, Role, User,
 };
-use warden_store::{AuditFilter, Change, Commit, SqliteStore, Store};
+use warden_store::{AuditFilter, Change, Commit, PgStore, SqliteStore, Store};
 
 /// About 90,000 objects shaped like a D365 AOT import.
 fn aot(edition: u32) -> Vec<Change> {
@@ -234,4 +236,68 @@ async fn people_import() {
     let t = Clock::start();
     store.commit(commit("import users", changes)).await.unwrap();
     t.report("commit: users and assignments re-import, nothing changed");
+}
+
+/// The 400,000-row users import, then `n` one-assignment commits (what an
+/// administrator's write is), timed one by one.
+async fn small_commits(store: &dyn Store, n: usize) {
+    store.commit(commit("import users", people())).await.unwrap();
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let a = Assignment::global(format!("user{i:06}"), "Role9999");
+        let t = Instant::now();
+        store.commit(commit("user assign", vec![Change::Put(Object::Assignment(a))])).await.unwrap();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    println!("commit: one assignment, {n} times: {}", percentiles(times));
+}
+
+/// p50 and p99 of milliseconds.
+fn percentiles(mut ms: Vec<f64>) -> String {
+    ms.sort_by(f64::total_cmp);
+    let n = ms.len();
+    format!("p50 {:.2} ms, p99 {:.2} ms", ms[n / 2], ms[n * 99 / 100])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "timing run; see the file's doc comment"]
+async fn one_object_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("warden.db")).await.unwrap();
+    small_commits(&store, 500).await;
+}
+
+/// A follower some commits behind a store whose trail holds a 400,000-change
+/// import: what `changes_since` costs next to the full load it replaces.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "timing run; see the file's doc comment"]
+async fn follower_catch_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("warden.db")).await.unwrap();
+    catch_up("SQLite", &sqlite).await;
+    if let Ok(url) = std::env::var("WARDEN_PERF_POSTGRES_URL") {
+        catch_up("PostgreSQL", &PgStore::connect(&url).await.unwrap()).await;
+    }
+}
+
+async fn catch_up(backend: &str, store: &dyn Store) {
+    println!("{backend}:");
+    small_commits(store, 1_000).await;
+    let now = store.revision().await.unwrap();
+    for behind in [1, 10, 100, 1_000] {
+        let mut times = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            let delta = store.changes_since(now - behind, 10_000).await.unwrap().expect("bridged");
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            assert_eq!(delta.objects.len() as u64, behind);
+        }
+        println!("changes_since: {behind} commits behind: {}", percentiles(times));
+    }
+    let t = Clock::start();
+    assert!(store.changes_since(0, 10_000).await.unwrap().is_none());
+    t.report("changes_since: the whole trail, over the limit");
+    let t = Clock::start();
+    store.load().await.unwrap();
+    t.report("load (what a follower does without the delta)");
 }

@@ -3,24 +3,25 @@
 //! never compute the same next revision; each commit notifies the channel
 //! `warden_revision`, which wakes the other replicas' [`Store::wait_for_change`].
 //!
-//! The planning, layering and hashing are the backend-independent modules the
-//! SQLite backend uses too; this file only reads and writes rows. Bulk writes
-//! bind whole columns as arrays (`UNNEST`), one statement per chunk, so that an
-//! import of half a million objects is a few dozen round trips.
+//! The commit protocol and the delta feed, like the planning, layering and
+//! hashing, are the backend-independent modules the SQLite backend uses too;
+//! `tx.rs` holds only this backend's SQL for them. Bulk writes bind whole
+//! columns as arrays (`UNNEST`), one statement per chunk, so that an import of
+//! half a million objects is a few dozen round trips.
 
 mod trail;
+mod tx;
 
-use crate::chain::{EventHeader, Head};
-use crate::diff::{Effect, Found, Plan};
+use crate::chain::Head;
+use crate::dialect::{to_i64, to_u64};
 use crate::layers::{self, Overlay, Row as LayerRow};
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification, Commit,
-    DEFAULT_ORIGIN, IdempotencyRecord, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision, SignInFailure, Store, StoreError, StoredResponse, Versioned, codec,
+    IdempotencyRecord, Layer, LayerEntry, LayerKey, LockoutPolicy, Revision, SignInFailure, Store, StoreDelta, StoreError, StoredResponse, Versioned, codec,
 };
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnection, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder, Row};
-use std::collections::HashMap;
 use std::time::Duration;
 use warden_model::{Model, Object, ObjectKind, ObjectRef, Timestamp};
 
@@ -31,6 +32,7 @@ const MIGRATIONS: &[crate::migrations::Script] = &[
     (4, "idempotency", include_str!("../../migrations/postgres/0004_idempotency.sql")),
     (5, "activity_claimed", include_str!("../../migrations/postgres/0005_activity_claimed.sql")),
     (6, "joined_keys", include_str!("../../migrations/postgres/0006_joined_keys.sql")),
+    (7, "audit_events_revision", include_str!("../../migrations/postgres/0007_audit_events_revision.sql")),
 ];
 
 /// The transaction-scoped advisory lock that serializes failed sign-ins across
@@ -41,13 +43,6 @@ const SIGN_IN_LOCK: i64 = 0x7761_7264_656e_5349;
 
 /// The channel every commit notifies with its new revision.
 const CHANNEL: &str = "warden_revision";
-
-/// Rows per bulk statement: large enough to amortize a round trip, small
-/// enough to keep one message in the tens of megabytes.
-const ROWS_PER_STATEMENT: usize = 10_000;
-
-/// Change sets at least this large are planned on a blocking thread.
-const OFFLOAD_MIN_CHANGES: usize = 5_000;
 
 /// A Warden store in a PostgreSQL database.
 #[derive(Debug, Clone)]
@@ -76,15 +71,13 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
 
-fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::corrupt(format!("{what} is negative ({value})")))
-}
-
-fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Unsupported(format!("{value} does not fit a database integer")))
+    /// Both layers' rows of one key.
+    async fn key_rows(&self, key: &ObjectRef) -> Result<Vec<LayerRow>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = tx::key_rows(&mut conn, key.kind, &[key.name.as_str()]).await?;
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
+    }
 }
 
 async fn read_head(conn: &mut PgConnection, lock: bool) -> Result<Head, StoreError> {
@@ -115,35 +108,6 @@ async fn snapshot(pool: &PgPool) -> Result<sqlx::Transaction<'static, Postgres>,
     Ok(tx)
 }
 
-async fn off_runtime<T: Send + 'static>(
-    heavy: bool,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, StoreError> {
-    if !heavy {
-        return Ok(work());
-    }
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| StoreError::Database(sqlx::Error::Io(std::io::Error::other(e))))
-}
-
-async fn key_rows(conn: &mut PgConnection, key: &ObjectRef) -> Result<Vec<LayerRow>, StoreError> {
-    let rows = sqlx::query("SELECT layer, body, revision FROM objects WHERE kind = $1 AND key = $2")
-        .bind(key.kind.code())
-        .bind(key.name.as_str())
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(LayerRow {
-                layer: row.try_get("layer")?,
-                body: row.try_get("body")?,
-                revision: to_u64(row.try_get("revision")?, "an object's revision")?,
-            })
-        })
-        .collect()
-}
-
 /// Every row of one kind in one layer, in key order.
 async fn scan_kind(
     conn: &mut PgConnection,
@@ -161,160 +125,6 @@ async fn scan_kind(
     while let Some(row) = rows.try_next().await? {
         visit(row.try_get("key")?, row.try_get("body")?)?;
     }
-    Ok(())
-}
-
-/// What the commit's layers hold for every key the plan touches, by slot.
-async fn fetch_found(
-    conn: &mut PgConnection,
-    plan: &Plan,
-    commit_layer: Layer,
-) -> Result<Vec<Option<Found>>, StoreError> {
-    let mut found = vec![None; plan.len()];
-    for kind in plan.kinds().into_keys() {
-        let layer = layers::layer_for(commit_layer, kind);
-        let keys = plan.keys_of(kind);
-        let names: Vec<&str> = keys.keys().copied().collect();
-        for chunk in names.chunks(ROWS_PER_STATEMENT) {
-            let rows = sqlx::query(
-                "SELECT key, version, body FROM objects WHERE kind = $1 AND layer = $2 AND key = ANY($3)",
-            )
-            .bind(kind.code())
-            .bind(layer.code())
-            .bind(chunk)
-            .fetch_all(&mut *conn)
-            .await?;
-            for row in &rows {
-                let key: &str = row.try_get("key")?;
-                if let Some(&i) = keys.get(key) {
-                    found[i] = Some(plan.observe(i, row.try_get("version")?, row.try_get("body")?));
-                }
-            }
-        }
-    }
-    Ok(found)
-}
-
-async fn check_preconditions(
-    conn: &mut PgConnection,
-    preconditions: &[Precondition],
-) -> Result<(), StoreError> {
-    for p in preconditions {
-        let rows = key_rows(conn, &p.object).await?;
-        layers::check(p, &rows)?;
-    }
-    Ok(())
-}
-
-async fn write_objects(
-    conn: &mut PgConnection,
-    effects: &[Effect],
-    layer: Layer,
-    revision: i64,
-) -> Result<(), StoreError> {
-    let puts: Vec<&Effect> = effects.iter().filter(|e| e.after.is_some()).collect();
-    for chunk in puts.chunks(ROWS_PER_STATEMENT) {
-        let kinds: Vec<&str> = chunk.iter().map(|e| e.object.kind.code()).collect();
-        let layers: Vec<&str> = chunk
-            .iter()
-            .map(|e| layers::layer_for(layer, e.object.kind).code())
-            .collect();
-        let keys: Vec<&str> = chunk.iter().map(|e| e.object.name.as_str()).collect();
-        let bodies: Vec<&str> = chunk.iter().map(|e| e.after.as_deref().unwrap_or_default()).collect();
-        let versions: Vec<i64> = chunk.iter().map(|e| e.version).collect();
-        sqlx::query(
-            "INSERT INTO objects (kind, layer, key, body, version, revision) \
-             SELECT k, l, n, b, v, $6 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS t(k, l, n, b, v) \
-             ON CONFLICT (kind, layer, key) DO UPDATE SET body = excluded.body, version = excluded.version, revision = excluded.revision",
-        )
-        .bind(&kinds)
-        .bind(&layers)
-        .bind(&keys)
-        .bind(&bodies)
-        .bind(&versions)
-        .bind(revision)
-        .execute(&mut *conn)
-        .await?;
-    }
-    let mut deletes: HashMap<ObjectKind, Vec<&str>> = HashMap::new();
-    for e in effects.iter().filter(|e| e.after.is_none()) {
-        deletes.entry(e.object.kind).or_default().push(&e.object.name);
-    }
-    for (kind, keys) in deletes {
-        for chunk in keys.chunks(ROWS_PER_STATEMENT) {
-            sqlx::query("DELETE FROM objects WHERE kind = $1 AND layer = $2 AND key = ANY($3)")
-                .bind(kind.code())
-                .bind(layers::layer_for(layer, kind).code())
-                .bind(chunk)
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-    Ok(())
-}
-
-async fn write_audit_changes(
-    conn: &mut PgConnection,
-    seq: i64,
-    effects: &[Effect],
-    layer: Layer,
-) -> Result<(), StoreError> {
-    let indexed: Vec<(i64, &Effect)> = (0..).zip(effects).collect();
-    for chunk in indexed.chunks(ROWS_PER_STATEMENT) {
-        let idxs: Vec<i64> = chunk.iter().map(|(i, _)| *i).collect();
-        let kinds: Vec<&str> = chunk.iter().map(|(_, e)| e.object.kind.code()).collect();
-        let keys: Vec<&str> = chunk.iter().map(|(_, e)| e.object.name.as_str()).collect();
-        let layers: Vec<&str> = chunk
-            .iter()
-            .map(|(_, e)| layers::layer_for(layer, e.object.kind).code())
-            .collect();
-        let befores: Vec<Option<&str>> = chunk.iter().map(|(_, e)| e.before.as_deref()).collect();
-        let afters: Vec<Option<&str>> = chunk.iter().map(|(_, e)| e.audit_after()).collect();
-        sqlx::query(
-            "INSERT INTO audit_changes (seq, idx, kind, key, layer, before, after) \
-             SELECT $1, i, k, n, l, b, a FROM UNNEST($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t(i, k, n, l, b, a)",
-        )
-        .bind(seq)
-        .bind(&idxs)
-        .bind(&kinds)
-        .bind(&keys)
-        .bind(&layers)
-        .bind(&befores)
-        .bind(&afters)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
-
-/// Writes a commit's `Idempotency-Key` record, replacing an expired one; a
-/// live one refuses the commit. A concurrent insert of the same key waits
-/// for the other transaction (unique index) and then sees its row.
-async fn record_idempotency(conn: &mut PgConnection, record: &IdempotencyRecord, revision: i64) -> Result<(), StoreError> {
-    let response = record.response.as_ref();
-    let written = sqlx::query(
-        "INSERT INTO idempotency (scope, key, fingerprint, created, expires, revision, status, headers, body) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, created = excluded.created, \
-         expires = excluded.expires, revision = excluded.revision, status = excluded.status, headers = excluded.headers, body = excluded.body \
-         WHERE idempotency.expires <= excluded.created",
-    )
-    .bind(&record.scope)
-    .bind(&record.key)
-    .bind(&record.fingerprint)
-    .bind(record.created.0)
-    .bind(record.expires.0)
-    .bind(revision)
-    .bind(response.map(|r| i32::from(r.status)))
-    .bind(response.map(crate::idempotency::headers_text))
-    .bind(response.map(|r| r.body.as_slice()))
-    .execute(&mut *conn)
-    .await?;
-    if written.rows_affected() == 0 {
-        return Err(StoreError::IdempotencyKeyInUse { key: record.key.clone() });
-    }
-    // Opportunistic clean-up: one indexed range delete per keyed write.
-    sqlx::query("DELETE FROM idempotency WHERE expires <= $1").bind(record.created.0).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -345,15 +155,11 @@ impl Store for PgStore {
     }
 
     async fn get_versioned(&self, key: &ObjectRef) -> Result<Option<Versioned>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let rows = key_rows(&mut conn, key).await?;
-        layers::effective(key, &rows)
+        layers::effective(key, &self.key_rows(key).await?)
     }
 
     async fn layers(&self, key: &ObjectRef) -> Result<Vec<LayerEntry>, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        let rows = key_rows(&mut conn, key).await?;
-        layers::entries(key, &rows)
+        layers::entries(key, &self.key_rows(key).await?)
     }
 
     async fn layer_keys(&self, layer: Layer, kind: ObjectKind) -> Result<Vec<LayerKey>, StoreError> {
@@ -525,98 +331,11 @@ impl Store for PgStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<Revision, StoreError> {
-        let Commit {
-            actor,
-            action,
-            origin,
-            summary,
-            layer,
-            changes,
-            expected_revision,
-            preconditions,
-            purge_activity,
-            idempotency,
-        } = commit;
-        layers::check_changes(layer, &changes)?;
-        let origin = if origin.is_empty() { DEFAULT_ORIGIN.to_string() } else { origin };
-        let summary = summary.to_string();
-        let large = changes.len() >= OFFLOAD_MIN_CHANGES;
-        let plan = off_runtime(large, move || Plan::new(changes)).await??;
+        crate::commit::commit(self, commit).await
+    }
 
-        let mut tx = self.pool.begin().await?;
-        // The row lock serializes commits across every replica on this database.
-        let head = read_head(&mut tx, true).await?;
-        if let Some(expected) = expected_revision
-            && expected != head.revision
-        {
-            return Err(StoreError::Conflict { expected, actual: head.revision });
-        }
-        check_preconditions(&mut tx, &preconditions).await?;
-        let found = fetch_found(&mut tx, &plan, layer).await?;
-        let effects = off_runtime(large, move || plan.finish(found)).await??;
-
-        let revision = head.revision + 1;
-        let seq = head.audit_seq + 1;
-        let header = EventHeader {
-            seq,
-            revision,
-            at: Timestamp::now().0,
-            actor: &actor,
-            action: &action,
-            origin: &origin,
-            summary: &summary,
-            change_count: effects.len() as u64,
-        };
-        let hash = crate::diff::event_hash(&head.audit_hash, &header, &effects, layer);
-        let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
-        write_objects(&mut tx, &effects, layer, db_revision).await?;
-        write_audit_changes(&mut tx, db_seq, &effects, layer).await?;
-        for p in &purge_activity {
-            let mut q = QueryBuilder::<Postgres>::new("DELETE FROM activity WHERE \"user\" = ");
-            q.push_bind(p.user.as_str()).push(" AND at >= ").push_bind(p.since.0).push(" AND at < ").push_bind(p.until.0);
-            if !p.kinds.is_empty() {
-                q.push(" AND kind IN (");
-                let mut list = q.separated(", ");
-                for kind in &p.kinds {
-                    list.push_bind(kind.as_str());
-                }
-                q.push(")");
-            }
-            q.build().execute(&mut *tx).await?;
-        }
-        if let Some(record) = &idempotency {
-            record_idempotency(&mut tx, record, db_revision).await?;
-        }
-        sqlx::query(
-            "INSERT INTO audit_events (seq, revision, at, actor, action, origin, summary, change_count, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(db_seq)
-        .bind(db_revision)
-        .bind(header.at)
-        .bind(&actor)
-        .bind(&action)
-        .bind(&origin)
-        .bind(&summary)
-        .bind(to_i64(header.change_count)?)
-        .bind(&head.audit_hash)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE meta SET revision = $1, audit_seq = $2, audit_hash = $3 WHERE singleton = 1")
-            .bind(db_revision)
-            .bind(db_seq)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await?;
-        // Delivered at commit, and only if the transaction commits.
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(CHANNEL)
-            .bind(revision.to_string())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(revision)
+    async fn changes_since(&self, since: Revision, limit: usize) -> Result<Option<StoreDelta>, StoreError> {
+        crate::delta::changes_since(self, since, limit).await
     }
 
     async fn idempotency(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>, StoreError> {

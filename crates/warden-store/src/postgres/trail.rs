@@ -1,7 +1,7 @@
 //! Reading the audit trail back from PostgreSQL: listing events, and walking
 //! the hash chain for verification in bounded memory.
 
-use super::{to_i64, to_u64};
+use crate::dialect::{to_i64, to_u64};
 use crate::chain::{Broken, Head, Verifier};
 use crate::{
     AuditAnchor, AuditChange, AuditEvent, AuditFilter, AuditVerification, Layer, StoreError, codec,

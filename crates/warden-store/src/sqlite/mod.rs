@@ -1,25 +1,27 @@
 //! The embedded SQLite backend: one file, no server, the default for a single
-//! Warden process (and for the command line beside it).
+//! Warden process (and for the command line beside it). The commit protocol
+//! and the delta feed are shared with PostgreSQL; `tx.rs` holds SQLite's SQL
+//! for them.
 
 mod packed;
 mod rows;
 mod trail;
+mod tx;
 
-use crate::chain::{EventHeader, Head};
+use crate::chain::Head;
 use crate::codec;
-use crate::diff::{Effect, Plan};
+use crate::dialect::{to_i64, to_u64};
 use crate::{
     ActivityEvent, ActivityFilter, AuditAnchor, AuditEvent, AuditFilter, AuditVerification,
-    Commit, DEFAULT_ORIGIN, IdempotencyRecord, Layer, LayerEntry, LayerKey, LockoutPolicy, Precondition, Revision, SignInFailure, Store, StoreError, StoredResponse, Versioned,
+    Commit, IdempotencyRecord, Layer, LayerEntry, LayerKey, LockoutPolicy, Revision, SignInFailure, Store, StoreDelta, StoreError, StoredResponse, Versioned,
 };
-use rows::{fetch_found, scan_kind, stored_kinds};
+use rows::{scan_kind, stored_kinds};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,16 +48,8 @@ pub(crate) const MIGRATIONS: &[crate::migrations::Script] = &[
     (5, "idempotency", include_str!("../../migrations/sqlite/0005_idempotency.sql")),
     (6, "activity_claimed", include_str!("../../migrations/sqlite/0006_activity_claimed.sql")),
     (7, "joined_keys", include_str!("../../migrations/sqlite/0007_joined_keys.sql")),
+    (8, "audit_events_revision", include_str!("../../migrations/sqlite/0008_audit_events_revision.sql")),
 ];
-
-/// SQLite allows 32,766 bound parameters per statement; these keep each bulk
-/// statement under that.
-const KEYS_PER_DELETE: usize = 10_000;
-const ROWS_PER_UPSERT: usize = 32_766 / 6;
-const ROWS_PER_AUDIT_INSERT: usize = 32_766 / 7;
-
-/// Change sets at least this large are planned on a blocking thread.
-const OFFLOAD_MIN_CHANGES: usize = 5_000;
 
 /// The writer's page cache, in KiB (SQLite's negative form).
 const WRITER_CACHE: &str = "-65536";
@@ -136,6 +130,13 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+
+    /// Both layers' rows of one key.
+    async fn key_rows(&self, key: &ObjectRef) -> Result<Vec<crate::layers::Row>, StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let rows = tx::key_rows(&mut conn, key.kind, &[key.name.as_str()]).await?;
+        Ok(rows.into_iter().map(|(_, row)| row).collect())
+    }
 }
 
 fn tune(options: SqliteConnectOptions) -> SqliteConnectOptions {
@@ -158,35 +159,6 @@ async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs `work` on tokio's blocking pool when it is `heavy`, so that a bulk import
-/// does not stall the other tasks of a server; inline otherwise.
-async fn off_runtime<T: Send + 'static>(
-    heavy: bool,
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, StoreError> {
-    if !heavy {
-        return Ok(work());
-    }
-    match tokio::task::spawn_blocking(work).await {
-        Ok(value) => Ok(value),
-        Err(e) => match e.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(e) => Err(StoreError::Database(sqlx::Error::Io(
-                std::io::Error::other(e),
-            ))),
-        },
-    }
-}
-
-pub(super) fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(value).map_err(|_| StoreError::corrupt(format!("{what} is negative ({value})")))
-}
-
-pub(super) fn to_i64(value: u64) -> Result<i64, StoreError> {
-    i64::try_from(value)
-        .map_err(|_| StoreError::Unsupported(format!("{value} does not fit a database integer")))
-}
-
 pub(super) async fn read_head(conn: &mut SqliteConnection) -> Result<Head, StoreError> {
     let row = sqlx::query("SELECT revision, audit_seq, audit_hash FROM meta WHERE singleton = 1")
         .fetch_optional(&mut *conn)
@@ -199,150 +171,6 @@ pub(super) async fn read_head(conn: &mut SqliteConnection) -> Result<Head, Store
         audit_seq: to_u64(row.try_get(1)?, "the audit head's seq")?,
         audit_hash: row.try_get(2)?,
     })
-}
-
-async fn write_objects(
-    conn: &mut SqliteConnection,
-    effects: &[Effect],
-    layer: Layer,
-    revision: i64,
-) -> Result<(), StoreError> {
-    // Upserts in key order touch the primary-key index sequentially.
-    let mut puts: Vec<(&Effect, &str)> = effects
-        .iter()
-        .filter_map(|e| e.after.as_deref().map(|a| (e, a)))
-        .collect();
-    puts.sort_unstable_by(|a, b| a.0.object.cmp(&b.0.object));
-    for chunk in puts.chunks(ROWS_PER_UPSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO objects (kind, layer, key, body, version, revision) ",
-        );
-        q.push_values(chunk, |mut row, (effect, body)| {
-            row.push_bind(effect.object.kind.code())
-                .push_bind(crate::layers::layer_for(layer, effect.object.kind).code())
-                .push_bind(effect.object.name.as_str())
-                .push_bind(*body)
-                .push_bind(effect.version)
-                .push_bind(revision);
-        });
-        q.push(
-            " ON CONFLICT (kind, layer, key) DO UPDATE SET body = excluded.body, version = excluded.version, revision = excluded.revision",
-        );
-        q.build().execute(&mut *conn).await?;
-    }
-
-    let mut deletes: HashMap<ObjectKind, Vec<&str>> = HashMap::new();
-    for effect in effects.iter().filter(|e| e.after.is_none()) {
-        deletes
-            .entry(effect.object.kind)
-            .or_default()
-            .push(&effect.object.name);
-    }
-    for (kind, keys) in deletes {
-        for chunk in keys.chunks(KEYS_PER_DELETE) {
-            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM objects WHERE kind = ");
-            q.push_bind(kind.code())
-                .push(" AND layer = ")
-                .push_bind(crate::layers::layer_for(layer, kind).code())
-                .push(" AND key IN (");
-            let mut list = q.separated(", ");
-            for key in chunk {
-                list.push_bind(*key);
-            }
-            q.push(")");
-            q.build().execute(&mut *conn).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn write_audit_changes(
-    conn: &mut SqliteConnection,
-    seq: i64,
-    effects: &[Effect],
-    layer: Layer,
-) -> Result<(), StoreError> {
-    let indexed: Vec<(i64, &Effect)> = (0..).zip(effects).collect();
-    for chunk in indexed.chunks(ROWS_PER_AUDIT_INSERT) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_changes (seq, idx, kind, key, layer, before, after) ",
-        );
-        q.push_values(chunk, |mut row, (idx, effect)| {
-            row.push_bind(seq)
-                .push_bind(*idx)
-                .push_bind(effect.object.kind.code())
-                .push_bind(effect.object.name.as_str())
-                .push_bind(crate::layers::layer_for(layer, effect.object.kind).code())
-                .push_bind(effect.before.as_deref())
-                .push_bind(effect.audit_after());
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    Ok(())
-}
-
-/// Both layers' rows of one key.
-async fn key_rows(
-    conn: &mut SqliteConnection,
-    key: &ObjectRef,
-) -> Result<Vec<crate::layers::Row>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT layer, body, revision FROM objects WHERE kind = ? AND layer IN ('code', 'database') AND key = ?",
-    )
-    .bind(key.kind.code())
-    .bind(key.name.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(crate::layers::Row {
-                layer: row.try_get("layer")?,
-                body: row.try_get("body")?,
-                revision: to_u64(row.try_get("revision")?, "an object's revision")?,
-            })
-        })
-        .collect()
-}
-
-async fn check_preconditions(
-    conn: &mut SqliteConnection,
-    preconditions: &[Precondition],
-) -> Result<(), StoreError> {
-    for p in preconditions {
-        let rows = key_rows(conn, &p.object).await?;
-        crate::layers::check(p, &rows)?;
-    }
-    Ok(())
-}
-
-/// Writes a commit's `Idempotency-Key` record, replacing an expired one; a
-/// live one refuses the commit.
-async fn record_idempotency(conn: &mut SqliteConnection, record: &IdempotencyRecord, revision: i64) -> Result<(), StoreError> {
-    let response = record.response.as_ref();
-    let written = sqlx::query(
-        "INSERT INTO idempotency (scope, key, fingerprint, created, expires, revision, status, headers, body) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, created = excluded.created, \
-         expires = excluded.expires, revision = excluded.revision, status = excluded.status, headers = excluded.headers, body = excluded.body \
-         WHERE idempotency.expires <= excluded.created",
-    )
-    .bind(&record.scope)
-    .bind(&record.key)
-    .bind(&record.fingerprint)
-    .bind(record.created.0)
-    .bind(record.expires.0)
-    .bind(revision)
-    .bind(response.map(|r| i64::from(r.status)))
-    .bind(response.map(crate::idempotency::headers_text))
-    .bind(response.map(|r| r.body.as_slice()))
-    .execute(&mut *conn)
-    .await?;
-    if written.rows_affected() == 0 {
-        return Err(StoreError::IdempotencyKeyInUse { key: record.key.clone() });
-    }
-    // Opportunistic clean-up: one indexed range delete per keyed write.
-    sqlx::query("DELETE FROM idempotency WHERE expires <= ?").bind(record.created.0).execute(&mut *conn).await?;
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -369,15 +197,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_versioned(&self, key: &ObjectRef) -> Result<Option<Versioned>, StoreError> {
-        let mut conn = self.reader.acquire().await?;
-        let rows = key_rows(&mut conn, key).await?;
-        crate::layers::effective(key, &rows)
+        crate::layers::effective(key, &self.key_rows(key).await?)
     }
 
     async fn layers(&self, key: &ObjectRef) -> Result<Vec<LayerEntry>, StoreError> {
-        let mut conn = self.reader.acquire().await?;
-        let rows = key_rows(&mut conn, key).await?;
-        crate::layers::entries(key, &rows)
+        crate::layers::entries(key, &self.key_rows(key).await?)
     }
 
     async fn layer_keys(&self, layer: Layer, kind: ObjectKind) -> Result<Vec<LayerKey>, StoreError> {
@@ -568,103 +392,11 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, commit: Commit) -> Result<Revision, StoreError> {
-        let Commit {
-            actor,
-            action,
-            origin,
-            summary,
-            layer,
-            changes,
-            expected_revision,
-            preconditions,
-            purge_activity,
-            idempotency,
-        } = commit;
-        crate::layers::check_changes(layer, &changes)?;
-        let origin = if origin.is_empty() {
-            DEFAULT_ORIGIN.to_string()
-        } else {
-            origin
-        };
-        let summary = summary.to_string();
-        // The CPU-heavy steps run before the write lock is taken and, for a bulk
-        // change, off the async runtime's worker threads.
-        let large = changes.len() >= OFFLOAD_MIN_CHANGES;
-        let plan = off_runtime(large, move || Plan::new(changes)).await??;
+        crate::commit::commit(self, commit).await
+    }
 
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let head = read_head(&mut tx).await?;
-        if let Some(expected) = expected_revision
-            && expected != head.revision
-        {
-            return Err(StoreError::Conflict {
-                expected,
-                actual: head.revision,
-            });
-        }
-        check_preconditions(&mut tx, &preconditions).await?;
-        let found = fetch_found(&mut tx, &plan, layer).await?;
-        let effects = off_runtime(large, move || plan.finish(found)).await??;
-
-        let revision = head.revision + 1;
-        let seq = head.audit_seq + 1;
-        let header = EventHeader {
-            seq,
-            revision,
-            at: Timestamp::now().0,
-            actor: &actor,
-            action: &action,
-            origin: &origin,
-            summary: &summary,
-            change_count: effects.len() as u64,
-        };
-        let hash = crate::diff::event_hash(&head.audit_hash, &header, &effects, layer);
-
-        let (db_revision, db_seq) = (to_i64(revision)?, to_i64(seq)?);
-        write_objects(&mut tx, &effects, layer, db_revision).await?;
-        write_audit_changes(&mut tx, db_seq, &effects, layer).await?;
-        for p in &purge_activity {
-            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM activity WHERE user = ");
-            q.push_bind(p.user.as_str()).push(" AND at >= ").push_bind(p.since.0).push(" AND at < ").push_bind(p.until.0);
-            if !p.kinds.is_empty() {
-                q.push(" AND kind IN (");
-                let mut list = q.separated(", ");
-                for kind in &p.kinds {
-                    list.push_bind(kind.as_str());
-                }
-                q.push(")");
-            }
-            q.build().execute(&mut *tx).await?;
-        }
-        if let Some(record) = &idempotency {
-            record_idempotency(&mut tx, record, db_revision).await?;
-        }
-        sqlx::query(
-            "INSERT INTO audit_events (seq, revision, at, actor, action, origin, summary, change_count, prev_hash, hash) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(db_seq)
-        .bind(db_revision)
-        .bind(header.at)
-        .bind(&actor)
-        .bind(&action)
-        .bind(&origin)
-        .bind(&summary)
-        .bind(to_i64(header.change_count)?)
-        .bind(&head.audit_hash)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE meta SET revision = ?, audit_seq = ?, audit_hash = ? WHERE singleton = 1",
-        )
-        .bind(db_revision)
-        .bind(db_seq)
-        .bind(&hash)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(revision)
+    async fn changes_since(&self, since: Revision, limit: usize) -> Result<Option<StoreDelta>, StoreError> {
+        crate::delta::changes_since(self, since, limit).await
     }
 
     async fn idempotency(&self, scope: &str, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>, StoreError> {

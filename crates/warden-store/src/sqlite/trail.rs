@@ -1,7 +1,8 @@
 //! Reading the audit trail back: listing events, and verifying the hash chain.
 
 use super::packed::{self, Col, Values};
-use super::{read_head, to_i64, to_u64};
+use super::read_head;
+use crate::dialect::{to_i64, to_u64};
 use crate::chain::{Broken, Verifier};
 use crate::{
     AuditAnchor, AuditChange, AuditEvent, AuditFilter, AuditVerification, Layer, StoreError,
