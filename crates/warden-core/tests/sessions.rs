@@ -374,6 +374,9 @@ impl Store for Killable {
     async fn revision(&self) -> Result<u64, warden_store::StoreError> {
         self.inner.revision().await
     }
+    async fn changes_since(&self, since: u64, limit: usize) -> Result<Option<warden_store::StoreDelta>, warden_store::StoreError> {
+        self.inner.changes_since(since, limit).await
+    }
     async fn load(&self) -> Result<(Model, u64), warden_store::StoreError> {
         self.inner.load().await
     }

@@ -138,17 +138,6 @@ pub trait Store: Send + Sync {
         }
     }
 
-    /// What the commits after `since` did to the effective model: for every key
-    /// any of them wrote (any layer), its effective object now (`None`: gone),
-    /// read in one transaction together with the revision it is at. A follower
-    /// holding the model at `since` catches up by applying `objects` in order.
-    /// `None` when the trail cannot bridge the gap: `since` is ahead of the store,
-    /// or more than `limit` keys changed (a full load is then cheaper).
-    async fn changes_since(&self, since: Revision, limit: usize) -> Result<Option<StoreDelta>, StoreError> {
-        let _ = (since, limit);
-        Ok(None)
-    }
-
     /// Applies all changes and appends one audit event in one transaction; returns
     /// the new revision (previous + 1).
     ///
