@@ -80,6 +80,12 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    // How the model host reached its snapshot: a follower that stays on deltas never loads whole again.
+    let c = &state.host.counters;
+    metrics::gauge!("warden_snapshot_full_loads").set(c.full_loads.load(std::sync::atomic::Ordering::Relaxed) as f64);
+    metrics::gauge!("warden_snapshot_deltas_applied").set(c.deltas_applied.load(std::sync::atomic::Ordering::Relaxed) as f64);
+    metrics::gauge!("warden_snapshot_writes_applied").set(c.writes_applied.load(std::sync::atomic::Ordering::Relaxed) as f64);
+    metrics::gauge!("warden_snapshot_revision").set(state.snapshot().revision as f64);
     let text = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

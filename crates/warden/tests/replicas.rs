@@ -1,5 +1,6 @@
 //! Two `warden serve` processes on one PostgreSQL database: a change made
-//! through one is seen by checks on the other within a second, and their two
+//! through one is seen by checks on the other within a second, applied as a
+//! delta (the follower never loads the whole model again), and their two
 //! background processors start and end a thousand sessions, each transition
 //! exactly once.
 //!
@@ -90,6 +91,17 @@ async fn a_change_through_one_replica_reaches_the_other_within_a_second() {
     }
     let seen_after = changed.elapsed();
     eprintln!("replica B saw the change after {seen_after:?}");
+
+    // B followed every commit as a delta: it loaded the whole model once, when it started.
+    let metrics = client.get(format!("{}/metrics", b.base)).bearer_auth(&token).send().await.unwrap().text().await.unwrap();
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{metrics}"))
+    };
+    assert_eq!(gauge("warden_snapshot_full_loads "), 1.0, "B reloaded the whole model");
+    assert!(gauge("warden_snapshot_deltas_applied ") >= 1.0, "B applied A's commits as deltas");
 
     drop(a);
     drop(b);
