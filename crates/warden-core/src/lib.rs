@@ -16,8 +16,10 @@
 //! once; the command reports what it replaced.
 
 pub mod builtin;
+pub mod credentials;
 mod csv_io;
 pub mod demo;
+pub mod doctor;
 mod edit;
 mod error;
 pub mod idempotency;
@@ -28,6 +30,7 @@ pub mod sessions;
 mod snapshot;
 mod sod;
 mod sod_files;
+mod trail;
 pub mod webhooks;
 
 pub use csv_io::{

@@ -444,6 +444,11 @@ impl Warden {
         &self.actor
     }
 
+    /// Where the actor acts from ([`Warden::with_origin`]).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// The current revision, compiled for checks and listings.
     pub async fn snapshot(&self) -> Result<Snapshot, CoreError> {
         Snapshot::load(self.store.as_ref()).await
