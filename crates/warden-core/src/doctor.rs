@@ -67,7 +67,11 @@ impl Report {
 }
 
 fn name(r: &ObjectRef) -> String {
-    format!("{}/{}", r.kind.code(), r.name)
+    // Validation names an assignment `USER › ROLE` for people; the store's key joins the two names.
+    match r.name.split_once(" › ") {
+        Some((user, role)) if r.kind == ObjectKind::Assignment => named(r.kind, &warden_model::join_key(&[user, role])),
+        _ => format!("{}/{}", r.kind.code(), r.name),
+    }
 }
 
 fn named(kind: ObjectKind, key: &str) -> String {
@@ -82,7 +86,16 @@ fn classify(e: &ModelError) -> (&'static str, &'static str, Vec<String>) {
         E::DuplicateName { first, second } => ("duplicate_name", "names that differ only in case", vec![name(first), name(second)]),
         E::LookAlike { kind, first, second } => ("look_alike", "names that look the same", vec![named(*kind, first), named(*kind, second)]),
         E::UnknownReference { from, to } => ("unknown_reference", "references to objects that do not exist", vec![name(from), name(to)]),
-        E::SubRoleCycle { path } => ("sub_role_cycle", "sub-role cycles", path.iter().map(|r| named(ObjectKind::Role, r)).collect()),
+        E::SubRoleCycle { path } => {
+            // The path ends where it starts; each role once.
+            let mut roles: Vec<String> = Vec::new();
+            for r in path.iter().map(|r| named(ObjectKind::Role, r)) {
+                if !roles.contains(&r) {
+                    roles.push(r);
+                }
+            }
+            ("sub_role_cycle", "sub-role cycles", roles)
+        }
         E::ExtensionTargetMissing { extension, target } => ("extension_target_missing", "extensions of objects that do not exist", vec![name(extension), name(target)]),
         E::EmptyValidity { user, role, .. } => ("empty_validity", "assignments whose window is empty", assignment(user, role)),
         E::DuplicateAssignment { user, role } => ("duplicate_assignment", "roles assigned twice to one user", assignment(user, role)),
@@ -168,7 +181,7 @@ impl Warden {
                 }],
             });
         }
-        groups.sort_by_key(|g| g.severity);
+        groups.sort_by_key(|g| (g.severity, g.kind));
         let count = |s: Severity| groups.iter().filter(|g| g.severity == s).map(|g| g.findings.len()).sum();
         Ok(Report { revision, errors: count(Severity::Error), warnings: count(Severity::Warning), groups })
     }
