@@ -359,9 +359,11 @@ pub async fn install(store: &dyn Store, origin: &str) -> Result<Option<Revision>
     let mut attempt = 0;
     loop {
         attempt += 1;
+        let started = std::time::Instant::now();
         let revision = store.revision().await?;
         let changes = pending(store).await?;
         if changes.is_empty() {
+            tracing::debug!(us = started.elapsed().as_micros() as u64, "built-in model current");
             return Ok(None);
         }
         let mut c = Commit::new("warden", INSTALL_ACTION);

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{json, ok, refused, stderr, stdout, tamper, warden};
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use tempfile::TempDir;
@@ -119,6 +119,27 @@ fn doctor_is_clean_on_the_demo_and_names_every_problem_of_a_tampered_store() {
     assert_eq!(strict["warnings"], 0);
     // The doctor only read.
     assert_eq!(events(d), before, "no new events");
+
+    // `warden serve` still starts on it, and says once why it should not have to.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--data-dir")
+        .arg(d)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("WARDEN_DATA_DIR")
+        .env_remove("WARDEN_DATABASE_URL")
+        .env("WARDEN_ADMIN_PASSWORD", "a long enough password")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("warden serve starts");
+    let lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let listening = lines.map_while(Result::ok).any(|l| l.starts_with("Warden listening on "));
+    let _ = child.kill();
+    let log = String::from_utf8_lossy(&child.wait_with_output().expect("it ends").stderr).into_owned();
+    assert!(listening, "serves anyway: {log}");
+    assert_eq!(log.matches("the store fails validation").count(), 1, "{log}");
+    assert!(log.contains("sub_role_cycle: 1") && log.contains("run `warden doctor`"), "{log}");
 }
 
 /// `warden user password USER` with `password` on standard input.
