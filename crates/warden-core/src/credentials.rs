@@ -274,13 +274,13 @@ impl Warden {
     /// `token issue`: a new API token for `user`, valid `expires_in_days`
     /// ([`token_lifetime`]); the secret is in the answer only.
     pub async fn issue_token(&self, user: &str, label: Option<String>, expires_in_days: Option<u32>) -> Result<IssuedToken, CoreError> {
-        let lifetime = token_lifetime(expires_in_days)?;
         let now = self.now();
         let (token, revision, _) = self
             .run(Validation::AllowDangling, |model| {
                 if !model.users.contains_key(user) {
                     return Err(CoreError::InvalidField { field: "user", message: format!("unknown user '{user}'") });
                 }
+                let lifetime = token_lifetime(expires_in_days)?;
                 let (c, id, secret) = new_token(user, label.clone(), now, lifetime);
                 let shown = IssuedToken { id: id.clone(), user: user.to_string(), token: token_text(&id, &secret), expires: Timestamp(now.0 + lifetime), replaces: None, old_expires: None, revision: 0 };
                 let summary = json!({"token": id, "user": user});
@@ -294,12 +294,13 @@ impl Warden {
     /// keeps working for `grace_seconds` ([`rotation_grace`]), never longer
     /// than it would have.
     pub async fn rotate_token(&self, id: &str, grace_seconds: Option<u32>, expires_in_days: Option<u32>) -> Result<IssuedToken, CoreError> {
-        let grace = rotation_grace(grace_seconds)?;
-        let lifetime = token_lifetime(expires_in_days)?;
         let now = self.now();
         let (token, revision, _) = self
             .run(Validation::AllowDangling, |model| {
+                // In this order, as the API has always answered: the token, then the grace, then the lifetime.
                 let old = stored_token(model, id)?;
+                let grace = rotation_grace(grace_seconds)?;
+                let lifetime = token_lifetime(expires_in_days)?;
                 let (new, new_id, secret) = new_token(&old.user, old.label.clone(), now, lifetime);
                 let grace_end = Timestamp(now.0 + grace);
                 let old_expires = old.expires.map_or(grace_end, |e| e.min(grace_end));
