@@ -3,16 +3,21 @@
 //! who may administer it with the same engine, the same explanations and the
 //! same audit trail as everything else it governs.
 //!
-//! The objects are written to the store at every start (only when they
-//! differ), so they are visible, explainable and assignable like any role.
-//! The four roles are created only when missing, and receive their duties
-//! through role extensions (`<Role>.Warden`): a D365 import that brings its own
+//! [`install`] writes the objects into the code layer of every store a
+//! command opens for writing (and at every `warden serve` start), only when
+//! they are missing or differ, so they are visible, explainable and
+//! assignable like any role from the moment a store exists. The four roles
+//! are created only when missing, and receive their duties through role
+//! extensions (`<Role>.Warden`): a D365 import that brings its own
 //! `SystemAdministrator` keeps its content and still gets Warden's duties.
 
+use crate::CoreError;
+use serde_json::json;
 use warden_model::{
-    Access, AccessSet, Duty, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Grant, Model, Object, Privilege, Role,
+    Access, AccessSet, Duty, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Grant, Model, Object, ObjectKind, Privilege, Role,
     RoleExtension,
 };
+use warden_store::{Change, Commit, Layer, Revision, Store, StoreError};
 
 /// The AOT model name that Warden's own objects carry.
 pub const MODEL: &str = "Warden";
@@ -252,6 +257,11 @@ pub const ROLES: &[(&str, &str, &str, &[&str])] = &[
 /// The built-in objects to keep in the store, given what it holds: roles that
 /// already exist are left as they are (their duties come from the extensions).
 pub fn objects(stored: &Model) -> Vec<Object> {
+    objects_unless(|role| stored.roles.contains_key(role))
+}
+
+/// The built-in objects, leaving out the roles for which `exists` says yes.
+fn objects_unless(exists: impl Fn(&str) -> bool) -> Vec<Object> {
     let mut out = Vec::new();
     for area in Area::ALL {
         let mut ep = EntryPoint::referenced(&EntryPointKey::new(EntryPointType::ServiceOperation, area.entry_point()));
@@ -290,7 +300,7 @@ pub fn objects(stored: &Model) -> Vec<Object> {
         }));
     }
     for (name, label, description, duties) in ROLES {
-        if !stored.roles.contains_key(*name) {
+        if !exists(name) {
             let mut r = Role::new(*name);
             r.label = Some(label.to_string());
             r.description = Some(description.to_string());
@@ -307,6 +317,100 @@ pub fn objects(stored: &Model) -> Vec<Object> {
         }));
     }
     out
+}
+
+/// The audit trail's name for [`install`]'s commit.
+pub const INSTALL_ACTION: &str = "install built-in model";
+
+/// How many times [`install`] reads again when another writer commits first.
+const INSTALL_ATTEMPTS: usize = 3;
+
+/// What [`install`] would write: the built-in objects whose code-layer form is
+/// missing or differs, and the roles that exist in no layer at all. Reads one
+/// key at a time (a few dozen point reads), never the whole model, so that it
+/// costs the same on an empty store and on one with 100,000 users.
+///
+/// The code layer is compared rather than the effective object: an
+/// administrator's customization of a built-in duty wins over it as any
+/// customization does, and must not make every command write it again.
+pub async fn pending(store: &dyn Store) -> Result<Vec<Change>, StoreError> {
+    let mut changes = Vec::new();
+    for object in objects_unless(|_| false) {
+        let key = object.key();
+        let layers = store.layers(&key).await?;
+        let wanted = if key.kind == ObjectKind::Role {
+            // Created when missing, otherwise left as whoever wrote it made it (even hidden).
+            layers.is_empty()
+        } else {
+            layers.iter().find(|l| l.layer == Layer::Code).and_then(|l| l.object.as_ref()) != Some(&object)
+        };
+        if wanted {
+            changes.push(Change::Put(object));
+        }
+    }
+    Ok(changes)
+}
+
+/// Writes the built-in model into the code layer when [`pending`] finds
+/// anything to write (a new store, or a new Warden version), as one audited
+/// commit by `warden` from `origin`; returns its revision, or `None` when the
+/// store was already current (nothing is written then).
+pub async fn install(store: &dyn Store, origin: &str) -> Result<Option<Revision>, CoreError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let started = std::time::Instant::now();
+        let revision = store.revision().await?;
+        let changes = pending(store).await?;
+        if changes.is_empty() {
+            tracing::debug!(us = started.elapsed().as_micros() as u64, "built-in model current");
+            return Ok(None);
+        }
+        let mut c = Commit::new("warden", INSTALL_ACTION);
+        c.layer = Layer::Code;
+        c.origin = origin.to_string();
+        c.summary = json!({"model": MODEL, "objects": changes.len()});
+        c.changes = changes;
+        // Planned on `revision`: two processes installing at once write it once.
+        c.expected_revision = Some(revision);
+        match store.commit(c).await {
+            Ok(rev) => {
+                tracing::info!(revision = rev, "built-in model installed");
+                return Ok(Some(rev));
+            }
+            Err(StoreError::Conflict { .. }) if attempt < INSTALL_ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Whether the store holds nothing but what [`install`] wrote: no revision
+/// yet, or only install commits (at most a few, so this reads a few events).
+pub async fn is_blank(store: &dyn Store) -> Result<bool, StoreError> {
+    const MOST: usize = 3;
+    let revision = store.revision().await?;
+    if revision == 0 {
+        return Ok(true);
+    }
+    if revision > MOST as u64 {
+        return Ok(false);
+    }
+    let events = store.audit_events(&warden_store::AuditFilter { limit: Some(MOST), ..Default::default() }).await?;
+    Ok(events.iter().all(|e| e.action == INSTALL_ACTION))
+}
+
+impl crate::Warden {
+    /// `demo`: [`crate::Warden::load_demo`], where a store that holds nothing
+    /// but the built-in model counts as empty. The demo holds that model too,
+    /// so loading it over one replaces nothing: the outcome says so.
+    pub async fn load_demo_into_new(&self, reset: bool, now: warden_model::Timestamp) -> Result<crate::DemoOutcome, CoreError> {
+        let blank = !reset && self.store().revision().await? > 0 && is_blank(self.store().as_ref()).await?;
+        let outcome = self.load_demo(reset || blank, now).await?;
+        Ok(match outcome {
+            crate::DemoOutcome::Loaded { revision, counts, .. } if blank => crate::DemoOutcome::Loaded { revision, counts, replaced_objects: 0 },
+            other => other,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,20 @@ pub enum CoreError {
     #[error("{0}")]
     InvalidInput(String),
 
+    /// An input breaks a rule of its own (a password too short, a token
+    /// lifetime out of range); `field` names it as the API does.
+    #[error("{field}: {message}")]
+    InvalidField { field: &'static str, message: String },
+
+    /// What a credential command names does not exist (an API token, the
+    /// user whose password is set); the message says which.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// Hashing a password failed (argon2 refused its parameters or ran out of memory).
+    #[error("cannot hash the password: {0}")]
+    Hashing(String),
+
     /// A security configuration change would make roles hold both sides of SoD rules.
     #[error("{}", sod_roles(.0))]
     SodRoles(Vec<crate::sod::RoleViolation>),

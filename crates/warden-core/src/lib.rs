@@ -16,8 +16,10 @@
 //! once; the command reports what it replaced.
 
 pub mod builtin;
+pub mod credentials;
 mod csv_io;
 pub mod demo;
+pub mod doctor;
 mod edit;
 mod error;
 pub mod host;
@@ -30,6 +32,7 @@ mod snapshot;
 mod sod;
 mod sod_files;
 mod validate;
+mod trail;
 pub mod webhooks;
 
 pub use csv_io::{

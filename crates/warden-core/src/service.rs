@@ -456,6 +456,11 @@ impl Warden {
         &self.actor
     }
 
+    /// Where the actor acts from ([`Warden::with_origin`]).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// The store's latest revision, compiled for checks and listings.
     pub async fn snapshot(&self) -> Result<Snapshot, CoreError> {
         Ok((*self.host().await?.catch_up(None).await?).clone())

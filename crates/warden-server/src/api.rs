@@ -15,10 +15,9 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 use warden_engine::{Decision, EntryPointId, Index};
-use warden_model::{
-    Access, Credential, CredentialKind, EntryPointKey, EntryPointType, Model, Object, ObjectKind, ObjectRef, Timestamp,
-};
-use warden_store::{AuditFilter, AuditVerification, Change, Commit, Layer};
+use warden_core::credentials::SignIn;
+use warden_model::{Access, CredentialKind, EntryPointKey, EntryPointType, Object, ObjectKind, ObjectRef, Timestamp};
+use warden_store::{AuditFilter, AuditVerification, Layer};
 
 /// Most checks in one batch request.
 const MAX_BATCH: usize = 100_000;
@@ -139,8 +138,9 @@ fn recorded_check(caller: &Caller, user: &str, entry_point: &str, access: Access
 /// Writes recorded checks before the answer goes out, so that a recording
 /// holds every check in the order it was made, with what the user did next.
 async fn record(state: &AppState, events: impl IntoIterator<Item = warden_store::ActivityEvent>) -> ApiResult<()> {
+    let warden = reader(state);
     for e in events {
-        state.store.append_activity(&e).await?;
+        warden.record_activity(&e).await?;
     }
     Ok(())
 }
@@ -310,75 +310,30 @@ pub async fn login(
     body: Result<crate::problem::JsonObject<LoginRequest>, crate::problem::ApiError>,
 ) -> ApiResult<Response> {
     let crate::problem::JsonObject(req) = body?;
-    let keys = auth::lockout_keys(&req.user, &caller.origin);
-    for k in &keys {
-        if let Some(until) = state.store.sign_in_locked_until(&k.key, caller.now).await? {
-            // Refused without looking at the password; recorded, so that a lockout under attack shows.
-            let detail = json!({"via": "warden", "locked": k.scope, "until": until.to_string()});
-            record_activity(&state, &req.user, "sign_in_refused", &caller.origin, detail).await;
+    let warden = state.warden(&req.user, &caller.origin).with_clock(std::sync::Arc::new(move || caller.now));
+    let session = match warden.sign_in(&req.user, &req.password).await? {
+        SignIn::SignedIn(session) => session,
+        SignIn::Refused => return Err(ApiError::unauthorized("wrong user name or password, or the user is disabled")),
+        SignIn::Locked { until, .. } => {
             let wait = auth::seconds_until(until, caller.now);
             return Err(ApiError { retry_after: Some(wait), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", format!("too many failed sign-ins; try again in {wait} s")) });
         }
-    }
-    let snap = &caller.snapshot;
-    let stored = snap
-        .model
-        .credentials
-        .get(&auth::password_credential_id(&req.user))
-        .filter(|c| c.kind == CredentialKind::Password && c.is_live(caller.now))
-        .map(|c| c.hash.clone());
-    let enabled = snap.model.users.get(&req.user).is_some_and(|u| u.enabled);
-    // Verify even for unknown users, so that timing does not reveal which names exist.
-    let phc = stored.clone().unwrap_or_else(|| DUMMY_HASH.with(|h| h.clone()));
-    let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &phc)).await.unwrap_or(false) && stored.is_some() && enabled;
-    if !ok {
-        record_activity(&state, &req.user, "sign_in_failed", &caller.origin, json!({"via": "warden"})).await;
-        for k in &keys {
-            let failure = state.store.record_sign_in_failure(&k.key, caller.now, &auth::LOCKOUT).await?;
-            if let (true, Some(until)) = (failure.newly_locked, failure.locked_until) {
-                let detail = json!({"via": "warden", "locked": k.scope, "failures": failure.failures, "until": until.to_string()});
-                record_activity(&state, &req.user, "sign_in_locked", &caller.origin, detail).await;
-                tracing::warn!(scope = k.scope, key = %k.key, until = %until, "sign-in locked out after repeated failures");
-            }
-        }
-        return Err(ApiError::unauthorized("wrong user name or password, or the user is disabled"));
-    }
-    let [_, by_user] = &keys;
-    state.store.clear_sign_in_failures(&by_user.key).await?;
-    let (id, secret) = auth::new_secret();
-    let expires = Timestamp(caller.now.0 + auth::SESSION_LIFETIME.as_millis() as i64);
-    let credential = Credential {
-        id: auth::session_credential_id(&id),
-        user: req.user.clone(),
-        kind: CredentialKind::Session,
-        hash: auth::sha256_hex(&secret),
-        label: None,
-        created: caller.now,
-        expires: Some(expires),
     };
-    commit(&state, &req.user, &caller.origin, "sign in", json!({"session": id}), vec![Change::Put(Object::Credential(credential))]).await?;
-    record_activity(&state, &req.user, "sign_in", &caller.origin, json!({"via": "warden"})).await;
-    let csrf = auth::csrf_token(&secret);
+    state.refresh(Some(session.revision)).await?;
+    let csrf = auth::csrf_token(&session.secret);
     let max_age = Some(auth::SESSION_LIFETIME.as_secs());
-    let mut response = Json(SessionInfo { user: req.user, csrf_token: csrf.clone(), expires: expires.to_string() }).into_response();
+    let mut response = Json(SessionInfo { user: session.user, csrf_token: csrf.clone(), expires: session.expires.to_string() }).into_response();
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, cookie_header(&state, auth::SESSION_COOKIE, &format!("{id}.{secret}"), true, max_age));
+    headers.append(header::SET_COOKIE, cookie_header(&state, auth::SESSION_COOKIE, &format!("{}.{}", session.id, session.secret), true, max_age));
     headers.append(header::SET_COOKIE, cookie_header(&state, auth::CSRF_COOKIE, &csrf, false, max_age));
     Ok(response)
-}
-
-thread_local! {
-    /// A valid argon2id hash of a random password, verified against when the
-    /// user has no password, so that a failed sign-in takes the same time.
-    static DUMMY_HASH: String = auth::hash_password(&auth::new_secret().1).unwrap_or_default();
 }
 
 pub async fn logout(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Response> {
     let p = caller.principal()?;
     if let Via::Session { credential } = &p.via {
-        commit(&state, &p.actor(), &caller.origin, "sign out", json!({"session": credential}), vec![Change::Delete(ObjectRef::new(ObjectKind::Credential, credential))]).await?;
-        record_activity(&state, &p.user, "sign_out", &caller.origin, json!({"via": "warden"})).await;
+        let outcome = state.warden(&p.actor(), &caller.origin).sign_out(&p.user, credential).await?;
+        state.refresh(Some(outcome.revision)).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     let headers = response.headers_mut();
@@ -418,80 +373,28 @@ pub async fn me(Extension(caller): Extension<Caller>) -> ApiResult<Json<Me>> {
     }))
 }
 
-// ---------------------------------------------------------------- writes
-
-/// Commits `changes` as `actor` and brings this process's snapshot to the new
-/// revision, so that the caller's next request sees its own write.
-pub async fn commit(state: &AppState, actor: &str, origin: &str, action: &str, summary: serde_json::Value, changes: Vec<Change>) -> ApiResult<u64> {
-    let mut c = Commit::new(actor, action);
-    c.origin = origin.to_string();
-    c.summary = summary;
-    c.changes = changes;
-    let claim = crate::idempotency::current();
-    c.idempotency = claim.as_ref().and_then(|claim| claim.record_for(None));
-    let keyed = c.idempotency.is_some();
-    let revision = state.store.commit(c).await?;
-    if let (Some(claim), true) = (claim, keyed) {
-        claim.took(revision, false);
-    }
-    state.refresh(Some(revision)).await?;
-    Ok(revision)
-}
-
-/// Sign-ins and failures go to the activity log; losing one must not fail the request.
-async fn record_activity(state: &AppState, user: &str, kind: &str, origin: &str, detail: serde_json::Value) {
-    let event = warden_store::ActivityEvent {
-        id: 0,
-        at: Timestamp::now(),
-        user: user.to_string(),
-        kind: kind.to_string(),
-        source: Some(origin.to_string()),
-        detail,
-        claimed_at: None,
-    };
-    if let Err(e) = state.store.append_activity(&event).await {
-        tracing::warn!(error = %e, user, kind, "cannot record activity");
-    }
-}
-
 // ---------------------------------------------------------------- credentials
 
-fn token_info(c: &Credential) -> TokenInfo {
-    TokenInfo {
-        id: c.id.trim_start_matches("token:").to_string(),
-        user: c.user.clone(),
-        label: c.label.clone(),
-        created: c.created.to_string(),
-        expires: c.expires.map(|e| e.to_string()),
-    }
+fn token_info(t: warden_core::credentials::TokenInfo) -> TokenInfo {
+    TokenInfo { id: t.id, user: t.user, label: t.label, created: t.created.to_string(), expires: t.expires.map(|e| e.to_string()) }
 }
 
 pub async fn list_tokens(Extension(caller): Extension<Caller>) -> Json<TokenList> {
-    let tokens = caller.snapshot.model.credentials.values().filter(|c| c.kind == CredentialKind::ApiToken).map(token_info).collect();
+    let tokens = caller
+        .snapshot
+        .model
+        .credentials
+        .values()
+        .filter(|c| c.kind == CredentialKind::ApiToken)
+        .map(|c| token_info(warden_core::credentials::TokenInfo::of(c)))
+        .collect();
     Json(TokenList { tokens })
 }
 
-fn days(d: Option<u32>) -> ApiResult<i64> {
-    match d.unwrap_or(90) {
-        d @ 1..=3650 => Ok(i64::from(d) * 86_400_000),
-        d => Err(ApiError::unprocessable(format!("expires_in_days: {d} is not between 1 and 3650"))),
-    }
-}
-
-fn issue(user: &str, label: Option<String>, now: Timestamp, lifetime_ms: i64) -> (Credential, IssuedToken) {
-    let (id, secret) = auth::new_secret();
-    let expires = Timestamp(now.0 + lifetime_ms);
-    let c = Credential {
-        id: auth::token_credential_id(&id),
-        user: user.to_string(),
-        kind: CredentialKind::ApiToken,
-        hash: auth::sha256_hex(&secret),
-        label,
-        created: now,
-        expires: Some(expires),
-    };
-    let shown = IssuedToken { id: id.clone(), user: user.to_string(), token: auth::token_text(&id, &secret), expires: Some(expires.to_string()) };
-    (c, shown)
+/// A new token's answer: shown once, never cached.
+fn issued(t: warden_core::credentials::IssuedToken) -> Response {
+    let shown = IssuedToken { id: t.id, user: t.user, token: t.token, expires: Some(t.expires.to_string()) };
+    (StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(shown)).into_response()
 }
 
 pub async fn create_token(
@@ -501,20 +404,9 @@ pub async fn create_token(
 ) -> ApiResult<Response> {
     let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
-    if !caller.snapshot.model.users.contains_key(&req.user) {
-        return Err(ApiError::unprocessable(format!("user: unknown user '{}'", req.user)));
-    }
-    let (c, shown) = issue(&req.user, req.label, caller.now, days(req.expires_in_days)?);
-    commit(&state, &p.actor(), &caller.origin, "token create", json!({"token": shown.id, "user": shown.user}), vec![Change::Put(Object::Credential(c))]).await?;
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(shown)).into_response())
-}
-
-fn stored_token<'a>(model: &'a Model, id: &str) -> ApiResult<&'a Credential> {
-    model
-        .credentials
-        .get(&auth::token_credential_id(id))
-        .filter(|c| c.kind == CredentialKind::ApiToken)
-        .ok_or_else(|| ApiError::not_found(format!("API token '{id}' does not exist")))
+    let token = state.warden(&p.actor(), &caller.origin).issue_token(&req.user, req.label, req.expires_in_days).await?;
+    state.refresh(Some(token.revision)).await?;
+    Ok(issued(token))
 }
 
 pub async fn rotate_token(
@@ -525,31 +417,15 @@ pub async fn rotate_token(
 ) -> ApiResult<Response> {
     let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
-    let old = stored_token(&caller.snapshot.model, &id)?.clone();
-    let grace = match req.grace_seconds.unwrap_or(86_400) {
-        g @ 0..=604_800 => i64::from(g) * 1000,
-        g => return Err(ApiError::unprocessable(format!("grace_seconds: {g} is more than a week (604800)"))),
-    };
-    let (new, shown) = issue(&old.user, old.label.clone(), caller.now, days(req.expires_in_days)?);
-    let mut old_after = old.clone();
-    let grace_end = Timestamp(caller.now.0 + grace);
-    old_after.expires = Some(old.expires.map_or(grace_end, |e| e.min(grace_end)));
-    commit(
-        &state,
-        &p.actor(),
-        &caller.origin,
-        "token rotate",
-        json!({"token": id, "replacement": shown.id, "old_expires": old_after.expires.map(|e| e.to_string())}),
-        vec![Change::Put(Object::Credential(old_after)), Change::Put(Object::Credential(new))],
-    )
-    .await?;
-    Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(shown)).into_response())
+    let token = state.warden(&p.actor(), &caller.origin).rotate_token(&id, req.grace_seconds, req.expires_in_days).await?;
+    state.refresh(Some(token.revision)).await?;
+    Ok(issued(token))
 }
 
 pub async fn revoke_token(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<StatusCode> {
     let p = caller.principal()?;
-    let c = stored_token(&caller.snapshot.model, &id)?;
-    commit(&state, &p.actor(), &caller.origin, "token revoke", json!({"token": id, "user": c.user}), vec![Change::Delete(ObjectRef::new(ObjectKind::Credential, &c.id))]).await?;
+    let outcome = state.warden(&p.actor(), &caller.origin).revoke_token(&id).await?;
+    state.refresh(Some(outcome.revision)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -561,24 +437,17 @@ pub async fn set_password(
 ) -> ApiResult<StatusCode> {
     let crate::problem::JsonObject(req) = body?;
     let p = caller.principal()?;
-    if !caller.snapshot.model.users.contains_key(&user) {
-        return Err(ApiError::not_found(format!("user '{user}' does not exist")));
-    }
-    if req.password.chars().count() < 12 {
-        return Err(ApiError::unprocessable("password: at least 12 characters"));
-    }
-    let c = password_credential(&user, &req.password, caller.now).await?;
-    commit(&state, &p.actor(), &caller.origin, "password set", json!({"user": user}), vec![Change::Put(Object::Credential(c))]).await?;
+    let outcome = state.warden(&p.actor(), &caller.origin).set_password(&user, &req.password).await?;
+    state.refresh(Some(outcome.revision)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn password_credential(user: &str, password: &str, now: Timestamp) -> ApiResult<Credential> {
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(ApiError::internal)??;
-    Ok(Credential { id: auth::password_credential_id(user), user: user.to_string(), kind: CredentialKind::Password, hash, label: None, created: now, expires: None })
-}
-
 // ---------------------------------------------------------------- audit
+
+/// The core services for reading the trail and the activity log, which need no actor.
+pub(crate) fn reader(state: &AppState) -> warden_core::Warden {
+    warden_core::Warden::new(state.store.clone(), "api")
+}
 
 #[derive(Debug, Deserialize)]
 pub struct AuditQuery {
@@ -607,13 +476,13 @@ pub async fn audit(State(state): State<AppState>, Extension(caller): Extension<C
         include_changes: q.changes.unwrap_or(false),
         after_seq: cursor("after_seq", q.after_seq)?,
     };
-    let events = state.store.audit_events(&filter).await?;
+    let events = reader(&state).audit_events(&filter).await?;
     let next_after_seq = (events.len() == limit).then(|| events.last().map(|e| e.seq)).flatten();
     Ok(Json(AuditPage { events: events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), next_after_seq }))
 }
 
 pub async fn audit_head(State(state): State<AppState>) -> ApiResult<Json<AuditAnchorBody>> {
-    let a = state.store.audit_head().await?;
+    let a = reader(&state).audit_head().await?;
     Ok(Json(AuditAnchorBody { seq: a.seq, hash: a.hash }))
 }
 
@@ -625,7 +494,7 @@ pub async fn audit_verify(State(state): State<AppState>, body: Result<crate::pro
         return Err(ApiError::unprocessable(format!("anchor.seq: {} is beyond any trail (at most {})", a.seq, i64::MAX)));
     }
     let anchor = req.anchor.map(|a| warden_store::AuditAnchor { seq: a.seq, hash: a.hash });
-    Ok(Json(match state.store.verify_audit(anchor.as_ref()).await? {
+    Ok(Json(match reader(&state).verify_audit(anchor.as_ref()).await? {
         AuditVerification::Intact { events, head } => VerifyResponse { status: "intact".into(), events: Some(events), head: Some(head), seq: None, reason: None },
         AuditVerification::Broken { seq, reason } => VerifyResponse { status: "broken".into(), events: None, head: None, seq: Some(seq), reason: Some(reason) },
     }))
@@ -657,7 +526,7 @@ pub async fn session_event(
         detail: json!({"reported_by": p.user, "claimed_source": req.source, "detail": req.detail}),
         claimed_at,
     };
-    let id = state.store.append_activity(&event).await?;
+    let id = reader(&state).record_activity(&event).await?;
     Ok((StatusCode::ACCEPTED, Json(EventAccepted { id })).into_response())
 }
 
@@ -700,7 +569,7 @@ pub async fn events(State(state): State<AppState>, Extension(caller): Extension<
         after_id: cursor("after_id", q.after_id)?,
         limit: Some(limit),
     };
-    let events = state.store.activity(&filter).await?;
+    let events = reader(&state).activity(&filter).await?;
     let next_after_id = (events.len() == limit).then(|| events.last().map(|e| e.id)).flatten();
     Ok(Json(EventPage { events: events.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect(), next_after_id }))
 }

@@ -2,30 +2,28 @@
 //! against credentials kept in the store as hashes; and what they may do,
 //! decided by Warden's own engine against the built-in model.
 //!
+//! The credentials' rules (secrets, hashing, lifetimes, the sign-in lockout)
+//! are `warden_core::credentials`; this module reads them off HTTP requests.
 //! Secrets have the form `wdn_<id>_<secret>` (tokens) or `<id>.<secret>`
 //! (session cookies): the id finds the credential in the snapshot without a
-//! scan, and only the SHA-256 of the 256-bit secret is stored. Passwords are
-//! argon2id hashes, verified off the async runtime because each takes tens of
-//! milliseconds by design. Failed sign-ins are counted in the store ([`LOCKOUT`]).
+//! scan, and only the SHA-256 of the 256-bit secret is stored.
 
 use crate::builtin::Action;
 use crate::problem::ApiError;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::http::{header, HeaderMap, Method};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
-use std::time::Duration;
 use subtle::ConstantTimeEq;
+use warden_core::credentials::secret_matches;
 use warden_core::Snapshot;
 use warden_model::{Credential, CredentialKind, EntryPointKey, EntryPointType, Timestamp};
-use warden_store::LockoutPolicy;
+
+pub use warden_core::credentials::{
+    lockout_keys, new_secret, password_credential_id, seconds_until, session_credential_id, sha256_hex, token_credential_id, token_text,
+    LockoutKey, LOCKOUT, SESSION_LIFETIME,
+};
 
 pub const SESSION_COOKIE: &str = "warden_session";
 pub const CSRF_COOKIE: &str = "warden_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
-/// How long a browser session lasts after sign-in.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(8 * 3600);
 
 /// How the caller proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,57 +49,11 @@ impl Principal {
     }
 }
 
-/// A fresh secret: a public id (16 hex digits) and 256 random bits (64 hex digits).
-pub fn new_secret() -> (String, String) {
-    let mut id = [0u8; 8];
-    let mut secret = [0u8; 32];
-    rand::rng().fill_bytes(&mut id);
-    rand::rng().fill_bytes(&mut secret);
-    (hex::encode(id), hex::encode(secret))
-}
-
-pub fn sha256_hex(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-pub fn token_credential_id(id: &str) -> String {
-    format!("token:{id}")
-}
-pub fn session_credential_id(id: &str) -> String {
-    format!("session:{id}")
-}
-pub fn password_credential_id(user: &str) -> String {
-    format!("password:{user}")
-}
-
-pub fn token_text(id: &str, secret: &str) -> String {
-    format!("wdn_{id}_{secret}")
-}
-
 /// The CSRF token of a session: derived from the session's secret, which only
 /// the HttpOnly cookie holds, so a page on another origin can neither read nor
 /// compute it, and the server needs no state to check it.
 pub fn csrf_token(session_secret: &str) -> String {
     sha256_hex(&format!("warden-csrf:{session_secret}"))
-}
-
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::internal(format!("argon2: {e}")))
-}
-
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    }
-}
-
-fn equal_hash(stored: &str, secret: &str) -> bool {
-    stored.as_bytes().ct_eq(sha256_hex(secret).as_bytes()).into()
 }
 
 fn live<'a>(snapshot: &'a Snapshot, id: &str, kind: CredentialKind, now: Timestamp) -> Option<&'a Credential> {
@@ -133,7 +85,7 @@ pub fn authenticate(headers: &HeaderMap, method: &Method, snapshot: &Snapshot, n
         let (id, secret) = token.strip_prefix("wdn_").and_then(|t| t.split_once('_')).ok_or_else(invalid)?;
         let credential_id = token_credential_id(id);
         let c = live(snapshot, &credential_id, CredentialKind::ApiToken, now).ok_or_else(invalid)?;
-        if !equal_hash(&c.hash, secret) {
+        if !secret_matches(&c.hash, secret) {
             return Err(invalid());
         }
         Principal { user: c.user.clone(), via: Via::Token { credential: credential_id } }
@@ -141,7 +93,7 @@ pub fn authenticate(headers: &HeaderMap, method: &Method, snapshot: &Snapshot, n
         let (id, secret) = value.split_once('.').ok_or_else(invalid)?;
         let credential_id = session_credential_id(id);
         let c = live(snapshot, &credential_id, CredentialKind::Session, now).ok_or_else(invalid)?;
-        if !equal_hash(&c.hash, secret) {
+        if !secret_matches(&c.hash, secret) {
             return Err(invalid());
         }
         // Cookies travel with cross-site requests; state changes need the CSRF token too.
@@ -181,57 +133,9 @@ pub fn require(principal: Option<&Principal>, snapshot: &Snapshot, action: Actio
     }
 }
 
-/// Ten failed sign-ins in five minutes lock an account or an address out for
-/// the rest of the window. The count and the lockout live in the store, so
-/// every replica and every restart enforces the same one.
-pub const LOCKOUT: LockoutPolicy = LockoutPolicy { max_failures: 10, window: Duration::from_secs(300) };
-
-/// What a sign-in attempt is counted under, and how the lockout names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockoutKey {
-    /// `user` or `client`.
-    pub scope: &'static str,
-    /// The store's key: `user NAME` (lowercase) or `client ADDRESS`.
-    pub key: String,
-}
-
-/// The keys a sign-in as `user` from `origin` (`api ADDRESS:PORT`) counts under.
-pub fn lockout_keys(user: &str, origin: &str) -> [LockoutKey; 2] {
-    let addr = origin.trim_start_matches("api ");
-    let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
-    [
-        LockoutKey { scope: "client", key: format!("client {host}") },
-        LockoutKey { scope: "user", key: format!("user {}", user.to_lowercase()) },
-    ]
-}
-
-/// Whole seconds from `now` until `until`, at least one, for `Retry-After`.
-pub fn seconds_until(until: Timestamp, now: Timestamp) -> u64 {
-    u64::try_from(until.0.saturating_sub(now.0)).unwrap_or(0).div_ceil(1000).max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_verify_only_themselves() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("correct hors", &h));
-        assert!(!verify_password("x", "not a phc string"));
-    }
-
-    #[test]
-    fn lockout_keys_name_the_address_without_its_port_and_the_user_in_lowercase() {
-        let [client, user] = lockout_keys("Alice", "api 10.1.2.3:5555");
-        assert_eq!((client.scope, client.key.as_str()), ("client", "client 10.1.2.3"));
-        assert_eq!((user.scope, user.key.as_str()), ("user", "user alice"));
-        assert_eq!(lockout_keys("a", "api [::1]:80")[0].key, "client [::1]");
-        assert_eq!(seconds_until(Timestamp(10_001), Timestamp(0)), 11);
-        assert_eq!(seconds_until(Timestamp(0), Timestamp(5)), 1);
-    }
 
     #[test]
     fn cookie_parsing_finds_the_named_cookie() {

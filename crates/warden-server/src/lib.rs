@@ -34,15 +34,13 @@ use axum::routing::{delete, get, post, put};
 use axum::{Extension, Router};
 use endpoints::{Endpoint, Guard, COLLECTIONS};
 use problem::ApiError;
-use rand::Rng;
-use serde_json::json;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Instant;
 use warden_core::Snapshot;
-use warden_model::{Assignment, Object, ObjectRef, Timestamp, User};
-use warden_store::{Change, Commit, Layer, Store};
+use warden_model::Timestamp;
+use warden_store::Store;
 
 /// Who is calling and the snapshot their request was authorized against; put
 /// into the request by [`authorize`] for the handlers.
@@ -226,85 +224,43 @@ fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
 }
 
 /// Writes the built-in `Warden` model into the code layer when the store's
-/// copy differs (first start, or a new Warden version).
+/// copy is missing or differs (first start, or a new Warden version); see
+/// [`warden_core::builtin::install`].
 pub async fn install_builtin(store: &dyn Store) -> Result<(), ServerError> {
-    let (model, _) = store.load().await?;
-    let wanted = builtin::objects(&model);
-    let changes: Vec<Change> = wanted
-        .into_iter()
-        .filter(|o| stored_object(&model, &o.key()).as_ref() != Some(o))
-        .map(Change::Put)
-        .collect();
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let mut c = Commit::new("warden", "install built-in model");
-    c.layer = Layer::Code;
-    c.origin = "server".into();
-    c.summary = json!({"model": builtin::MODEL, "objects": changes.len()});
-    c.changes = changes;
-    store.commit(c).await?;
+    builtin::install(store, "server").await?;
     Ok(())
 }
 
-fn stored_object(model: &warden_model::Model, key: &ObjectRef) -> Option<Object> {
-    model.objects_of(key.kind).find(|o| o.key() == *key)
-}
-
-/// What bootstrapping did, for the operator's console.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Bootstrap {
-    /// Sign-in credentials exist already.
-    NotNeeded,
-    /// The administrator's password came from `WARDEN_ADMIN_PASSWORD`.
-    FromEnvironment { user: String },
-    /// A generated password, to print once.
-    Generated { user: String, password: String },
-}
-
-pub const BOOTSTRAP_USER: &str = "admin";
+pub use warden_core::credentials::{Bootstrap, BOOTSTRAP_USER};
 
 /// On a store where nobody can sign in yet, creates the `admin` user with the
-/// System administrator role and a password: `password` if given, else a
-/// generated one that is returned to be shown once.
-pub async fn bootstrap_admin(store: &dyn Store, password: Option<&str>) -> Result<Bootstrap, ServerError> {
-    let (model, _) = store.load().await?;
-    let can_sign_in = model.credentials.values().any(|c| matches!(c.kind, warden_model::CredentialKind::Password | warden_model::CredentialKind::ApiToken));
-    if can_sign_in {
-        return Ok(Bootstrap::NotNeeded);
+/// System administrator role and a password: `password` (from
+/// `WARDEN_ADMIN_PASSWORD`) if given, else a generated one that is returned
+/// to be shown once ([`warden_core::Warden::bootstrap_admin`]).
+pub async fn bootstrap_admin(store: &Arc<dyn Store>, password: Option<&str>) -> Result<Bootstrap, ServerError> {
+    let warden = warden_core::Warden::new(store.clone(), "warden").with_origin("server");
+    match warden.bootstrap_admin(password).await {
+        Err(warden_core::CoreError::InvalidField { field: "password", .. }) => Err(ServerError::Api(format!(
+            "WARDEN_ADMIN_PASSWORD must have at least {} characters",
+            warden_core::credentials::MIN_PASSWORD_CHARS
+        ))),
+        other => Ok(other?),
     }
-    let (secret, outcome) = match password {
-        Some(p) if p.chars().count() >= 12 => (p.to_string(), Bootstrap::FromEnvironment { user: BOOTSTRAP_USER.into() }),
-        Some(_) => return Err(ServerError::Api("WARDEN_ADMIN_PASSWORD must have at least 12 characters".into())),
-        None => {
-            let p = generate_password();
-            (p.clone(), Bootstrap::Generated { user: BOOTSTRAP_USER.into(), password: p })
-        }
-    };
-    let now = Timestamp::now();
-    let mut changes = Vec::new();
-    let user = match model.users.get(BOOTSTRAP_USER) {
-        Some(u) => User { enabled: true, ..u.clone() },
-        None => User { name: Some("Bootstrap administrator".into()), ..User::new(BOOTSTRAP_USER) },
-    };
-    changes.push(Change::Put(Object::User(user)));
-    if !model.assignments_of(BOOTSTRAP_USER).iter().any(|a| a.role == builtin::SYSTEM_ADMINISTRATOR) {
-        changes.push(Change::Put(Object::Assignment(Assignment::global(BOOTSTRAP_USER, builtin::SYSTEM_ADMINISTRATOR))));
-    }
-    changes.push(Change::Put(Object::Credential(api::password_credential(BOOTSTRAP_USER, &secret, now).await?)));
-    let mut c = Commit::new("warden", "bootstrap administrator");
-    c.origin = "server".into();
-    c.summary = json!({"user": BOOTSTRAP_USER, "role": builtin::SYSTEM_ADMINISTRATOR});
-    c.changes = changes;
-    store.commit(c).await?;
-    Ok(outcome)
 }
 
-fn generate_password() -> String {
-    // No look-alikes (0/O, 1/l/I): people type it once from a console.
-    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..20).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+/// Logs one warning when the store fails the whole-model validation (errors;
+/// dangling references after a partial import are legal): the server still
+/// starts, and `warden doctor` lists every problem.
+fn warn_if_invalid(snapshot: &Snapshot) {
+    let groups = warden_core::doctor::group(&snapshot.model.validate(), false);
+    if groups.iter().all(|g| g.severity != warden_core::doctor::Severity::Error) {
+        return;
+    }
+    tracing::warn!(
+        revision = snapshot.revision,
+        "the store fails validation: {}; run `warden doctor` for the list (serving anyway)",
+        warden_core::doctor::summary(&groups)
+    );
 }
 
 /// How to run the server.
@@ -326,6 +282,9 @@ pub struct ServeOptions {
 pub async fn prepare(store: Arc<dyn Store>, options: &ServeOptions) -> Result<AppState, ServerError> {
     install_builtin(store.as_ref()).await?;
     let host = warden_core::ModelHost::open(store).await?;
+    // The whole validation takes a while at D365 scale: the server starts meanwhile.
+    let snapshot = host.snapshot();
+    tokio::task::spawn_blocking(move || warn_if_invalid(&snapshot));
     Ok(AppState::new(host, prometheus(), options.secure_cookies || options.tls.is_some())
         .with_webhooks(options.webhooks.clone())
         .with_processor(options.processor))

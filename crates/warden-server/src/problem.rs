@@ -123,7 +123,13 @@ impl From<CoreError> for ApiError {
                 let errors = references.iter().map(ToString::to_string).collect();
                 ApiError { errors, ..ApiError::conflict(e.to_string()) }
             }
-            CoreError::EmptyWindow { .. } | CoreError::InvalidInput(_) | CoreError::InvalidId(_) | CoreError::Csv { .. } | CoreError::Aot(_) => {
+            CoreError::NotFound(_) => ApiError::not_found(e.to_string()),
+            CoreError::EmptyWindow { .. }
+            | CoreError::InvalidInput(_)
+            | CoreError::InvalidField { .. }
+            | CoreError::InvalidId(_)
+            | CoreError::Csv { .. }
+            | CoreError::Aot(_) => {
                 ApiError::unprocessable(e.to_string())
             }
             CoreError::NotEmpty { .. } | CoreError::Transition { .. } => ApiError::conflict(e.to_string()),

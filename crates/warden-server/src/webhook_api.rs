@@ -111,7 +111,7 @@ async fn deliveries(State(state): State<AppState>, q: Result<Query<DeliveryQuery
     let Query(q) = q?;
     let limit = crate::api::page_limit(q.limit)?;
     let filter = warden_store::ActivityFilter { kinds: vec!["webhook_delivery".into()], ..Default::default() };
-    let rows = state.store.activity(&filter).await?;
+    let rows = crate::api::reader(&state).activity(&filter).await?;
     let mut deliveries: Vec<serde_json::Value> = rows
         .into_iter()
         .filter(|r| q.webhook.as_deref().is_none_or(|w| r.detail["webhook"] == w))

@@ -100,15 +100,15 @@ struct Pending {
 /// (alerts are about what happens while Warden serves, not a replay of history).
 async fn cursor(state: &AppState) -> u64 {
     let filter = ActivityFilter { kinds: vec!["webhook_cursor".into()], ..ActivityFilter::default() };
-    match state.store.activity(&filter).await {
+    match crate::api::reader(state).activity(&filter).await {
         Ok(rows) if !rows.is_empty() => rows.iter().filter_map(|r| r.detail["seq"].as_u64()).max().unwrap_or(0),
-        _ => state.store.audit_head().await.map(|h| h.seq).unwrap_or(0),
+        _ => crate::api::reader(state).audit_head().await.map(|h| h.seq).unwrap_or(0),
     }
 }
 
 async fn log(state: &AppState, kind: &str, user: &str, detail: serde_json::Value) {
     let event = ActivityEvent { id: 0, at: Timestamp::now(), user: user.to_string(), kind: kind.to_string(), source: Some("webhooks".into()), detail, claimed_at: None };
-    if let Err(e) = state.store.append_activity(&event).await {
+    if let Err(e) = crate::api::reader(state).record_activity(&event).await {
         tracing::warn!(error = %e, "cannot record a webhook delivery");
     }
 }
@@ -144,14 +144,14 @@ pub async fn deliver(state: AppState, options: WebhookOptions, mut stop: tokio::
         }
         // New alerts from the trail.
         let filter = AuditFilter { after_seq: Some(seq), limit: Some(200), ..AuditFilter::default() };
-        let read = if leading { state.store.audit_events(&filter).await } else { Ok(Vec::new()) };
+        let read = if leading { crate::api::reader(&state).audit_events(&filter).await } else { Ok(Vec::new()) };
         match read {
             Ok(events) => {
                 let mut handed = false;
                 for e in &events {
                     if may_alert(e) {
                         let full = AuditFilter { after_seq: Some(e.seq - 1), limit: Some(1), include_changes: true, ..AuditFilter::default() };
-                        let Ok(mut read) = state.store.audit_events(&full).await else { break };
+                        let Ok(mut read) = crate::api::reader(&state).audit_events(&full).await else { break };
                         let Some(event) = read.pop() else { break };
                         // The webhooks as of this event at least: one created in the same commit, or just
                         // before by another process, must not miss it because the snapshot lags.

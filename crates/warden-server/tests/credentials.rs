@@ -145,7 +145,7 @@ impl Drop for Running {
 async fn serve_on(store: Arc<dyn Store>) -> Running {
     let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks: Default::default(), processor: false };
     let state = warden_server::prepare(store.clone(), &options).await.unwrap();
-    warden_server::bootstrap_admin(store.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
+    warden_server::bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.unwrap();
     state.refresh(None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -50,7 +50,7 @@ async fn start_tls() -> TlsServer {
     // Cookies are asked not to be Secure: serving TLS must make them Secure anyway.
     let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: Some(tls.clone()), webhooks: Default::default(), processor: true };
     let state = warden_server::prepare(store.clone(), &options).await.unwrap();
-    warden_server::bootstrap_admin(store.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
+    warden_server::bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.unwrap();
     state.refresh(None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("https://{}", listener.local_addr().unwrap());

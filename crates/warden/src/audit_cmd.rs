@@ -80,10 +80,9 @@ pub fn parse_object(text: &str) -> Result<ObjectRef, String> {
 
 pub async fn audit(ctx: &Context, cmd: AuditCommand) -> Result<Output> {
     let warden = ctx.warden().await?;
-    let store = warden.store();
     match cmd {
         AuditCommand::Verify { anchor } => {
-            let verdict = store.verify_audit(anchor.as_ref()).await.context("cannot read the audit trail")?;
+            let verdict = warden.verify_audit(anchor.as_ref()).await.context("cannot read the audit trail")?;
             let status = if verdict.is_intact() { 0 } else { 1 };
             if ctx.json {
                 return Ok(Output { status, ..ctx.json(&verdict)? });
@@ -98,7 +97,7 @@ pub async fn audit(ctx: &Context, cmd: AuditCommand) -> Result<Output> {
             Ok(Output { stdout: text, status })
         }
         AuditCommand::Checkpoint => {
-            let head = store.audit_head().await?;
+            let head = warden.audit_head().await?;
             if ctx.json {
                 return ctx.json(&head);
             }
@@ -106,7 +105,7 @@ pub async fn audit(ctx: &Context, cmd: AuditCommand) -> Result<Output> {
         }
         AuditCommand::Log { since, actor, object, limit, changes } => {
             let filter = AuditFilter { since, actor, object, limit: Some(limit), include_changes: changes, ..AuditFilter::default() };
-            let events = store.audit_events(&filter).await?;
+            let events = warden.audit_events(&filter).await?;
             if ctx.json {
                 return ctx.json(&events);
             }

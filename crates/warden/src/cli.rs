@@ -138,6 +138,21 @@ OUT/assignments.csv. The same --scale and --seed always give byte-identical file
     /// List or drop database customizations of imported (code-layer) security objects
     #[command(subcommand)]
     Customizations(crate::audit_cmd::CustomizationsCommand),
+
+    /// API tokens for scripts and applications: issue, rotate, revoke, list
+    #[command(subcommand, long_about = "API tokens let scripts and applications call Warden's REST API as a user \
+(`Authorization: Bearer wdn_...`). A token's secret is printed once when it is issued or rotated; Warden keeps only \
+its hash. Every change is in the audit trail, which names the token but never holds its secret or hash.")]
+    Token(crate::credentials_cmd::TokenCommand),
+
+    /// Check the whole store: model validation, the audit trail's hash chain, the built-in model
+    #[command(long_about = "Run every whole-store check and print every problem, grouped by kind, naming the \
+objects concerned: the whole-model validation (duplicate and look-alike names, references to objects that do not \
+exist, sub-role cycles, empty windows, duplicate assignments, ...), the audit trail's hash chain, and whether \
+Warden's built-in model is installed and current. Reads only; nothing is written.\n\n\
+Exit status: 0 when there are no errors (warnings allowed), 1 when there are errors. References to security \
+objects that are not loaded (legal after a partial AOT import) are warnings unless --strict.")]
+    Doctor(crate::doctor_cmd::DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +330,16 @@ and the audit trail.")]
         /// Allow the segregation-of-duties conflicts this creates, recorded with this reason in the conflicts register
         #[arg(long, value_name = "TEXT")]
         override_reason: Option<String>,
+    },
+
+    /// Set a user's password for signing in to Warden, read from standard input
+    #[command(long_about = "Set the password a user signs in to Warden's API and console with. The password \
+is read from the first line of standard input (so that it appears neither in the process list nor in the shell \
+history), must have at least 12 characters, and is stored only as an argon2id hash. The change is audited \
+without the hash.")]
+    Password {
+        /// User id
+        id: String,
     },
 
     /// Remove a role from a user (an error if the user does not have it)

@@ -22,8 +22,76 @@ impl Output {
     }
 }
 
+/// How a command opens the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    /// Reads an existing store as it is: a missing one is an error, never created.
+    Read,
+    /// Creates the store if missing, with the built-in model ensured first
+    /// ([`warden_core::builtin::install`]), so that its roles can be assigned at once.
+    Write,
+    /// `demo` and `serve`: creates the store if missing; the command installs
+    /// the built-in model itself, after the demo it may load into a new store.
+    Setup,
+}
+
+/// Commands that only read: they never create a store, nor write to one by
+/// opening it. Anything not listed here opens for writing.
+fn opening(command: &Command) -> Opening {
+    use crate::edit_cmd::{DutyCommand, EntryPointCommand, PrivilegeCommand, RuleCommand};
+    use crate::session_cmd::{PrivilegedCommand, SessionCommand, TempCommand};
+    use crate::sod_cmd::{RuleCommand as SodRuleCommand, SodCommand};
+    use crate::webhook_cmd::WebhookCommand;
+    let reads = match command {
+        Command::Demo(_) | Command::Serve(_) => return Opening::Setup,
+        Command::Check(_) | Command::Export(_) | Command::Audit(_) | Command::Doctor(_) | Command::Gen(_) => true,
+        Command::Customizations(c) => matches!(c, crate::audit_cmd::CustomizationsCommand::List),
+        Command::Org(c) => matches!(c, OrgCommand::List),
+        Command::User(c) => matches!(c, UserCommand::List | UserCommand::Show { .. }),
+        Command::Role(c) => matches!(c, RoleCommand::List | RoleCommand::Show { .. }),
+        Command::Duty(c) => matches!(c, DutyCommand::List | DutyCommand::Show { .. }),
+        Command::Privilege(c) => matches!(c, PrivilegeCommand::List | PrivilegeCommand::Show { .. }),
+        Command::EntryPoint(c) => matches!(c, EntryPointCommand::List { .. }),
+        Command::AssignmentRule(c) => matches!(c, RuleCommand::List | RuleCommand::Show { .. }),
+        Command::Sod(c) => matches!(
+            c,
+            SodCommand::Rule(SodRuleCommand::List | SodRuleCommand::Export { .. })
+                | SodCommand::Validate { .. }
+                | SodCommand::Conflicts { .. }
+                | SodCommand::Roles
+                | SodCommand::Similarity { .. }
+        ),
+        Command::Webhook(c) => matches!(c, WebhookCommand::List | WebhookCommand::Deliveries { .. }),
+        Command::Session(c) => matches!(
+            c,
+            SessionCommand::Temp(TempCommand::List { .. } | TempCommand::Show { .. } | TempCommand::Log { .. })
+                | SessionCommand::Privileged(
+                    PrivilegedCommand::List { .. } | PrivilegedCommand::Show { .. } | PrivilegedCommand::Log { .. } | PrivilegedCommand::Recording { delete: false, .. }
+                )
+        ),
+        Command::Token(c) => matches!(c, crate::credentials_cmd::TokenCommand::List { .. }),
+        Command::Import(_) | Command::Process(_) => false,
+    };
+    if reads { Opening::Read } else { Opening::Write }
+}
+
+/// A read-only command named a store that does not exist.
+#[derive(Debug)]
+pub struct NoStore {
+    place: String,
+}
+
+impl std::fmt::Display for NoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} does not exist yet; this command only reads a store, so it created none", self.place)
+    }
+}
+
+impl std::error::Error for NoStore {}
+
 /// Settings every command shares.
 pub struct Context {
+    opening: Opening,
     data_dir: PathBuf,
     database_url: Option<String>,
     actor: String,
@@ -49,6 +117,7 @@ impl Context {
             prefix.push_str(&shell_quote(&cli.data_dir.display().to_string()));
         }
         Context {
+            opening: opening(&cli.command),
             data_dir: cli.data_dir.clone(),
             database_url: cli.database_url.clone(),
             actor,
@@ -63,14 +132,46 @@ impl Context {
         self.actor_given
     }
 
+    /// The services over the configured store, opened as the command needs
+    /// ([`Opening`]): a reading command finds the store as it is, a writing
+    /// one finds the built-in model in it.
     pub async fn warden(&self) -> anyhow::Result<Warden> {
+        if self.opening == Opening::Read
+            && let Some(file) = self.store_file()
+            && !file.exists()
+        {
+            return Err(NoStore { place: self.place() }.into());
+        }
         let store = warden_store::open(self.database_url.as_deref(), &self.data_dir).await.with_context(|| {
             match &self.database_url {
                 Some(_) => "cannot open the store given by --database-url".to_string(),
                 None => format!("cannot open the store in {}", self.data_dir.display()),
             }
         })?;
+        if self.opening == Opening::Write {
+            warden_core::builtin::install(store.as_ref(), "cli").await.context("cannot install the built-in Warden model")?;
+        }
         Ok(Warden::new(store, self.actor.clone()))
+    }
+
+    /// The SQLite file the store lives in, when it is one (not in memory, not PostgreSQL).
+    fn store_file(&self) -> Option<PathBuf> {
+        match self.database_url.as_deref() {
+            None => Some(self.data_dir.join("warden.db")),
+            Some(url) if url.starts_with("sqlite:") && !url.contains(":memory:") && !url.contains("mode=memory") => {
+                let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+                Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// How messages name the store.
+    fn place(&self) -> String {
+        match &self.database_url {
+            Some(_) => "the store".to_string(),
+            None => format!("the store in {}", self.data_dir.display()),
+        }
     }
 
     /// The key webhook secrets derive from: `WARDEN_WEBHOOK_KEY`, else a
@@ -141,6 +242,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::User(
             cmd @ (UserCommand::Add { .. } | UserCommand::Edit { .. } | UserCommand::Enable { .. } | UserCommand::Disable { .. } | UserCommand::Remove { .. }),
         ) => crate::edit_cmd::user(ctx, cmd).await,
+        Command::User(UserCommand::Password { id }) => crate::credentials_cmd::password(ctx, &id).await,
         Command::User(cmd) => user(ctx, cmd).await,
         Command::Role(cmd @ (RoleCommand::List | RoleCommand::Show { .. })) => role(ctx, cmd).await,
         Command::Role(cmd) => crate::edit_cmd::role(ctx, cmd).await,
@@ -156,6 +258,8 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::Gen(args) => gen_model(ctx, args),
         Command::Audit(cmd) => crate::audit_cmd::audit(ctx, cmd).await,
         Command::Customizations(cmd) => crate::audit_cmd::customizations(ctx, cmd).await,
+        Command::Doctor(args) => crate::doctor_cmd::doctor(ctx, args).await,
+        Command::Token(cmd) => crate::credentials_cmd::token(ctx, cmd).await,
         Command::Serve(args) => {
             let store = ctx.warden().await?.store().clone();
             crate::serve_cmd::serve(store, args, ctx.webhook_key()?).await?;
@@ -166,17 +270,19 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
 
 /// A follow-up suggestion for an error, when there is a useful one.
 pub async fn hint(ctx: &Context, error: &anyhow::Error) -> Option<String> {
+    let p = &ctx.prefix;
+    if error.downcast_ref::<NoStore>().is_some() {
+        return Some(format!(
+            "create one with `{p} demo`, or import your security model with `{p} import aot PATH` (any command that writes creates the store)"
+        ));
+    }
     let core = error.downcast_ref::<CoreError>()?;
     let kind = core.unknown_kind()?;
-    let p = &ctx.prefix;
-    // An unknown name in an empty store is a missing import, not a typo.
+    // An unknown name in an empty store (nothing in it but Warden's own model) is a missing import, not a typo.
     if let Ok(w) = ctx.warden().await
-        && matches!(w.store().revision().await, Ok(0))
+        && matches!(warden_core::builtin::is_blank(w.store().as_ref()).await, Ok(true))
     {
-        let place = match &ctx.database_url {
-            Some(_) => "the store".to_string(),
-            None => format!("the store in {}", ctx.data_dir.display()),
-        };
+        let place = ctx.place();
         return Some(format!("{place} is empty: try `{p} demo`, or import your security model with `{p} import aot PATH`"));
     }
     Some(match kind {
@@ -246,7 +352,9 @@ fn access_list(list: &[Access]) -> String {
 
 async fn demo(ctx: &Context, args: DemoArgs) -> anyhow::Result<Output> {
     let warden = ctx.warden().await?;
-    let outcome = warden.load_demo(args.reset, now()).await?;
+    let outcome = warden.load_demo_into_new(args.reset, now()).await?;
+    // The demo holds the built-in model; a store that had an older one gets it now.
+    warden_core::builtin::install(warden.store().as_ref(), "cli").await?;
     if ctx.json {
         return ctx.json(&outcome);
     }

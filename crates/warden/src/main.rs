@@ -8,6 +8,8 @@
 mod audit_cmd;
 mod cli;
 mod commands;
+mod credentials_cmd;
+mod doctor_cmd;
 mod edit_cmd;
 mod serve_cmd;
 mod session_cmd;

@@ -49,8 +49,8 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
         (Some(cert), Some(key)) => Some(TlsConfig::load(cert, key)?),
         _ => None,
     };
-    if args.demo && store.revision().await? == 0 {
-        let outcome = Warden::new(store.clone(), "warden").with_origin("server").load_demo(false, warden_model::Timestamp::now()).await?;
+    if args.demo && warden_core::builtin::is_blank(store.as_ref()).await? {
+        let outcome = Warden::new(store.clone(), "warden").with_origin("server").load_demo_into_new(false, warden_model::Timestamp::now()).await?;
         if let warden_core::DemoOutcome::Loaded { revision, .. } = outcome {
             println!("Loaded the demo dataset (revision {revision}).");
         }
@@ -59,7 +59,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
     let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone(), webhooks, processor: !args.no_processor };
     let state = warden_server::prepare(store.clone(), &options).await?;
     let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
-    match warden_server::bootstrap_admin(store.as_ref(), password.as_deref()).await? {
+    match warden_server::bootstrap_admin(&store, password.as_deref()).await? {
         Bootstrap::NotNeeded => {}
         Bootstrap::FromEnvironment { user } => println!("Bootstrap administrator '{user}' created with the password from WARDEN_ADMIN_PASSWORD."),
         Bootstrap::Generated { user, password } => {

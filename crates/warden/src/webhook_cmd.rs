@@ -98,7 +98,6 @@ pub async fn webhook(ctx: &Context, cmd: WebhookCommand) -> anyhow::Result<Outpu
         WebhookCommand::Deliveries { webhook } => {
             let filter = warden_store::ActivityFilter { kinds: vec!["webhook_delivery".into()], ..Default::default() };
             let rows: Vec<_> = warden
-                .store()
                 .activity(&filter)
                 .await?
                 .into_iter()

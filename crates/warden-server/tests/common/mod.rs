@@ -40,7 +40,7 @@ pub async fn start_with(webhooks: warden_server::webhooks::WebhookOptions) -> Te
     Warden::new(store.clone(), "test").load_demo(false, warden_model::Timestamp::now()).await.unwrap();
     let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks, processor: true };
     let state = warden_server::prepare(store.clone(), &options).await.unwrap();
-    let boot = warden_server::bootstrap_admin(store.as_ref(), Some(ADMIN_PASSWORD)).await.unwrap();
+    let boot = warden_server::bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.unwrap();
     assert!(matches!(boot, warden_server::Bootstrap::FromEnvironment { .. }), "{boot:?}");
     state.refresh(None).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
