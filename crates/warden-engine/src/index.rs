@@ -134,13 +134,30 @@ pub struct Index {
     ep_handles: Arc<[u32]>,
 }
 
-/// The tables a user's slot points into, while they are being written.
+/// The tables a user's slot points into, while they are being written: what
+/// is appended after `base_*` entries that already exist (none for a build;
+/// the shared tables of the index being patched, which are copied only when
+/// a patched user needs entries in them).
 #[derive(Default)]
 struct UserTables {
     more_roles: Vec<u32>,
     more_terms: Vec<u32>,
     terms: Vec<Term>,
     scopes: Vec<u32>,
+    base_more: usize,
+    base_terms: usize,
+    base_scopes: usize,
+}
+
+/// `old` followed by `new`, sharing `old` when there is nothing new.
+fn appended<T: Copy>(old: &Arc<[T]>, new: Vec<T>) -> Arc<[T]> {
+    if new.is_empty() {
+        return old.clone();
+    }
+    let mut all = Vec::with_capacity(old.len() + new.len());
+    all.extend_from_slice(old);
+    all.extend(new);
+    all.into()
 }
 
 impl UserTables {
@@ -173,13 +190,13 @@ impl UserTables {
                         *slot = org_id(o);
                     }
                 } else {
-                    let at = u32::try_from(self.scopes.len()).ok().filter(|&at| at < SCOPE_OVERFLOW).expect("fewer than 2^31 scoped organizations");
+                    let at = u32::try_from(self.base_scopes + self.scopes.len()).ok().filter(|&at| at < SCOPE_OVERFLOW).expect("fewer than 2^31 scoped organizations");
                     orgs[0] = at | SCOPE_OVERFLOW;
                     orgs[1] = a.organizations.len() as u32;
                     self.scopes.extend(a.organizations.iter().map(&mut org_id));
                 }
                 self.terms.push(Term { from: a.valid_from.map_or(i64::MIN, |t| t.0), to: a.valid_to.map_or(i64::MAX, |t| t.0), orgs });
-                (self.terms.len() - 1) as u32 | TERM_EXTENDED
+                (self.base_terms + self.terms.len() - 1) as u32 | TERM_EXTENDED
             };
             roles_of_user.push(role);
             terms_of_user.push(term);
@@ -197,7 +214,7 @@ impl UserTables {
                 };
             }
         } else {
-            let at = u32::try_from(self.more_roles.len()).ok().filter(|&at| at < TERM_EXTENDED).expect("side arrays stay below 2^31 entries");
+            let at = u32::try_from(self.base_more + self.more_roles.len()).ok().filter(|&at| at < TERM_EXTENDED).expect("side arrays stay below 2^31 entries");
             let len = roles_of_user.len() as u32;
             slot = UserSlot { roles: [len as u16, (len >> 16) as u16, u16::MAX, u16::MAX], codes: [CODE_OVERFLOW, CODE_EMPTY, CODE_EMPTY, CODE_EMPTY], base: at };
             self.more_roles.extend_from_slice(&roles_of_user);
@@ -362,10 +379,10 @@ impl Index {
         let mut next = self.clone();
         let mut slots = next.users.to_vec();
         let mut tables = UserTables {
-            more_roles: next.more_roles.to_vec(),
-            more_terms: next.more_terms.to_vec(),
-            terms: next.terms.to_vec(),
-            scopes: next.scopes.to_vec(),
+            base_more: self.more_roles.len(),
+            base_terms: self.terms.len(),
+            base_scopes: self.scopes.len(),
+            ..UserTables::default()
         };
         let view = model.access_view();
         let (mut user_ids, mut org_ids) = (None::<Names>, None::<Names>);
@@ -405,10 +422,10 @@ impl Index {
             next.org_ids = Arc::new(ids);
         }
         next.users = slots.into();
-        next.more_roles = tables.more_roles.into();
-        next.more_terms = tables.more_terms.into();
-        next.terms = tables.terms.into();
-        next.scopes = tables.scopes.into();
+        next.more_roles = appended(&self.more_roles, tables.more_roles);
+        next.more_terms = appended(&self.more_terms, tables.more_terms);
+        next.terms = appended(&self.terms, tables.terms);
+        next.scopes = appended(&self.scopes, tables.scopes);
         next
     }
 
