@@ -228,7 +228,7 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     let plan = tokio::task::spawn_blocking(move || plan::plan(scale, seed, rules, &sizes)).await.map_err(|e| WritesError::Plan(e.to_string()))?;
     if plan.probes.is_empty() || plan.cli_probes.is_empty() || plan.duties.is_empty() || plan.partitions.iter().any(Vec::is_empty) {
         return Err(WritesError::Plan(format!(
-            "too small a model: {} probes, {} command-line probes, {} duties to add, writers' users {:?}",
+            "too small a model for this run (fewer --clients, or a larger --scale): {} probes, {} command-line probes, {} duties to add, writers' users {:?}",
             plan.probes.len(),
             plan.cli_probes.len(),
             plan.duties.len(),
@@ -431,21 +431,20 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     say(config, "one-shot command line");
     quiet(&sides).await;
     let mut budgets = [Budget::new(config.budget), Budget::new(config.budget)];
-    let mut cli_ms: [[Vec<f64>; 3]; 2] = Default::default();
+    let mut cli_ms: [phases::CliTimes; 2] = Default::default();
     for round in 0..rounds {
         for i in order(round) {
             let s = &sides[i];
             let n = share(s.samples.cli_runs, rounds, round);
             let from = share_start(s.samples.cli_runs, rounds, round);
-            let [check, assign, revoke] = &mut cli_ms[i];
-            phases::cli(&s.cli, &plan.cli_probes, from, n, &mut budgets[i], check, assign, revoke).await?;
+            phases::cli(&s.cli, &plan.cli_probes, from, n, &mut budgets[i], &mut cli_ms[i]).await?;
         }
     }
     for (i, s) in sides.iter_mut().enumerate() {
-        let [check, assign, revoke] = std::mem::take(&mut cli_ms[i]);
-        s.figures.cli_check = Latencies::of(check);
-        s.figures.cli_assign = Latencies::of(assign);
-        s.figures.cli_revoke = Latencies::of(revoke);
+        let t = std::mem::take(&mut cli_ms[i]);
+        s.figures.cli_check = Latencies::of(t.check);
+        s.figures.cli_assign = Latencies::of(t.assign);
+        s.figures.cli_revoke = Latencies::of(t.revoke);
         s.cut("command line", &budgets[i]);
     }
 
@@ -459,6 +458,9 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
         let deadline = start.at + config.rss_budget;
         let (active, idle_writers) = split_writers(std::mem::take(&mut s.writers), s.samples.rss_clients);
         let mut writers = active;
+        for w in &mut writers {
+            w.churn = true;
+        }
         let mut errors = 0;
         for (k, goal) in [target / 2, target].into_iter().enumerate() {
             let (back, e, reading) = phases::write_then_measure(&s.api, &s.server, writers, goal, deadline, s.committed.clone(), start).await;

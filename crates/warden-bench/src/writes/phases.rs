@@ -44,33 +44,41 @@ pub fn share(total: usize, rounds: usize, round: usize) -> usize {
 
 /// Which server goes first in `round`: each in turn.
 pub fn order(round: usize) -> [usize; 2] {
-    if round % 2 == 0 { [0, 1] } else { [1, 0] }
+    if round.is_multiple_of(2) { [0, 1] } else { [1, 0] }
 }
 
-/// A writer's users: each pair given its role, then taken back, round robin,
-/// so that a long run keeps the model's size steady. A failed write leaves
-/// its pair as it was, to be tried again on the next pass.
+/// A writer's users, each with a role to give and take back. A failed write
+/// leaves its pair as it was, to be tried again later.
 #[derive(Debug, Clone)]
 pub struct Writer {
     pairs: Vec<Pair>,
     held: Vec<bool>,
     next: usize,
+    /// Assign and revoke each pair in turn (the model's size stays the same)
+    /// instead of walking the pairs, assigning what is not held.
+    pub churn: bool,
 }
 
 impl Writer {
     pub fn new(pairs: Vec<Pair>) -> Writer {
         let held = vec![false; pairs.len()];
-        Writer { pairs, held, next: 0 }
+        Writer { pairs, held, next: 0, churn: false }
     }
 
     /// The next write: the pair's index and whether it is an assignment.
-    fn next_op(&mut self) -> Option<(usize, bool)> {
-        if self.pairs.is_empty() {
-            return None;
+    fn next_op(&self) -> Option<(usize, bool)> {
+        (!self.pairs.is_empty()).then(|| (self.next, !self.held[self.next]))
+    }
+
+    /// Records a write's outcome and moves on: to the next pair, except
+    /// that in churn mode an assignment is revoked before moving on.
+    fn done(&mut self, i: usize, assign: bool, ok: bool) {
+        if ok {
+            self.held[i] = assign;
         }
-        let i = self.next;
-        self.next = (self.next + 1) % self.pairs.len();
-        Some((i, !self.held[i]))
+        if !(self.churn && assign && ok) {
+            self.next = (self.next + 1) % self.pairs.len();
+        }
     }
 }
 
@@ -213,8 +221,16 @@ pub async fn credentials(api: &Api, user: &str, password: &str, count: usize, bu
     errors
 }
 
+/// Wall times of one-shot commands, in milliseconds.
+#[derive(Debug, Default)]
+pub struct CliTimes {
+    pub check: Vec<f64>,
+    pub assign: Vec<f64>,
+    pub revoke: Vec<f64>,
+}
+
 /// One-shot commands against the server's store, as an operator types them.
-pub async fn cli(warden: &Warden, probes: &[Probe], from: usize, count: usize, budget: &mut Budget, check: &mut Vec<f64>, assign: &mut Vec<f64>, revoke: &mut Vec<f64>) -> Result<(), super::WritesError> {
+pub async fn cli(warden: &Warden, probes: &[Probe], from: usize, count: usize, budget: &mut Budget, into: &mut CliTimes) -> Result<(), super::WritesError> {
     for k in 0..count {
         if !budget.allows() || probes.is_empty() {
             break;
@@ -222,11 +238,11 @@ pub async fn cli(warden: &Warden, probes: &[Probe], from: usize, count: usize, b
         let started = Instant::now();
         let p = &probes[(from + k) % probes.len()];
         let (_, t) = warden.run(&["check", "--user", &p.pair.user, "--entry-point", &p.entry_point, "--access", &p.access], &[0, 1]).await?;
-        check.push(t.as_secs_f64() * 1e3);
+        into.check.push(t.as_secs_f64() * 1e3);
         let (_, t) = warden.run(&["--actor", "warden-bench", "user", "assign", &p.pair.user, &p.pair.role], &[0]).await?;
-        assign.push(t.as_secs_f64() * 1e3);
+        into.assign.push(t.as_secs_f64() * 1e3);
         let (_, t) = warden.run(&["--actor", "warden-bench", "user", "revoke", &p.pair.user, &p.pair.role], &[0]).await?;
-        revoke.push(t.as_secs_f64() * 1e3);
+        into.revoke.push(t.as_secs_f64() * 1e3);
         budget.spend(started.elapsed());
     }
     Ok(())
@@ -265,8 +281,8 @@ pub async fn write_concurrently(api: &Api, writers: Vec<Writer>, until: Until, c
                 }
                 let Some((i, assign)) = w.next_op() else { break };
                 let t = if assign { api.assign(&w.pairs[i]).await } else { api.revoke(&w.pairs[i]).await };
+                w.done(i, assign, t.ok());
                 if t.ok() {
-                    w.held[i] = assign;
                     committed.fetch_add(1, Ordering::Relaxed);
                 }
                 records.push(WriteRecord { assign, timed: t, finished: Instant::now() });
@@ -352,4 +368,58 @@ pub async fn write_then_measure(api: &Api, server: &Server, writers: Vec<Writer>
         .flatten()
         .map(|rss_mib| RssReading { writes, total_writes, rss_mib, elapsed_s: start.at.elapsed().as_secs_f64() });
     (writers, errors, reading)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(n: usize) -> Writer {
+        Writer::new((0..n).map(|i| Pair { user: format!("u{i}"), role: "R".into() }).collect())
+    }
+
+    /// Runs `steps` writes, failing those `fails` says, and lists them as (pair, assign).
+    fn walk(w: &mut Writer, steps: usize, fails: impl Fn(usize) -> bool) -> Vec<(usize, bool)> {
+        (0..steps)
+            .map(|k| {
+                let (i, assign) = w.next_op().expect("pairs");
+                w.done(i, assign, !fails(k));
+                (i, assign)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_writer_assigns_every_pair_before_revoking_any() {
+        let mut w = writer(3);
+        let ops = walk(&mut w, 6, |_| false);
+        assert_eq!(ops, [(0, true), (1, true), (2, true), (0, false), (1, false), (2, false)]);
+    }
+
+    #[test]
+    fn churning_revokes_each_assignment_before_the_next_pair() {
+        let mut w = writer(2);
+        walk(&mut w, 1, |_| false);
+        w.churn = true;
+        // Pair 0 is held from before: revoked when the walk comes back to it.
+        let ops = walk(&mut w, 5, |_| false);
+        assert_eq!(ops, [(1, true), (1, false), (0, false), (1, true), (1, false)]);
+    }
+
+    #[test]
+    fn a_failed_write_moves_on_and_is_tried_again_later() {
+        let mut w = writer(2);
+        w.churn = true;
+        let ops = walk(&mut w, 4, |k| k == 0);
+        assert_eq!(ops, [(0, true), (1, true), (1, false), (0, true)]);
+    }
+
+    #[test]
+    fn shares_add_up_and_rounds_alternate() {
+        for total in [0, 1, 7, 10] {
+            assert_eq!((0..3).map(|r| share(total, 3, r)).sum::<usize>(), total);
+        }
+        assert_eq!(order(0), [0, 1]);
+        assert_eq!(order(1), [1, 0]);
+    }
 }

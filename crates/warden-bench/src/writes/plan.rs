@@ -93,8 +93,10 @@ pub fn plan(scale: Scale, seed: u64, rules: usize, sizes: &PlanSizes) -> Plan {
     let duties = free_duties(&model, &edited_role, sizes.duties);
 
     let pairs = safe_pairs(&model, seed, now);
-    let (probes, rest) = find_probes(&model, pairs, sizes.probes + sizes.cli_probes, now);
-    let (probes, cli_probes) = split_at_most(probes, sizes.probes);
+    // Probes take at most half the users: the writers need theirs.
+    let probe_users = pairs.len() / 2;
+    let (probes, rest) = find_probes(&model, pairs, (sizes.probes + sizes.cli_probes).min(probe_users), probe_users, now);
+    let (cli_probes, probes) = split_at_most(probes, sizes.cli_probes);
     let clients = sizes.clients.max(1);
     let mut partitions = vec![Vec::new(); clients];
     for (i, p) in rest.into_iter().enumerate() {
@@ -235,11 +237,13 @@ fn free_duties(model: &Model, role: &str, wanted: usize) -> Vec<String> {
         .collect()
 }
 
-/// One pair per enabled user (shuffled): a role the user does not hold and
-/// whose global assignment makes the user break no SoD rule the user does
-/// not break already. The conflicts register holds those (the rule import
-/// recorded them), so the write path checks SoD and finds nothing to refuse:
-/// it refuses a direct assignment only for a conflict not yet registered.
+/// One pair per enabled user (shuffled) where one can be found: a role the
+/// user does not hold and whose global assignment makes the user break no
+/// SoD rule the user does not break already. The conflicts register holds
+/// those (the rule import recorded them), so the write path checks SoD and
+/// finds nothing to refuse: it refuses a direct assignment only for a
+/// conflict not yet registered. A user refused one role tries others, up
+/// to [`ROLE_TRIES`].
 fn safe_pairs(model: &Model, seed: u64, now: Timestamp) -> Vec<Pair> {
     let roles: Vec<&str> = model.roles.keys().map(String::as_str).collect();
     if roles.is_empty() {
@@ -247,29 +251,46 @@ fn safe_pairs(model: &Model, seed: u64, now: Timestamp) -> Vec<Pair> {
     }
     let mut users: Vec<&str> = model.users.values().filter(|u| u.enabled).map(|u| u.id.as_str()).collect();
     shuffle(&mut users, seed ^ 2);
-    let mut wanted = Vec::with_capacity(users.len());
-    for (i, u) in users.iter().enumerate() {
-        let held: Vec<&str> = model.assignments_of(u).iter().map(|a| a.role.as_str()).collect();
-        // Walk the roles from a per-user offset to the first one the user lacks.
-        let start = (i.wrapping_mul(7919) + seed as usize) % roles.len();
-        if let Some(r) = (0..roles.len()).map(|k| roles[(start + k) % roles.len()]).find(|r| !held.contains(r)) {
-            wanted.push(Pair { user: u.to_string(), role: r.to_string() });
+    let sod = SodIndex::build(model);
+    let view = model.access_view();
+    let rules = |m: &Model, v: &AccessView, user: &str| -> BTreeSet<String> { sod.user_conflicts_in(m, v, user, now).into_iter().map(|c| c.rule).collect() };
+    // Per user: the roles not held, from a per-user offset.
+    let untried: Vec<Vec<&str>> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let held: Vec<&str> = model.assignments_of(u).iter().map(|a| a.role.as_str()).collect();
+            let start = (i.wrapping_mul(7919) + seed as usize) % roles.len();
+            (0..roles.len()).map(|k| roles[(start + k) % roles.len()]).filter(|r| !held.contains(r)).take(ROLE_TRIES).collect()
+        })
+        .collect();
+    let mut found: Vec<Option<Pair>> = vec![None; users.len()];
+    for attempt in 0..ROLE_TRIES {
+        let trying: Vec<usize> = (0..users.len()).filter(|&i| found[i].is_none() && attempt < untried[i].len()).collect();
+        if trying.is_empty() {
+            break;
+        }
+        let mut after = model.clone();
+        after.assignments.extend(trying.iter().map(|&i| Assignment::global(users[i], untried[i][attempt])));
+        after.sort_assignments();
+        let view_after = after.access_view();
+        for i in trying {
+            if rules(&after, &view_after, users[i]).is_subset(&rules(model, &view, users[i])) {
+                found[i] = Some(Pair { user: users[i].to_string(), role: untried[i][attempt].to_string() });
+            }
         }
     }
-    let mut after = model.clone();
-    after.assignments.extend(wanted.iter().map(|p| Assignment::global(p.user.as_str(), p.role.as_str())));
-    after.sort_assignments();
-    let sod = SodIndex::build(model);
-    let (view, view_after) = (model.access_view(), after.access_view());
-    let rules = |m: &Model, v: &AccessView, user: &str| -> BTreeSet<String> { sod.user_conflicts_in(m, v, user, now).into_iter().map(|c| c.rule).collect() };
-    wanted.into_iter().filter(|p| rules(&after, &view_after, &p.user).is_subset(&rules(model, &view, &p.user))).collect()
+    found.into_iter().flatten().collect()
 }
 
-/// The first `wanted` pairs for which some access that the role grants is
-/// denied to the user without it and allowed with it; the rest of the pairs
-/// come back untouched, in order.
-fn find_probes(model: &Model, pairs: Vec<Pair>, wanted: usize, now: Timestamp) -> (Vec<Probe>, Vec<Pair>) {
-    let candidates = pairs.len().min(wanted.saturating_mul(4).max(wanted + 16));
+/// Roles tried per user before giving the user up.
+const ROLE_TRIES: usize = 8;
+
+/// The first `wanted` pairs (among the first `most`) for which some access
+/// that the role grants is denied to the user without it and allowed with
+/// it; the rest of the pairs come back untouched, in order.
+fn find_probes(model: &Model, pairs: Vec<Pair>, wanted: usize, most: usize, now: Timestamp) -> (Vec<Probe>, Vec<Pair>) {
+    let candidates = most.min(wanted.saturating_mul(4).max(wanted + 16));
     let (head, tail) = split_at_most(pairs, candidates);
     let mut after = model.clone();
     after.assignments.extend(head.iter().map(|p| Assignment::global(p.user.as_str(), p.role.as_str())));
@@ -325,6 +346,19 @@ mod tests {
             assert!(users.insert(p.user.clone()), "{} planned twice", p.user);
         }
         assert!(a.partitions.iter().all(|p| !p.is_empty()));
+    }
+
+    #[test]
+    fn the_default_sizes_leave_users_to_every_writer_at_small_scale() {
+        let sizes = PlanSizes { probes: 200, cli_probes: 5, clients: 16, holders: 5_000, duties: 4, checks: 100 };
+        for seed in [42, 7] {
+            let p = plan(Scale::Small, seed, 20, &sizes);
+            assert_eq!(p.cli_probes.len(), 5, "seed {seed}");
+            assert!(p.probes.len() >= 10, "seed {seed}: {} probes", p.probes.len());
+            assert!(p.partitions.iter().all(|w| w.len() >= 3), "seed {seed}: {:?}", p.partitions.iter().map(Vec::len).collect::<Vec<_>>());
+            // Every user holds the role at most: 200 users.
+            assert_eq!(p.edited_role_holders, 200);
+        }
     }
 
     #[test]
