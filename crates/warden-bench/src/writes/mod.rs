@@ -268,25 +268,22 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     proc::copy_store(&clis[0].data_dir, &clis[1].data_dir)?;
 
     // First starts (built-in model, bootstrap administrator), then the timed restarts.
-    for cli in &clis {
-        let name = cli.data_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        say(config, format!("first start of {name}"));
-        let s = cli.serve(&name, ADMIN_PASSWORD).await?;
-        let first = s.start_to_ready;
+    let mut first_start_s = [0.0; 2];
+    for (i, cli) in clis.iter().enumerate() {
+        say(config, format!("first start of {}", NAMES[i]));
+        let s = cli.serve(NAMES[i], ADMIN_PASSWORD).await?;
+        first_start_s[i] = s.start_to_ready.as_secs_f64();
         s.stop(Duration::from_secs(30)).await?;
-        let f = if name == NAMES[0] { &mut report.warden } else { &mut report.baseline };
-        f.first_start_s = first.as_secs_f64();
     }
     let mut sides = Vec::new();
     for (i, cli) in clis.iter().enumerate() {
         say(config, format!("starting {}", NAMES[i]));
         let server = cli.serve(NAMES[i], ADMIN_PASSWORD).await?;
         let api = http::Api::sign_in(&server.base, ADMIN, ADMIN_PASSWORD, config.request_timeout).await?;
-        let first_start_s = if i == 0 { report.warden.first_start_s } else { report.baseline.first_start_s };
         let figures = ServerFigures {
             name: NAMES[i].to_string(),
             env: cli.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            first_start_s,
+            first_start_s: first_start_s[i],
             start_to_ready_s: server.start_to_ready.as_secs_f64(),
             ..ServerFigures::default()
         };
