@@ -5,6 +5,10 @@
 //! compared with Warden's (Warden's with the reference's), so that a speed figure
 //! never stands without the proof that the engine answered the same question.
 //!
+//! `writes` ([`writes::run_writes`]) is the other kind of benchmark: Warden's
+//! administrative writes over its real HTTP API and command line, against
+//! today's full-reload write path in the same run.
+//!
 //! The binary is a thin command line over [`run::run`]; the tests call the same
 //! function at small scale. See README.md for the encodings and how to read the output.
 
@@ -14,6 +18,7 @@ pub mod report;
 pub mod run;
 pub mod sod;
 pub mod sod_naive;
+pub mod writes;
 
 pub use run::{run, Config, EngineKind, EngineResult, Report};
 

@@ -4,12 +4,14 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
 use warden_bench::sod::{run_sod, SodConfig};
+use warden_bench::writes::{run_writes, Samples, WritesConfig};
 use warden_bench::{report, run, sod, Config, EngineKind};
 use warden_gen::Scale;
 
 /// Benchmarks Warden's access check against a hash map, cedar-policy, casbin and
 /// the reference evaluator, on one generated model and one request stream.
-/// `warden-bench sod` benchmarks the segregation-of-duties analysis instead.
+/// `warden-bench sod` benchmarks the segregation-of-duties analysis instead, and
+/// `warden-bench writes` the administrative writes of `warden serve`.
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 struct Args {
@@ -54,6 +56,148 @@ enum Command {
     /// Segregation of duties: SodIndex build, full verify and the re-check after
     /// one assignment, against a naive per-user scan and the reference semantics.
     Sod(SodArgs),
+    /// Administrative writes over the real HTTP API and command line, at scale:
+    /// `warden serve` as is beside the full-reload write path
+    /// (`WARDEN_WRITE_PATH=reload`), both on copies of one imported store, in one run.
+    Writes(WritesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct WritesArgs {
+    /// Dataset size (`warden gen --scale`): small or d365.
+    #[arg(long, default_value = "d365")]
+    scale: Scale,
+    /// Seed of the dataset and of the plan.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The `warden` binary; default: the one beside this executable.
+    #[arg(long, value_name = "PATH")]
+    warden: Option<std::path::PathBuf>,
+    /// Also write every raw figure as JSON to this file.
+    #[arg(long, value_name = "PATH")]
+    json: Option<std::path::PathBuf>,
+    /// Concurrent writers, each on its own users.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// How long the concurrent writers write, in seconds.
+    #[arg(long, default_value_t = 20.0)]
+    concurrent_s: f64,
+    /// Users the edited role reaches (topped up with extra assignments at import).
+    #[arg(long, default_value_t = 5_000)]
+    holders: usize,
+    /// Turns the two servers take in each sampled phase.
+    #[arg(long, default_value_t = 4)]
+    rounds: usize,
+    /// Longest a sampled phase may take on one server, in seconds; it stops early and says so.
+    #[arg(long, default_value_t = 120)]
+    budget_s: u64,
+    /// Longest the writes towards N may take on one server, in seconds.
+    #[arg(long, default_value_t = 420)]
+    rss_budget_s: u64,
+    /// A request unanswered after this many seconds counts as failed.
+    #[arg(long, default_value_t = 30)]
+    timeout_s: u64,
+    /// Single-client assign+revoke cycles on warden.
+    #[arg(long, default_value_t = Samples::WARDEN.assigns)]
+    assigns: usize,
+    /// ... on the baseline.
+    #[arg(long, default_value_t = Samples::BASELINE.assigns)]
+    baseline_assigns: usize,
+    /// Duty add+remove cycles on warden.
+    #[arg(long, default_value_t = Samples::WARDEN.role_edits)]
+    role_edits: usize,
+    /// ... on the baseline.
+    #[arg(long, default_value_t = Samples::BASELINE.role_edits)]
+    baseline_role_edits: usize,
+    /// Sign-ins (and as many token issues) on warden.
+    #[arg(long, default_value_t = Samples::WARDEN.credentials)]
+    sign_ins: usize,
+    /// ... on the baseline.
+    #[arg(long, default_value_t = Samples::BASELINE.credentials)]
+    baseline_sign_ins: usize,
+    /// POST /check requests while idle, on each server.
+    #[arg(long, default_value_t = Samples::WARDEN.checks)]
+    checks: usize,
+    /// One-shot `warden check`, `user assign` and `user revoke` runs against warden's store.
+    #[arg(long, default_value_t = Samples::WARDEN.cli_runs)]
+    cli_runs: usize,
+    /// ... against the baseline's.
+    #[arg(long, default_value_t = Samples::BASELINE.cli_runs)]
+    baseline_cli_runs: usize,
+    /// Writes in all (N) on warden before the last resident-set reading (the first is at N/2).
+    #[arg(long, default_value_t = Samples::WARDEN.rss_writes)]
+    rss_writes: u64,
+    /// ... on the baseline.
+    #[arg(long, default_value_t = Samples::BASELINE.rss_writes)]
+    baseline_rss_writes: u64,
+    /// Clients writing towards N on warden.
+    #[arg(long, default_value_t = Samples::WARDEN.rss_clients)]
+    rss_clients: usize,
+    /// ... on the baseline (one: concurrent writers stall it).
+    #[arg(long, default_value_t = Samples::BASELINE.rss_clients)]
+    baseline_rss_clients: usize,
+    /// No progress messages on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn writes(a: WritesArgs) -> Result<()> {
+    let warden = match a.warden {
+        Some(p) => p,
+        None => WritesConfig::warden_beside_me().ok_or_else(|| anyhow::anyhow!("no `warden` beside this executable: build it (cargo build --release -p warden) or pass --warden PATH"))?,
+    };
+    let mut config = WritesConfig::new(warden, a.scale);
+    config.seed = a.seed;
+    config.clients = a.clients.max(1);
+    config.concurrent = Duration::from_secs_f64(a.concurrent_s.max(0.1));
+    config.holders = a.holders;
+    config.rounds = a.rounds.max(1);
+    config.budget = Duration::from_secs(a.budget_s);
+    config.rss_budget = Duration::from_secs(a.rss_budget_s);
+    config.request_timeout = Duration::from_secs(a.timeout_s.max(1));
+    config.samples = [
+        Samples { assigns: a.assigns, role_edits: a.role_edits, credentials: a.sign_ins, checks: a.checks, cli_runs: a.cli_runs, rss_writes: a.rss_writes, rss_clients: a.rss_clients.max(1) },
+        Samples {
+            assigns: a.baseline_assigns,
+            role_edits: a.baseline_role_edits,
+            credentials: a.baseline_sign_ins,
+            checks: a.checks,
+            cli_runs: a.baseline_cli_runs,
+            rss_writes: a.baseline_rss_writes,
+            rss_clients: a.baseline_rss_clients.max(1),
+        },
+    ];
+    config.verbose = !a.quiet;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(async {
+        // Dropping the run kills its servers and removes its directory.
+        tokio::select! {
+            r = run_writes(&config) => Ok(r?),
+            s = interrupted() => Err(anyhow::anyhow!("interrupted by {s}: servers stopped, temporary files removed")),
+        }
+    })?;
+    print!("{}", warden_bench::writes::to_table(&report));
+    if let Some(path) = a.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        eprintln!("raw figures: {}", path.display());
+    }
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn interrupted() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "Ctrl-C";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -98,6 +242,9 @@ struct SodArgs {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(Command::Writes(a)) = args.command {
+        return writes(a);
+    }
     if let Some(Command::Sod(a)) = args.command {
         let mut config = SodConfig::new(a.scale);
         config.seed = a.seed;
