@@ -241,6 +241,29 @@ pub(crate) fn apply(model: &mut Model, changes: &[Change]) {
     }
 }
 
+/// With "Check similarity" on, the overlaps a write creates go into its summary (or refuse it).
+fn similarity(model: &Model, changes: &[Change], summary: &mut serde_json::Value) -> Result<(), CoreError> {
+    let similar = crate::sod::similarity_check(model, changes)?;
+    if let (false, Some(map)) = (similar.is_empty(), summary.as_object_mut()) {
+        map.insert("similar".into(), json!(similar));
+    }
+    Ok(())
+}
+
+/// A write is judged by the problems it adds: errors refuse it, and so do
+/// dangling references under [`Validation::Strict`]; otherwise the dangling
+/// references are returned to be reported.
+fn judge(introduced: Vec<ModelError>, validation: Validation) -> Result<Vec<ModelError>, CoreError> {
+    let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
+    if !errors.is_empty() {
+        return Err(CoreError::Invalid(errors));
+    }
+    if validation == Validation::Strict && !dangling.is_empty() {
+        return Err(CoreError::Dangling(dangling));
+    }
+    Ok(dangling)
+}
+
 /// Counts puts by whether they add, change or repeat a stored object.
 #[derive(Default)]
 struct Tally {
@@ -443,6 +466,21 @@ impl Warden {
         self
     }
 
+    /// The commit of a planned write, expecting `revision` (so it creates the
+    /// next one, which the `Idempotency-Key` record names).
+    fn planned_commit(&self, action: &str, summary: serde_json::Value, changes: Vec<Change>, target: &Target, revision: Revision) -> Commit {
+        Commit {
+            summary,
+            changes,
+            layer: target.layer,
+            expected_revision: Some(revision),
+            preconditions: target.preconditions.clone(),
+            purge_activity: target.purge_activity.clone(),
+            idempotency: self.idempotency.as_ref().and_then(|c| c.record_for(Some(revision + 1))),
+            ..self.commit(action)
+        }
+    }
+
     /// A commit by this actor from this origin.
     fn commit(&self, action: &str) -> Commit {
         Commit { origin: self.origin.clone(), ..Commit::new(self.actor.clone(), action) }
@@ -524,7 +562,7 @@ impl Warden {
             let now = self.now();
             let role_check = target.layer == Layer::Database;
             let same_index = !touched.iter().any(|k| k.kind.is_deployable() || k.kind == ObjectKind::SodRule);
-            if let Some(review) = crate::sod::review_on(&snapshot, &model, &changes, &target.prevention, role_check, &self.actor, now, same_index)? {
+            if let Some(review) = crate::sod::review(before, &model, &changes, &target.prevention, role_check, &self.actor, now, Some((&snapshot, same_index)))? {
                 apply(&mut model, &review.changes);
                 touched.extend(review.changes.iter().map(Change::key));
                 if let Some(map) = summary.as_object_mut() {
@@ -533,30 +571,10 @@ impl Warden {
                 changes.extend(review.changes);
             }
             if role_check {
-                let similar = crate::sod::similarity_check(&model, &changes)?;
-                if let (false, Some(map)) = (similar.is_empty(), summary.as_object_mut()) {
-                    map.insert("similar".into(), json!(similar));
-                }
+                similarity(&model, &changes, &mut summary)?;
             }
-            let introduced = crate::validate::new_problems(before, &model, &touched);
-            let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
-            if !errors.is_empty() {
-                return Err(CoreError::Invalid(errors));
-            }
-            if validation == Validation::Strict && !dangling.is_empty() {
-                return Err(CoreError::Dangling(dangling));
-            }
-            let commit = Commit {
-                summary,
-                changes,
-                layer: target.layer,
-                expected_revision: Some(snapshot.revision),
-                preconditions: target.preconditions.clone(),
-                purge_activity: target.purge_activity.clone(),
-                // The commit expects the snapshot's revision, so it creates the next one.
-                idempotency: self.idempotency.as_ref().and_then(|c| c.record_for(Some(snapshot.revision + 1))),
-                ..self.commit(action)
-            };
+            let dangling = judge(crate::validate::new_problems(before, &model, &touched), validation)?;
+            let commit = self.planned_commit(action, summary, changes, &target, snapshot.revision);
             let answered = commit.idempotency.as_ref().map(|r| r.response.is_some());
             match self.store.commit(commit).await {
                 Ok(rev) => {
@@ -615,7 +633,7 @@ impl Warden {
             let now = self.now();
             let role_check = target.layer == Layer::Database;
             let before_model = sod_before.as_ref().unwrap_or(&model);
-            if let Some(review) = crate::sod::review(before_model, &model, &changes, &target.prevention, role_check, &self.actor, now)? {
+            if let Some(review) = crate::sod::review(before_model, &model, &changes, &target.prevention, role_check, &self.actor, now, None)? {
                 apply(&mut model, &review.changes);
                 if let Some(map) = summary.as_object_mut() {
                     map.insert("sod".into(), review.summary);
@@ -623,30 +641,10 @@ impl Warden {
                 changes.extend(review.changes);
             }
             if role_check {
-                let similar = crate::sod::similarity_check(&model, &changes)?;
-                if let (false, Some(map)) = (similar.is_empty(), summary.as_object_mut()) {
-                    map.insert("similar".into(), json!(similar));
-                }
+                similarity(&model, &changes, &mut summary)?;
             }
-            let introduced = crate::validate::diff(&before, model.validate());
-            let (dangling, errors): (Vec<ModelError>, Vec<ModelError>) = introduced.into_iter().partition(ModelError::is_dangling);
-            if !errors.is_empty() {
-                return Err(CoreError::Invalid(errors));
-            }
-            if validation == Validation::Strict && !dangling.is_empty() {
-                return Err(CoreError::Dangling(dangling));
-            }
-            let commit = Commit {
-                summary,
-                changes,
-                layer: target.layer,
-                expected_revision: Some(revision),
-                preconditions: target.preconditions.clone(),
-                purge_activity: target.purge_activity.clone(),
-                // The commit expects `revision`, so it creates the next one.
-                idempotency: self.idempotency.as_ref().and_then(|c| c.record_for(Some(revision + 1))),
-                ..self.commit(action)
-            };
+            let dangling = judge(crate::validate::diff(&before, model.validate()), validation)?;
+            let commit = self.planned_commit(action, summary, changes, &target, revision);
             let answered = commit.idempotency.as_ref().map(|r| r.response.is_some());
             match self.store.commit(commit).await {
                 Ok(rev) => {

@@ -99,37 +99,11 @@ pub(crate) struct Review {
 
 /// Checks a planned write's effect on segregation of duties; see the module
 /// comment. `before` is the model before the write, `after` with it applied.
+/// With `cached`, the model host's snapshot of `before`: its SoD index serves
+/// for `before` always, and for `after` too when the flag says the write
+/// changed no role, duty, privilege or rule.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn review(
-    before: &Model,
-    after: &Model,
-    changes: &[Change],
-    prevention: &Prevention,
-    role_check: bool,
-    actor: &str,
-    now: Timestamp,
-) -> Result<Option<Review>, CoreError> {
-    review_with(before, after, changes, prevention, role_check, actor, now, None)
-}
-
-/// [`review`] on the model host's snapshot of `before`, whose SoD index
-/// serves for `before` always, and for `after` too when `same_index` (the
-/// write changed no role, duty, privilege or rule).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn review_on(
-    snapshot: &crate::Snapshot,
-    after: &Model,
-    changes: &[Change],
-    prevention: &Prevention,
-    role_check: bool,
-    actor: &str,
-    now: Timestamp,
-    same_index: bool,
-) -> Result<Option<Review>, CoreError> {
-    review_with(&snapshot.model, after, changes, prevention, role_check, actor, now, Some((snapshot, same_index)))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn review_with(
     before: &Model,
     after: &Model,
     changes: &[Change],
