@@ -459,8 +459,9 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
             w.churn = true;
         }
         let mut errors = 0;
-        for (k, goal) in [target / 2, target].into_iter().enumerate() {
-            let (back, e, reading) = phases::write_then_measure(&s.api, &s.server, writers, goal, deadline, s.committed.clone(), start).await;
+        // Cut by the budget, the readings fall at its middle and its end instead, after however many writes.
+        for (k, (goal, until)) in [(target / 2, start.at + config.rss_budget / 2), (target, deadline)].into_iter().enumerate() {
+            let (back, e, reading) = phases::write_then_measure(&s.api, &s.server, writers, goal, until, s.committed.clone(), start).await;
             writers = back;
             errors += e;
             match (k, reading) {
@@ -468,8 +469,10 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
                 (_, r) => s.figures.memory.full = r,
             }
         }
-        if s.figures.memory.full.is_none() {
-            s.figures.cut_by_budget.push(format!("resident set (reached {} of {target} writes)", s.committed.load(Ordering::Relaxed) - start.writes));
+        let reached = |r: &Option<report::RssReading>| r.as_ref().map_or(0, |r| r.writes);
+        let (half, full) = (reached(&s.figures.memory.half), reached(&s.figures.memory.full));
+        if full < target {
+            s.figures.cut_by_budget.push(format!("memory (readings after {half} and {full} of {} and {target} writes)", target / 2));
         }
         s.figures.memory.target_writes = target;
         s.figures.memory.clients = s.samples.rss_clients;

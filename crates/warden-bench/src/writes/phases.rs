@@ -355,18 +355,16 @@ pub struct PhaseStart {
     pub writes: u64,
 }
 
-/// Writes until the phase has committed `target` writes (or the deadline),
-/// then reads the server's resident set.
+/// Writes until the phase has committed `target` writes or the deadline
+/// passes, then reads the server's resident set (the reading says how many
+/// writes it follows).
 pub async fn write_then_measure(api: &Api, server: &Server, writers: Vec<Writer>, target: u64, deadline: Instant, committed: Arc<AtomicU64>, start: PhaseStart) -> (Vec<Writer>, u64, Option<RssReading>) {
     let until = Until { deadline, committed: Some(start.writes + target) };
     let (writers, records) = write_concurrently(api, writers, until, committed.clone()).await;
     let errors = records.iter().filter(|r| !r.timed.ok()).count() as u64;
     let total_writes = committed.load(Ordering::Relaxed);
     let writes = total_writes - start.writes;
-    let reading = (writes >= target)
-        .then(|| server.rss_mib())
-        .flatten()
-        .map(|rss_mib| RssReading { writes, total_writes, rss_mib, elapsed_s: start.at.elapsed().as_secs_f64() });
+    let reading = server.rss_mib().map(|rss_mib| RssReading { writes, total_writes, rss_mib, elapsed_s: start.at.elapsed().as_secs_f64() });
     (writers, errors, reading)
 }
 
