@@ -89,7 +89,6 @@ pub fn plan(scale: Scale, seed: u64, rules: usize, sizes: &PlanSizes) -> Plan {
 
     let (edited_role, extra_assignments, edited_role_holders) = top_up_holders(&model, sizes.holders, seed);
     model.assignments.extend(extra_assignments.iter().cloned());
-    model.sort_assignments();
     let duties = free_duties(&model, &edited_role, sizes.duties);
 
     let pairs = safe_pairs(&model, seed, now);
@@ -272,7 +271,6 @@ fn safe_pairs(model: &Model, seed: u64, now: Timestamp) -> Vec<Pair> {
         }
         let mut after = model.clone();
         after.assignments.extend(trying.iter().map(|&i| Assignment::global(users[i], untried[i][attempt])));
-        after.sort_assignments();
         let view_after = after.access_view();
         for i in trying {
             if rules(&after, &view_after, users[i]).is_subset(&rules(model, &view, users[i])) {
@@ -294,7 +292,6 @@ fn find_probes(model: &Model, pairs: Vec<Pair>, wanted: usize, most: usize, now:
     let (head, tail) = split_at_most(pairs, candidates);
     let mut after = model.clone();
     after.assignments.extend(head.iter().map(|p| Assignment::global(p.user.as_str(), p.role.as_str())));
-    after.sort_assignments();
     let (before_index, after_index) = (Index::build(model), Index::build(&after));
     let mut probes = Vec::new();
     let mut rest = Vec::new();
@@ -379,7 +376,6 @@ mod tests {
         let p = plan(Scale::Small, 7, 20, &sizes());
         let mut model = warden_gen::generate(Scale::Small, 7);
         model.assignments.extend(p.extra_assignments.iter().cloned());
-        model.sort_assignments();
         let now = Timestamp::now();
         for probe in &p.probes {
             let ep: EntryPointKey = probe.entry_point.parse().expect("TYPE/NAME");
@@ -387,7 +383,6 @@ mod tests {
             let before = warden_engine::reference::check(&model, &probe.pair.user, &ep, access, None, now);
             let mut after = model.clone();
             after.assignments.push(Assignment::global(probe.pair.user.as_str(), probe.pair.role.as_str()));
-            after.sort_assignments();
             let now_allowed = warden_engine::reference::check(&after, &probe.pair.user, &ep, access, None, now);
             assert_eq!((before, now_allowed), (Decision::Deny, Decision::Allow), "{probe:?}");
         }
