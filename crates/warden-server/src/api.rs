@@ -801,8 +801,11 @@ pub async fn replace_object(
     let crate::problem::JsonValue(body) = body?;
     let p = caller.principal()?;
     let key = key_from_path(c, &params)?;
-    let wanted = if_match(&headers)?;
+    // The body first: a malformed request is a 422 whatever its If-Match
+    // says, so that a client learns what is wrong with what it sent before
+    // being told to fetch a newer version of it.
     let object = parse_body(c, body)?;
+    let wanted = if_match(&headers)?;
     if object.key() != key {
         return Err(ApiError::unprocessable(format!("the body names {}, the path {key}; renaming is not supported", object.key())));
     }

@@ -164,6 +164,23 @@ async fn unknown_fields_are_refused_naming_the_field() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// Found by schemathesis (CI, stop 18): a `PUT` whose body breaks its schema
+/// was answered 412 when its `If-Match` named a version past any revision, as
+/// if the body had been fine. What the client sent is judged first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_put_is_refused_for_its_body_before_its_precondition() {
+    let server = start().await;
+    let admin = server.admin_token().await;
+    let body = json!({"name": "x", "\u{9a}": {}, "": false});
+    for if_match in [Some("\"808086837007762886091344507128575\""), Some("\"1\""), Some("*"), None] {
+        let (status, _, problem) = put(&server, &admin, "/api/v1/organizations/NOPE", if_match, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "If-Match {if_match:?}: {problem}");
+    }
+    // A well-formed body with that If-Match is still a stale version.
+    let (status, _, problem) = put(&server, &admin, "/api/v1/organizations/USMF", Some("\"808086837007762886091344507128575\""), json!({"id": "USMF"})).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+}
+
 /// Finding 10: the server and its document disagreed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_holds_to_its_document() {
