@@ -38,6 +38,11 @@ pub enum CoreError {
     #[error("{}", list("the change would make the security model invalid", .0))]
     Invalid(Vec<ModelError>),
 
+    /// The write changes objects that already fail validation and leaves
+    /// them failing: such objects are read-only until repaired or removed.
+    #[error("{}", list("the store already fails validation here, and the objects concerned are read-only until that is fixed (repair or remove them; `warden doctor` lists every problem)", .0))]
+    ReadOnly(Vec<ModelError>),
+
     /// `--strict` imports refuse references to objects that are not loaded.
     #[error("{}", dangling(.0))]
     Dangling(Vec<ModelError>),

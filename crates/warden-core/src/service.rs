@@ -548,7 +548,8 @@ impl Warden {
                 changes.clone()
             };
             apply(&mut model, &effective);
-            let mut touched: Touched = effective.iter().map(Change::key).collect();
+            let asked: Touched = effective.iter().map(Change::key).collect();
+            let mut touched = asked.clone();
             // Whatever changed users or rules, the rule-made assignments follow in the same commit.
             let derived = crate::rules::sync_touched(&model, &touched);
             if !derived.is_empty() {
@@ -573,7 +574,11 @@ impl Warden {
             if role_check {
                 similarity(&model, &changes, &mut summary)?;
             }
-            let dangling = judge(crate::validate::new_problems(before, &model, &touched), validation)?;
+            let judgement = crate::validate::judge_write(before, &model, &touched, &asked);
+            if !judgement.kept.is_empty() {
+                return Err(CoreError::ReadOnly(judgement.kept));
+            }
+            let dangling = judge(judgement.introduced, validation)?;
             let commit = self.planned_commit(action, summary, changes, &target, snapshot.revision);
             let answered = commit.idempotency.as_ref().map(|r| r.response.is_some());
             match self.store.commit(commit).await {

@@ -16,18 +16,86 @@ use warden_model::{Model, ModelError, Object, ObjectKind, ObjectRef, SodSide, MA
 /// of the model: validating both models whole is then simpler and as fast.
 pub(crate) const WHOLE_ABOVE: usize = 5_000;
 
+/// What a write's validation found: the problems it would add, and the
+/// problems it leaves on objects it changes that were already there.
+#[derive(Debug, Default)]
+pub(crate) struct Judgement {
+    pub introduced: Vec<ModelError>,
+    /// Problems (not dangling references) that the store already had, on
+    /// objects this write changes without fixing them: those objects are
+    /// read-only until fixed (see [`read_only`]).
+    pub kept: Vec<ModelError>,
+}
+
 /// The problems in `after` that `before` did not have, where `after` is
-/// `before` with the objects in `touched` changed (put or removed).
-pub(crate) fn new_problems(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>) -> Vec<ModelError> {
-    if touched.len() > WHOLE_ABOVE {
-        return diff(&before.validate(), after.validate());
+/// `before` with the objects in `touched` changed (put or removed); and the
+/// old problems left on the objects of `changed` (see [`Judgement::kept`]).
+pub(crate) fn judge_write(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>, changed: &BTreeSet<ObjectRef>) -> Judgement {
+    let (old, new) = if touched.len() > WHOLE_ABOVE {
+        (before.validate(), after.validate())
+    } else {
+        let scope = neighbourhood(before, after, touched);
+        (restrict(before, &scope).validate(), restrict(after, &scope).validate())
+    };
+    let old_texts: HashSet<String> = old.iter().map(ToString::to_string).collect();
+    let (mut introduced, kept): (Vec<ModelError>, Vec<ModelError>) = new.into_iter().partition(|e| !old_texts.contains(&e.to_string()));
+    let kept = kept.into_iter().filter(|e| !e.is_dangling() && read_only(after, e, changed)).collect();
+    if after.roles.len() > MAX_ROLES && after.roles.len() != before.roles.len() && touched.len() <= WHOLE_ABOVE {
+        introduced.push(ModelError::TooManyRoles { count: after.roles.len(), limit: MAX_ROLES });
     }
-    let scope = neighbourhood(before, after, touched);
-    let mut problems = diff(&restrict(before, &scope).validate(), restrict(after, &scope).validate());
-    if after.roles.len() > MAX_ROLES && after.roles.len() != before.roles.len() {
-        problems.push(ModelError::TooManyRoles { count: after.roles.len(), limit: MAX_ROLES });
+    Judgement { introduced, kept }
+}
+
+/// Whether `problem`, found in the store before a write and still there
+/// after it, makes the write refused: it concerns an object the write
+/// changes, and the write does not end that object's part in it. A store
+/// that fails validation (an import from before a rule existed, a
+/// hand-edited database) keeps serving, and the objects its problems concern
+/// are read-only until fixed: an administrator may repair or remove them,
+/// and a session may still be ended or cancelled (which takes access away),
+/// but nothing else is built on a broken object.
+fn read_only(after: &Model, problem: &ModelError, changed: &BTreeSet<ObjectRef>) -> bool {
+    subjects(problem).iter().any(|s| changed.contains(s) && !released(after, s))
+}
+
+/// An object whose problems no longer matter: removed, or a session that is over.
+fn released(after: &Model, key: &ObjectRef) -> bool {
+    use warden_model::{PrivilegedStatus as P, TempStatus as T};
+    match get_object(after, key) {
+        None => true,
+        Some(Object::TempRoleSession(s)) => matches!(s.status, T::Ended | T::Cancelled),
+        Some(Object::PrivilegedSession(s)) => matches!(s.status, P::Ended | P::Cancelled | P::Rejected),
+        Some(_) => false,
     }
-    problems
+}
+
+/// The objects a problem is about, by their store keys: changing one of them
+/// without fixing the problem is refused (see [`read_only`]).
+pub(crate) fn subjects(problem: &ModelError) -> Vec<ObjectRef> {
+    use ModelError as E;
+    use ObjectKind as K;
+    // Validation names an assignment `USER › ROLE` for people; the store's key joins the two names.
+    let key = |r: &ObjectRef| match r.name.split_once(" › ") {
+        Some((user, role)) if r.kind == K::Assignment => assignment(user, role),
+        _ => r.clone(),
+    };
+    match problem {
+        E::DuplicateName { first, second } => vec![key(first), key(second)],
+        E::LookAlike { kind, first, second } => vec![ObjectRef::new(*kind, first.clone()), ObjectRef::new(*kind, second.clone())],
+        E::UnknownReference { from, .. } => vec![key(from)],
+        E::ExtensionTargetMissing { extension, .. } => vec![key(extension)],
+        E::SubRoleCycle { path } => path.iter().map(|r| ObjectRef::new(K::Role, r.clone())).collect(),
+        E::EmptyValidity { user, role, .. } | E::DuplicateAssignment { user, role } => vec![assignment(user, role)],
+        E::RuleWithoutCondition { rule } => vec![ObjectRef::new(K::AssignmentRule, rule.clone())],
+        E::SodSidesEqual { rule } | E::SodEmptyValidity { rule, .. } => vec![ObjectRef::new(K::SodRule, rule.clone())],
+        E::SessionEmptyWindow { session, .. } | E::SessionWithoutRoles { session } | E::SessionTooLong { session, .. } => vec![key(session)],
+        E::SessionOverlap { first, second, .. } => vec![ObjectRef::new(K::PrivilegedSession, first.clone()), ObjectRef::new(K::PrivilegedSession, second.clone())],
+        E::TooManyRoles { .. } => Vec::new(),
+    }
+}
+
+fn assignment(user: &str, role: &str) -> ObjectRef {
+    ObjectRef::new(ObjectKind::Assignment, warden_model::join_key(&[user, role]))
 }
 
 /// The problems in `after` that `before` did not have, by their text (two
@@ -207,4 +275,72 @@ fn same_name(model: &Model, key: &ObjectRef) -> Vec<ObjectRef> {
     let Some(names) = model.names_of(key.kind) else { return Vec::new() };
     let folded = warden_model::fold(&key.name);
     names.filter(|n| warden_model::fold(n) == folded).map(|n| ObjectRef::new(key.kind, n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_model::Role;
+
+    fn role(name: &str, subs: &[&str], description: Option<&str>) -> Object {
+        let mut r = Role::new(name);
+        r.sub_roles = subs.iter().map(ToString::to_string).collect();
+        r.description = description.map(str::to_string);
+        Object::Role(r)
+    }
+
+    fn key(name: &str) -> ObjectRef {
+        ObjectRef::new(ObjectKind::Role, name)
+    }
+
+    /// A store with a sub-role cycle `A → B → A` (written before the rule, or by hand) and an unrelated role `C`.
+    fn broken() -> Model {
+        let mut m = Model::default();
+        for o in [role("A", &["B"], None), role("B", &["A"], None), role("C", &[], None)] {
+            m.put(o);
+        }
+        m
+    }
+
+    fn judged(change: impl FnOnce(&mut Model), keys: &[&str]) -> Judgement {
+        let before = broken();
+        let mut after = before.clone();
+        change(&mut after);
+        let touched: BTreeSet<ObjectRef> = keys.iter().map(|k| key(k)).collect();
+        judge_write(&before, &after, &touched, &touched)
+    }
+
+    #[test]
+    fn objects_a_problem_concerns_are_read_only_until_repaired() {
+        // Changing a role of the cycle and leaving the cycle: refused, naming it.
+        let j = judged(|m| m.put(role("A", &["B"], Some("relabelled"))), &["A"]);
+        assert!(j.introduced.is_empty(), "{:?}", j.introduced);
+        assert_eq!(j.kept.len(), 1, "{:?}", j.kept);
+        assert!(matches!(&j.kept[0], ModelError::SubRoleCycle { path } if path.contains(&"A".to_string())), "{:?}", j.kept);
+        // The other role of the cycle too.
+        assert_eq!(judged(|m| m.put(role("B", &["A"], Some("x"))), &["B"]).kept.len(), 1);
+        // Repairing it, or removing a role of it: allowed.
+        assert!(judged(|m| m.put(role("A", &[], None)), &["A"]).kept.is_empty());
+        assert!(
+            judged(
+                |m| {
+                    m.remove(&key("B"));
+                    m.put(role("A", &[], None));
+                },
+                &["A", "B"]
+            )
+            .kept
+            .is_empty()
+        );
+        // An object outside the problem: allowed.
+        assert!(judged(|m| m.put(role("C", &[], Some("fine"))), &["C"]).kept.is_empty());
+    }
+
+    #[test]
+    fn every_problem_names_its_objects_by_store_key() {
+        let e = ModelError::UnknownReference { from: ObjectRef::new(ObjectKind::Assignment, "carlos › Ghost"), to: key("Ghost") };
+        assert_eq!(subjects(&e), [ObjectRef::new(ObjectKind::Assignment, warden_model::join_key(&["carlos", "Ghost"]))]);
+        let e = ModelError::DuplicateAssignment { user: "carlos".into(), role: "Clerk".into() };
+        assert_eq!(subjects(&e), [ObjectRef::new(ObjectKind::Assignment, "carlos/Clerk")]);
+    }
 }

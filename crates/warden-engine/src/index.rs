@@ -17,6 +17,7 @@
 //! entry point, never on the size of the model.
 
 use crate::names::Names;
+use crate::chunked::Chunked;
 use crate::rows::{GrantRows, Row, ROLE_SHIFT};
 use crate::Decision;
 use rustc_hash::FxHashMap;
@@ -57,6 +58,9 @@ struct UserSlot {
     codes: [u8; 4],
     base: u32,
 }
+
+/// The slot of a user without roles (and the fill of unused places).
+const NO_ROLES: UserSlot = UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 };
 
 /// Term codes in a [`UserSlot`]: below [`SMALL_ORGS`], the one organization
 /// the assignment is scoped to, valid at all times; `CODE_EXTENDED + k`, the
@@ -121,7 +125,8 @@ pub struct Index {
     grant_count: usize,
     assignment_count: usize,
     /// By user id: assigned roles and their terms. Disabled users have none.
-    users: Arc<[UserSlot]>,
+    /// In chunks, so that a write patching a few users copies a few chunks.
+    users: Chunked<UserSlot>,
     more_roles: Arc<[u32]>,
     more_terms: Arc<[u32]>,
     terms: Arc<[Term]>,
@@ -357,7 +362,7 @@ impl Index {
             role_count: role_names.len(),
             grant_count,
             assignment_count,
-            users: users.into(),
+            users: Chunked::from_vec(users, NO_ROLES),
             more_roles: tables.more_roles.into(),
             more_terms: tables.more_terms.into(),
             terms: tables.terms.into(),
@@ -373,11 +378,13 @@ impl Index {
     /// their assignments, sessions and organizations (not in roles, duties,
     /// privileges or entry points: those need [`Index::build`]). Users new to
     /// the index are added; users gone from the model keep an id with no
-    /// roles, so they are denied everything. Costs a copy of the user slots
-    /// and side tables, never a walk over the security configuration.
+    /// roles, so they are denied everything. Costs a copy of the chunks of
+    /// user slots it patches (16 KiB each) and of the side tables when a
+    /// patched user appends to them; never a walk over the security
+    /// configuration.
     pub fn with_users<'a>(&self, model: &Model, users: impl IntoIterator<Item = &'a str>) -> Index {
         let mut next = self.clone();
-        let mut slots = next.users.to_vec();
+        let mut slots = next.users.edit();
         let mut tables = UserTables {
             base_more: self.more_roles.len(),
             base_terms: self.terms.len(),
@@ -393,13 +400,13 @@ impl Index {
                     let ids = user_ids.get_or_insert_with(|| (*self.user_ids).clone());
                     let id = ids.get(0, user).unwrap_or_else(|| ids.insert(0, user)) as usize;
                     if id == slots.len() {
-                        slots.push(UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 });
+                        slots.push(NO_ROLES);
                     }
                     id
                 }
                 None => continue,
             };
-            let old = slots[id];
+            let old = slots.get(id);
             next.garbage += if old.codes[0] == CODE_OVERFLOW {
                 (u32::from(old.roles[0]) | u32::from(old.roles[1]) << 16) as usize
             } else {
@@ -410,9 +417,9 @@ impl Index {
             let (slot, count) = if model.users.contains_key(user) {
                 tables.fill(&view.assignments_of(model, user), &self.role_ids, orgs)
             } else {
-                (UserSlot { roles: [u16::MAX; 4], codes: [CODE_EMPTY; 4], base: 0 }, 0)
+                (NO_ROLES, 0)
             };
-            slots[id] = slot;
+            slots.set(id, slot);
             next.assignment_count += count;
         }
         if let Some(ids) = user_ids {
@@ -421,7 +428,7 @@ impl Index {
         if let Some(ids) = org_ids.filter(|ids| ids.len() != self.org_ids.len()) {
             next.org_ids = Arc::new(ids);
         }
-        next.users = slots.into();
+        next.users = slots.finish();
         next.more_roles = appended(&self.more_roles, tables.more_roles);
         next.more_terms = appended(&self.more_terms, tables.more_terms);
         next.terms = appended(&self.terms, tables.terms);

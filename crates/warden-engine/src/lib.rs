@@ -11,6 +11,7 @@
 //! [`reference`](mod@reference) is the naive evaluator written straight from the semantics in
 //! DESIGN.md; property tests and benchmarks hold the index to it.
 
+mod chunked;
 mod explain;
 mod flatten;
 mod index;

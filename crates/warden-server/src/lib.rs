@@ -250,7 +250,9 @@ pub async fn bootstrap_admin(store: &Arc<dyn Store>, password: Option<&str>) -> 
 
 /// Logs one warning when the store fails the whole-model validation (errors;
 /// dangling references after a partial import are legal): the server still
-/// starts, and `warden doctor` lists every problem.
+/// starts, the objects those problems concern are read-only until repaired
+/// (the write path refuses to change them otherwise), and `warden doctor`
+/// lists every problem.
 fn warn_if_invalid(snapshot: &Snapshot) {
     let groups = warden_core::doctor::group(&snapshot.model.validate(), false);
     if groups.iter().all(|g| g.severity != warden_core::doctor::Severity::Error) {
@@ -258,7 +260,7 @@ fn warn_if_invalid(snapshot: &Snapshot) {
     }
     tracing::warn!(
         revision = snapshot.revision,
-        "the store fails validation: {}; run `warden doctor` for the list (serving anyway)",
+        "the store fails validation: {}; the objects concerned are read-only until repaired or removed; run `warden doctor` for the list (serving the rest)",
         warden_core::doctor::summary(&groups)
     );
 }

@@ -119,6 +119,10 @@ impl From<CoreError> for ApiError {
                 let errors = list.iter().map(ToString::to_string).collect();
                 ApiError { errors, ..ApiError::unprocessable(e.to_string()) }
             }
+            CoreError::ReadOnly(ref list) => {
+                let errors = list.iter().map(ToString::to_string).collect();
+                ApiError { errors, ..ApiError::new(StatusCode::CONFLICT, "read-only-until-fixed", e.to_string()) }
+            }
             CoreError::StillReferenced { ref references, .. } => {
                 let errors = references.iter().map(ToString::to_string).collect();
                 ApiError { errors, ..ApiError::conflict(e.to_string()) }

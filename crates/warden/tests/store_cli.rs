@@ -120,6 +120,18 @@ fn doctor_is_clean_on_the_demo_and_names_every_problem_of_a_tampered_store() {
     // The doctor only read.
     assert_eq!(events(d), before, "no new events");
 
+    // The objects the problems concern are read-only until fixed; the rest is not.
+    let e = refused(d, &["role", "edit", "WDNDeveloperToolsAdministrator", "--description", "still in a cycle"]);
+    assert!(e.contains("read-only until that is fixed") && e.contains("WDNDeveloperToolsAdministrator"), "{e}");
+    assert_eq!(events(d), before, "refused writes wrote nothing");
+    ok(d, &["role", "edit", "SystemUser", "--description", "a dangling reference is only a warning"]);
+    // A repair is a write like any other: removing the cycle frees the role.
+    ok(d, &["role", "edit", "WDNDeveloperToolsAdministrator", "--remove-sub-role", "WDNDeveloperToolsAdministrator"]);
+    ok(d, &["role", "edit", "WDNDeveloperToolsAdministrator", "--description", "no longer in a cycle"]);
+    let report = json(d, &["doctor"]);
+    let errors: Vec<&str> = report["groups"].as_array().unwrap().iter().filter(|g| g["severity"] == "error").map(|g| g["kind"].as_str().unwrap()).collect();
+    assert_eq!(errors, ["audit_chain", "unknown_reference"], "{report}");
+
     // `warden serve` still starts on it, and says once why it should not have to.
     let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
         .arg("--data-dir")
@@ -139,7 +151,7 @@ fn doctor_is_clean_on_the_demo_and_names_every_problem_of_a_tampered_store() {
     let log = String::from_utf8_lossy(&child.wait_with_output().expect("it ends").stderr).into_owned();
     assert!(listening, "serves anyway: {log}");
     assert_eq!(log.matches("the store fails validation").count(), 1, "{log}");
-    assert!(log.contains("sub_role_cycle: 1") && log.contains("run `warden doctor`"), "{log}");
+    assert!(log.contains("unknown_reference: 1") && log.contains("read-only until repaired") && log.contains("run `warden doctor`"), "{log}");
 }
 
 /// `warden user password USER` with `password` on standard input.
