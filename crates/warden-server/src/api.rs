@@ -367,6 +367,7 @@ pub async fn me(Extension(caller): Extension<Caller>) -> ApiResult<Json<Me>> {
         via: match p.via {
             Via::Session { .. } => "session".into(),
             Via::Token { .. } => "token".into(),
+            Via::Local => "local".into(),
         },
         roles,
         actions,

@@ -30,6 +30,8 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 pub enum Via {
     Token { credential: String },
     Session { credential: String },
+    /// The local control socket: the command line, with its standing ([`crate::local`]).
+    Local,
 }
 
 /// An authenticated caller.
@@ -44,7 +46,7 @@ impl Principal {
     pub fn actor(&self) -> String {
         match &self.via {
             Via::Token { credential } => format!("{} (token {credential})", self.user),
-            Via::Session { .. } => self.user.clone(),
+            Via::Session { .. } | Via::Local => self.user.clone(),
         }
     }
 }

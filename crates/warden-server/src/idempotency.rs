@@ -88,7 +88,8 @@ pub fn parse_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 fn scope(caller: &Caller) -> Option<String> {
     let p = caller.principal.as_ref()?;
     let credential = match &p.via {
-        crate::auth::Via::Token { credential } | crate::auth::Via::Session { credential } => credential,
+        crate::auth::Via::Token { credential } | crate::auth::Via::Session { credential } => credential.as_str(),
+        crate::auth::Via::Local => "local",
     };
     Some(format!("{} {credential}", p.user))
 }

@@ -13,6 +13,7 @@ pub use warden_core::builtin;
 mod dto;
 pub mod endpoints;
 pub mod idempotency;
+pub mod local;
 mod openapi;
 mod problem;
 mod sod_api;
@@ -99,19 +100,24 @@ async fn authorize(State(state): State<AppState>, matched: Option<MatchedPath>, 
     };
     let snapshot = state.snapshot();
     let now = Timestamp::now();
-    let origin = match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(addr)) => format!("api {addr}"),
-        None => "api".to_string(),
+    let local = req.extensions().get::<local::LocalOperator>().cloned();
+    let origin = match (&local, req.extensions().get::<ConnectInfo<SocketAddr>>()) {
+        (Some(_), _) => local::ORIGIN.to_string(),
+        (None, Some(ConnectInfo(addr))) => format!("api {addr}"),
+        (None, None) => "api".to_string(),
     };
-    let principal = match endpoint.guard {
+    let principal = match (local, endpoint.guard) {
+        // The local socket's operator has the command line's standing (see `local`).
+        (Some(op), _) => Some(auth::Principal { user: op.actor, via: auth::Via::Local }),
         // Public endpoints ignore credentials: a stale cookie must not lock anyone out of signing in.
-        Guard::Public => None,
-        _ => match auth::authenticate(req.headers(), req.method(), &snapshot, now) {
+        (None, Guard::Public) => None,
+        (None, _) => match auth::authenticate(req.headers(), req.method(), &snapshot, now) {
             Ok(p) => p,
             Err(e) => return e.into_response(),
         },
     };
     let verdict = match endpoint.guard {
+        _ if principal.as_ref().is_some_and(|p| p.via == auth::Via::Local) => Ok(()),
         Guard::Public => Ok(()),
         Guard::Authenticated => principal.as_ref().map(|_| ()).ok_or_else(|| ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>`")),
         Guard::Requires(action) => auth::require(principal.as_ref(), &snapshot, action, now),

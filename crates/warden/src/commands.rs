@@ -154,6 +154,13 @@ impl Context {
         Ok(Warden::new(store, self.actor.clone()))
     }
 
+    /// A running `warden serve` of this store, reached over its local socket
+    /// ([`crate::via_server`]); none for a PostgreSQL store.
+    pub fn server(&self) -> Option<crate::via_server::ServerLink> {
+        let file = self.store_file()?;
+        crate::via_server::ServerLink::find(file.parent()?, &self.actor)
+    }
+
     /// The SQLite file the store lives in, when it is one (not in memory, not PostgreSQL).
     fn store_file(&self) -> Option<PathBuf> {
         match self.database_url.as_deref() {
@@ -262,7 +269,8 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::Token(cmd) => crate::credentials_cmd::token(ctx, cmd).await,
         Command::Serve(args) => {
             let store = ctx.warden().await?.store().clone();
-            crate::serve_cmd::serve(store, args, ctx.webhook_key()?).await?;
+            let socket = ctx.store_file().and_then(|f| f.parent().map(warden_server::local::socket_path));
+            crate::serve_cmd::serve(store, args, ctx.webhook_key()?, socket).await?;
             Ok(Output::ok(String::new()))
         }
     }
@@ -463,24 +471,25 @@ async fn org(ctx: &Context, cmd: OrgCommand) -> anyhow::Result<Output> {
 }
 
 async fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<Output> {
+    if let UserCommand::Assign { user, role, orgs, from, to, override_reason: None } = &cmd
+        && let Some(outcome) = assign_on_server(ctx, user, role, orgs, *from, *to).await?
+    {
+        return assigned(ctx, &outcome);
+    }
     let warden = ctx.warden().await?;
     match cmd {
         UserCommand::Assign { user, role, orgs, from, to, override_reason } => {
             let outcome = warden.assign_with_override(&user, &role, &orgs, from, to, now(), override_reason.as_deref()).await?;
+            if override_reason.is_none() {
+                return assigned(ctx, &outcome);
+            }
             if ctx.json {
                 return ctx.json(&outcome);
             }
             let a = &outcome.assignment;
-            let mut text = format!("Assigned role {} to {} {}", a.role, a.user, describe_scope_window(a));
-            let _ = writeln!(text, " (revision {})", outcome.revision);
-            if let Some(old) = &outcome.replaced {
-                let _ = writeln!(text, "  replaces the previous assignment of this role: {}", describe_scope_window(old));
-            }
-            for n in &outcome.notes {
-                let _ = writeln!(text, "  note: {n}");
-            }
+            let mut text = assigned_text(&outcome);
             if let Some(reason) = &override_reason {
-                let (model, _) = warden.store().load().await?;
+                let model = warden.snapshot().await?.model.clone();
                 let allowed: Vec<&str> = model
                     .sod_conflicts
                     .values()
@@ -711,7 +720,6 @@ async fn role(ctx: &Context, cmd: RoleCommand) -> anyhow::Result<Output> {
 }
 
 async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
-    let snapshot = ctx.warden().await?.snapshot().await?;
     let request = warden_core::CheckRequest {
         user: args.user,
         entry_point: args.entry_point,
@@ -720,7 +728,10 @@ async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
         at: args.at.unwrap_or_else(now),
         explain: args.explain,
     };
-    let outcome = snapshot.check(&request)?;
+    let outcome = match check_on_server(ctx, &request).await? {
+        Some(outcome) => outcome,
+        None => ctx.warden().await?.snapshot().await?.check(&request)?,
+    };
     let status = if outcome.decision.is_allowed() { 0 } else { 1 };
     let stdout = if ctx.json {
         ctx.json(&outcome)?.stdout
@@ -732,6 +743,91 @@ async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
         }
     };
     Ok(Output { stdout, status })
+}
+
+/// A check answered by a running server of this store ([`crate::via_server`]);
+/// `None` when there is none, or for an explanation (which the command line
+/// renders from the model itself).
+async fn check_on_server(ctx: &Context, req: &warden_core::CheckRequest) -> anyhow::Result<Option<warden_core::CheckOutcome>> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        decision: warden_engine::Decision,
+        user: String,
+        entry_point: String,
+        org: Option<String>,
+    }
+    let Some(server) = ctx.server().filter(|_| !req.explain) else { return Ok(None) };
+    let body = serde_json::json!({ "user": req.user, "entry_point": req.entry_point, "access": req.access.as_str().to_ascii_lowercase(), "org": req.org, "at": req.at.to_string() });
+    Ok(server.post::<Answer>("/api/v1/check", &body).await?.map(|a| warden_core::CheckOutcome {
+        decision: a.decision,
+        user: a.user,
+        entry_point: a.entry_point,
+        access: req.access,
+        org: a.org,
+        at: req.at,
+        explanation: None,
+    }))
+}
+
+/// An assignment made by a running server of this store ([`crate::via_server`]).
+async fn assign_on_server(
+    ctx: &Context,
+    user: &str,
+    role: &str,
+    orgs: &[String],
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+) -> anyhow::Result<Option<warden_core::AssignOutcome>> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        assignment: warden_model::Assignment,
+        replaced: Option<warden_model::Assignment>,
+        notes: Vec<String>,
+        revision: u64,
+    }
+    let Some(server) = ctx.server() else { return Ok(None) };
+    let path = format!("/api/v1/users/{}/assign", path_segment(user));
+    let body = serde_json::json!({
+        "role": role,
+        "organizations": orgs,
+        "valid_from": from.map(|t| t.to_string()),
+        "valid_to": to.map(|t| t.to_string()),
+    });
+    Ok(server.post::<Answer>(&path, &body).await?.map(|a| warden_core::AssignOutcome { assignment: a.assignment, replaced: a.replaced, notes: a.notes, revision: a.revision }))
+}
+
+/// One percent-encoded path segment, so that any id names itself.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// What `user assign` prints (without an override reason).
+fn assigned(ctx: &Context, outcome: &warden_core::AssignOutcome) -> anyhow::Result<Output> {
+    if ctx.json {
+        return ctx.json(outcome);
+    }
+    Ok(Output::ok(assigned_text(outcome)))
+}
+
+fn assigned_text(outcome: &warden_core::AssignOutcome) -> String {
+    let a = &outcome.assignment;
+    let mut text = format!("Assigned role {} to {} {}", a.role, a.user, describe_scope_window(a));
+    let _ = writeln!(text, " (revision {})", outcome.revision);
+    if let Some(old) = &outcome.replaced {
+        let _ = writeln!(text, "  replaces the previous assignment of this role: {}", describe_scope_window(old));
+    }
+    for n in &outcome.notes {
+        let _ = writeln!(text, "  note: {n}");
+    }
+    text
 }
 
 fn gen_model(ctx: &Context, args: GenArgs) -> anyhow::Result<Output> {

@@ -15,6 +15,7 @@ mod serve_cmd;
 mod session_cmd;
 mod sod_cmd;
 mod table;
+mod via_server;
 mod webhook_cmd;
 
 use clap::parser::ValueSource;

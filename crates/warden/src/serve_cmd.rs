@@ -43,7 +43,9 @@ pub struct ServeArgs {
 }
 
 /// Runs until Ctrl-C or SIGTERM, then finishes the requests in flight.
-pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<warden_core::webhooks::WebhookKey>) -> Result<()> {
+/// `local_socket`: where the command line finds this server (beside a SQLite
+/// store; see [`warden_server::local`]).
+pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<warden_core::webhooks::WebhookKey>, local_socket: Option<PathBuf>) -> Result<()> {
     // Read the certificate and key first: a bad file stops the start before anything is written.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsConfig::load(cert, key)?),
@@ -70,6 +72,22 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
     }
     state.refresh(None).await.map_err(|e| anyhow::anyhow!(e.detail))?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    // Stops listening and removes the socket file when serving ends.
+    let _local = match &local_socket {
+        Some(path) => match warden_server::local::listen(state.clone(), path).await {
+            Ok(socket) => {
+                if let Some(s) = &socket {
+                    tracing::info!(socket = %s.path().display(), "one-shot commands on this store are answered here");
+                }
+                socket
+            }
+            Err(e) => {
+                tracing::warn!(socket = %path.display(), error = %e, "cannot listen on the local socket; one-shot commands will open the store themselves");
+                None
+            }
+        },
+        None => None,
+    };
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("Warden listening on {scheme}://{addr} (API: {scheme}://{addr}/api/v1, OpenAPI: {scheme}://{addr}/api/v1/openapi.json)");
