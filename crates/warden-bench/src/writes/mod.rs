@@ -191,7 +191,13 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     let clis: [Warden; 2] = [0, 1].map(|i| Warden {
         binary: config.warden.clone(),
         data_dir: root.join(NAMES[i]),
-        env: if i == 1 { vec![("WARDEN_WRITE_PATH".to_string(), "reload".to_string())] } else { Vec::new() },
+        // The baseline is the path before the model host: its server reloads after every
+        // write, and its one-shot commands open the store rather than ask the running server.
+        env: if i == 1 {
+            vec![("WARDEN_WRITE_PATH".to_string(), "reload".to_string()), ("WARDEN_NO_SERVER".to_string(), "1".to_string())]
+        } else {
+            Vec::new()
+        },
     });
     let mut report = WritesReport {
         scale: config.scale.as_str().to_string(),

@@ -26,6 +26,7 @@ impl Warden {
             .env_remove("WARDEN_DATA_DIR")
             .env_remove("WARDEN_DATABASE_URL")
             .env_remove("WARDEN_WRITE_PATH")
+            .env_remove("WARDEN_NO_SERVER")
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
