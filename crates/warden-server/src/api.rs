@@ -777,7 +777,7 @@ fn location(c: &Collection, object: &Object) -> String {
         Object::Assignment(a) => vec![a.user.clone(), a.role.clone()],
         other => vec![other.key().name],
     };
-    let mut path = format!("/api/v1/{}", c.segment);
+    let mut path = c.list_path();
     for s in &segments {
         path.push('/');
         for b in s.bytes() {

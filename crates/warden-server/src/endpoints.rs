@@ -1,10 +1,21 @@
-//! Every endpoint of the API in one table: method, path, and the action of the
-//! built-in model it requires. The authorization layer and the OpenAPI
-//! document both read this table, and a request whose route is missing from it
-//! is refused: an endpoint cannot be added without deciding who may call it.
+//! Every endpoint of the API declared once, in one table: method, path, the
+//! action of the built-in model it requires, its documentation and its
+//! handler. The router ([`crate::router`]: one route per declaration, each
+//! behind its own guard), the authorization of each request and the OpenAPI
+//! document ([`crate::openapi`]) are all derived from this table, so that a
+//! route cannot exist without deciding who may call it, nor be served without
+//! being documented, and no path is written twice.
 
+use crate::api;
 use crate::builtin::{Action, Area};
+use crate::state::AppState;
+use crate::Caller;
+use axum::extract::{Path, State};
+use axum::handler::Handler;
 use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter};
+use axum::Extension;
+use std::collections::HashMap;
 use warden_model::{Access, ObjectKind};
 
 /// Who may call an endpoint.
@@ -47,6 +58,58 @@ pub struct Endpoint {
     pub if_match: bool,
     /// The request body may be left out.
     pub body_optional: bool,
+    /// Query parameters whose schema is a component of the document: (name, component).
+    pub query_schemas: Vec<(&'static str, &'static str)>,
+    /// Error responses this endpoint gives beyond those of every endpoint of its shape: (status, description).
+    pub errors: Vec<(u16, &'static str)>,
+    /// For a POST that creates something: the path parameters that name what
+    /// it created, and where its answer holds each (`$response.body#/id`). The
+    /// document links the answer to every operation below this path that has a `link`.
+    pub creates: Vec<(&'static str, String)>,
+    /// The name of the OpenAPI link to this operation from the creating POST above it.
+    pub link: Option<String>,
+    /// The handler, routed for this method only (HEAD too, for a GET).
+    pub handler: MethodRouter<AppState>,
+}
+
+impl Endpoint {
+    pub(crate) fn with_query(mut self, query: Vec<(&'static str, &'static str, bool)>) -> Self {
+        self.query = query;
+        self
+    }
+    /// A query parameter's schema is this component.
+    pub(crate) fn query_schema(mut self, name: &'static str, component: &'static str) -> Self {
+        self.query_schemas.push((name, component));
+        self
+    }
+    pub(crate) fn if_match(mut self) -> Self {
+        self.if_match = true;
+        self
+    }
+    pub(crate) fn body_optional(mut self) -> Self {
+        self.body_optional = true;
+        self
+    }
+    pub(crate) fn error(mut self, status: u16, description: &'static str) -> Self {
+        self.errors.push((status, description));
+        self
+    }
+    /// See [`Endpoint::creates`].
+    pub(crate) fn creates(mut self, params: Vec<(&'static str, String)>) -> Self {
+        self.creates = params;
+        self
+    }
+    /// Linked from the creating POST above, under a name made of the method
+    /// and the last literal segment of the path (`postrotate`).
+    pub(crate) fn linked(self) -> Self {
+        let name = format!("{}{}", self.method.as_str().to_lowercase(), self.path.rsplit('/').find(|s| !s.starts_with('{')).unwrap_or("").replace('-', "_"));
+        self.linked_as(name)
+    }
+    /// Linked from the creating POST above under this name.
+    pub(crate) fn linked_as(mut self, name: impl Into<String>) -> Self {
+        self.link = Some(name.into());
+        self
+    }
 }
 
 /// A collection of stored objects under `/api/v1/<segment>`.
@@ -90,8 +153,18 @@ impl Collection {
     }
 }
 
-pub(crate) fn ep(method: Method, path: &str, guard: Guard, tag: &'static str, summary: &str, request: Body, response: (u16, Body)) -> Endpoint {
+/// Declares an endpoint: `handler` answers `method` on `path` once the caller
+/// passed `guard`. Panics on a method axum cannot route (a programming error
+/// that every test that builds the table would show).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn ep<H, T>(method: Method, path: &str, guard: Guard, tag: &'static str, summary: &str, request: Body, response: (u16, Body), handler: H) -> Endpoint
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).unwrap_or_else(|_| panic!("{method} {path}: axum cannot route this method"));
     Endpoint {
+        handler: axum::routing::on(filter, handler),
         method,
         path: path.to_string(),
         guard,
@@ -102,6 +175,10 @@ pub(crate) fn ep(method: Method, path: &str, guard: Guard, tag: &'static str, su
         query: Vec::new(),
         if_match: false,
         body_optional: false,
+        query_schemas: Vec::new(),
+        errors: Vec::new(),
+        creates: Vec::new(),
+        link: None,
     }
 }
 
@@ -119,91 +196,67 @@ const PAGE: [(&str, &str, bool); 3] = [
 pub fn all() -> Vec<Endpoint> {
     use Body::*;
     let mut v = vec![
-        ep(Method::GET, "/healthz", Guard::Public, "operations", "Liveness: the process serves requests", None, (200, Schema("Health"))),
-        ep(Method::GET, "/readyz", Guard::Public, "operations", "Readiness: the snapshot follows the store", None, (200, Schema("Health"))),
-        ep(Method::GET, "/metrics", needs(Area::Monitoring, Access::Read), "operations", "Prometheus metrics", None, (200, Text)),
-        ep(Method::GET, "/api/v1/openapi.json", Guard::Public, "operations", "This OpenAPI document", None, (200, Schema("OpenApiDocument"))),
-        ep(Method::POST, "/api/v1/auth/login", Guard::Public, "authentication", "Sign in with a password; sets the session cookie", Schema("LoginRequest"), (200, Schema("SessionInfo"))),
-        ep(Method::POST, "/api/v1/auth/logout", Guard::Authenticated, "authentication", "Sign out (ends the session)", None, (204, None)),
-        ep(Method::GET, "/api/v1/auth/me", Guard::Authenticated, "authentication", "The signed-in user and what they may do", None, (200, Schema("Me"))),
-        ep(Method::POST, "/api/v1/check", needs(Area::Check, Access::Invoke), "access", "Check one access", Schema("CheckRequest"), (200, Schema("CheckResponse"))),
-        ep(Method::POST, "/api/v1/check/batch", needs(Area::Check, Access::Invoke), "access", "Check many accesses in one request", Schema("BatchCheckRequest"), (200, Schema("BatchCheckResponse"))),
-        {
-            let mut e = ep(Method::GET, "/api/v1/explain", needs(Area::Analysis, Access::Read), "access", "Every path that grants or denies an access", None, (200, Schema("Explanation")));
-            e.query = vec![
-                ("user", "user id", true),
-                ("entry_point", "NAME or TYPE/NAME", true),
-                ("access", "read, update, create, correct, delete or invoke", true),
-                ("org", "organization id", false),
-                ("at", "RFC 3339 instant (default now)", false),
-            ];
-            e
-        },
-        {
-            let mut e = ep(Method::GET, "/api/v1/users/{id}/permissions", needs(Area::Analysis, Access::Read), "access", "Effective permissions of a user", None, (200, Schema("PermissionsResponse")));
-            e.query = vec![("org", "organization id", false), ("at", "RFC 3339 instant (default now)", false)];
-            e
-        },
-        {
-            let mut e = ep(Method::GET, "/api/v1/audit", needs(Area::AuditTrail, Access::Read), "audit", "Audit events, oldest first", None, (200, Schema("AuditPage")));
-            e.query = vec![
-                ("since", "RFC 3339 instant", false),
-                ("actor", "who acted", false),
-                ("object", "KIND/KEY, e.g. role/Clerk", false),
-                ("after_seq", "events after this sequence number", false),
-                ("limit", "at most this many events (default 100, at most 1000)", false),
-                ("changes", "include before/after of every change", false),
-            ];
-            e
-        },
-        ep(Method::GET, "/api/v1/audit/head", needs(Area::AuditTrail, Access::Read), "audit", "The audit trail's head, to keep as an external anchor", None, (200, Schema("AuditAnchorBody"))),
-        {
-            let mut e = ep(Method::POST, "/api/v1/audit/verify", needs(Area::AuditTrail, Access::Invoke), "audit", "Recompute the hash chain, optionally up to an anchor", Schema("VerifyRequest"), (200, Schema("VerifyResponse")));
-            e.body_optional = true;
-            e
-        },
-        ep(Method::POST, "/api/v1/events/sign-in", needs(Area::Activity, Access::Create), "events", "An application reports a sign-in", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
-        ep(Method::POST, "/api/v1/events/sign-out", needs(Area::Activity, Access::Create), "events", "An application reports a sign-out", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
-        ep(Method::POST, "/api/v1/events/sign-in-failed", needs(Area::Activity, Access::Create), "events", "An application reports a failed sign-in", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
-        {
-            let mut e = ep(Method::GET, "/api/v1/events", needs(Area::Activity, Access::Read), "events", "Sign-in and activity events, oldest first", None, (200, Schema("EventPage")));
-            e.query = vec![
-                ("user", "user id", false),
-                ("kind", "sign_in, sign_out, sign_in_failed, sign_in_locked, sign_in_refused or activity", false),
-                ("since", "RFC 3339 instant", false),
-                ("after_id", "events after this id", false),
-                ("limit", "at most this many (default 100, at most 1000)", false),
-            ];
-            e
-        },
-        ep(Method::GET, "/api/v1/tokens", needs(Area::Credentials, Access::Read), "credentials", "API tokens (never their secrets)", None, (200, Schema("TokenList"))),
-        ep(Method::POST, "/api/v1/tokens", needs(Area::Credentials, Access::Create), "credentials", "Create an API token; its secret is shown once", Schema("NewToken"), (201, Schema("IssuedToken"))),
-        ep(Method::POST, "/api/v1/tokens/{id}/rotate", needs(Area::Credentials, Access::Update), "credentials", "Issue a replacement; the old token stays valid for a grace period", Schema("RotateToken"), (201, Schema("IssuedToken"))),
-        ep(Method::DELETE, "/api/v1/tokens/{id}", needs(Area::Credentials, Access::Delete), "credentials", "Revoke an API token now", None, (204, None)),
-        ep(Method::PUT, "/api/v1/users/{id}/password", needs(Area::Credentials, Access::Update), "credentials", "Set a user's password (a local account)", Schema("SetPassword"), (204, None)),
+        ep(Method::GET, "/healthz", Guard::Public, "operations", "Liveness: the process serves requests", None, (200, Schema("Health")), api::healthz),
+        ep(Method::GET, "/readyz", Guard::Public, "operations", "Readiness: the snapshot follows the store", None, (200, Schema("Health")), api::readyz),
+        ep(Method::GET, "/metrics", needs(Area::Monitoring, Access::Read), "operations", "Prometheus metrics", None, (200, Text), api::metrics),
+        ep(Method::GET, "/api/v1/openapi.json", Guard::Public, "operations", "This OpenAPI document", None, (200, Schema("OpenApiDocument")), crate::openapi::document),
+        ep(Method::POST, "/api/v1/auth/login", Guard::Public, "authentication", "Sign in with a password; sets the session cookie", Schema("LoginRequest"), (200, Schema("SessionInfo")), api::login)
+            .error(429, "too many failed sign-ins; see Retry-After"),
+        ep(Method::POST, "/api/v1/auth/logout", Guard::Authenticated, "authentication", "Sign out (ends the session)", None, (204, None), api::logout),
+        ep(Method::GET, "/api/v1/auth/me", Guard::Authenticated, "authentication", "The signed-in user and what they may do", None, (200, Schema("Me")), api::me),
+        ep(Method::POST, "/api/v1/check", needs(Area::Check, Access::Invoke), "access", "Check one access", Schema("CheckRequest"), (200, Schema("CheckResponse")), api::check),
+        ep(Method::POST, "/api/v1/check/batch", needs(Area::Check, Access::Invoke), "access", "Check many accesses in one request", Schema("BatchCheckRequest"), (200, Schema("BatchCheckResponse")), api::check_batch),
+        ep(Method::GET, "/api/v1/explain", needs(Area::Analysis, Access::Read), "access", "Every path that grants or denies an access", None, (200, Schema("Explanation")), api::explain).with_query(vec![
+            ("user", "user id", true),
+            ("entry_point", "NAME or TYPE/NAME", true),
+            ("access", "read, update, create, correct, delete or invoke", true),
+            ("org", "organization id", false),
+            ("at", "RFC 3339 instant (default now)", false),
+        ]),
+        ep(Method::GET, "/api/v1/users/{id}/permissions", needs(Area::Analysis, Access::Read), "access", "Effective permissions of a user", None, (200, Schema("PermissionsResponse")), api::permissions)
+            .with_query(vec![("org", "organization id", false), ("at", "RFC 3339 instant (default now)", false)]),
+        ep(Method::GET, "/api/v1/audit", needs(Area::AuditTrail, Access::Read), "audit", "Audit events, oldest first", None, (200, Schema("AuditPage")), api::audit).with_query(vec![
+            ("since", "RFC 3339 instant", false),
+            ("actor", "who acted", false),
+            ("object", "KIND/KEY, e.g. role/Clerk", false),
+            ("after_seq", "events after this sequence number", false),
+            ("limit", "at most this many events (default 100, at most 1000)", false),
+            ("changes", "include before/after of every change", false),
+        ]),
+        ep(Method::GET, "/api/v1/audit/head", needs(Area::AuditTrail, Access::Read), "audit", "The audit trail's head, to keep as an external anchor", None, (200, Schema("AuditAnchorBody")), api::audit_head),
+        ep(Method::POST, "/api/v1/audit/verify", needs(Area::AuditTrail, Access::Invoke), "audit", "Recompute the hash chain, optionally up to an anchor", Schema("VerifyRequest"), (200, Schema("VerifyResponse")), api::audit_verify)
+            .body_optional(),
+        ep(Method::POST, "/api/v1/events/sign-in", needs(Area::Activity, Access::Create), "events", "An application reports a sign-in", Schema("SessionEvent"), (202, Schema("EventAccepted")), |State(s): State<AppState>, Extension(c): Extension<Caller>, b| {
+            api::session_event("sign_in", s, c, b)
+        }),
+        ep(Method::POST, "/api/v1/events/sign-out", needs(Area::Activity, Access::Create), "events", "An application reports a sign-out", Schema("SessionEvent"), (202, Schema("EventAccepted")), |State(s): State<AppState>, Extension(c): Extension<Caller>, b| {
+            api::session_event("sign_out", s, c, b)
+        }),
+        ep(Method::POST, "/api/v1/events/sign-in-failed", needs(Area::Activity, Access::Create), "events", "An application reports a failed sign-in", Schema("SessionEvent"), (202, Schema("EventAccepted")), |State(s): State<AppState>, Extension(c): Extension<Caller>, b| {
+            api::session_event("sign_in_failed", s, c, b)
+        }),
+        ep(Method::GET, "/api/v1/events", needs(Area::Activity, Access::Read), "events", "Sign-in and activity events, oldest first", None, (200, Schema("EventPage")), api::events).with_query(vec![
+            ("user", "user id", false),
+            ("kind", "sign_in, sign_out, sign_in_failed, sign_in_locked, sign_in_refused or activity", false),
+            ("since", "RFC 3339 instant", false),
+            ("after_id", "events after this id", false),
+            ("limit", "at most this many (default 100, at most 1000)", false),
+        ]),
+        ep(Method::GET, "/api/v1/tokens", needs(Area::Credentials, Access::Read), "credentials", "API tokens (never their secrets)", None, (200, Schema("TokenList")), api::list_tokens),
+        ep(Method::POST, "/api/v1/tokens", needs(Area::Credentials, Access::Create), "credentials", "Create an API token; its secret is shown once", Schema("NewToken"), (201, Schema("IssuedToken")), api::create_token)
+            .creates(vec![("id", "$response.body#/id".into())]),
+        ep(Method::POST, "/api/v1/tokens/{id}/rotate", needs(Area::Credentials, Access::Update), "credentials", "Issue a replacement; the old token stays valid for a grace period", Schema("RotateToken"), (201, Schema("IssuedToken")), api::rotate_token)
+            .linked(),
+        ep(Method::DELETE, "/api/v1/tokens/{id}", needs(Area::Credentials, Access::Delete), "credentials", "Revoke an API token now", None, (204, None), api::revoke_token).linked(),
+        ep(Method::PUT, "/api/v1/users/{id}/password", needs(Area::Credentials, Access::Update), "credentials", "Set a user's password (a local account)", Schema("SetPassword"), (204, None), api::set_password),
     ];
     for c in COLLECTIONS {
-        let tag = "objects";
-        let name = c.kind.as_str();
-        let mut list = ep(Method::GET, &c.list_path(), needs(c.area, Access::Read), tag, &format!("List {name}s"), None, (200, Schema("ObjectPage")));
-        list.query = PAGE.to_vec();
-        v.push(list);
-        v.push(ep(Method::POST, &c.list_path(), needs(c.area, Access::Create), tag, &format!("Create a {name}"), Object(c.kind), (201, Schema("StoredObject"))));
-        v.push(ep(Method::GET, &c.item_path(), needs(c.area, Access::Read), tag, &format!("Get a {name} with its version (ETag)"), None, (200, Schema("StoredObject"))));
-        let mut put = ep(Method::PUT, &c.item_path(), needs(c.area, Access::Update), tag, &format!("Replace a {name}; If-Match: its version"), Object(c.kind), (200, Schema("StoredObject")));
-        put.if_match = true;
-        v.push(put);
-        let mut del = ep(Method::DELETE, &c.item_path(), needs(c.area, Access::Delete), tag, &format!("Delete a {name}; If-Match: its version"), None, (204, None));
-        del.if_match = true;
-        v.push(del);
-        if c.kind.is_deployable() {
-            v.push(ep(Method::GET, &c.layers_path(), needs(c.area, Access::Read), "layers", &format!("A {name}'s code, database and effective form"), None, (200, Schema("ObjectLayers"))));
-        }
+        v.extend(collection_endpoints(c));
     }
     v.extend(crate::sod_api::endpoints());
     v.extend(crate::webhook_api::endpoints());
     v.extend(crate::sessions_api::endpoints());
-    v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList"))));
+    v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList")), api::customizations));
     v.push(ep(
         Method::POST,
         "/api/v1/customizations/remove",
@@ -212,24 +265,54 @@ pub fn all() -> Vec<Endpoint> {
         "Drop customizations, so that the code form is effective again",
         Schema("RemoveCustomizations"),
         (200, Schema("CustomizationsRemoved")),
+        api::remove_customizations,
     ));
     v
 }
 
-/// The endpoint a request matched, by method and matched route. `HEAD` is
-/// `GET` without the body (RFC 9110 §9.3.2): it needs what `GET` needs.
-pub fn find<'a>(table: &'a [Endpoint], method: &Method, path: &str) -> Option<&'a Endpoint> {
-    let method = if method == Method::HEAD { &Method::GET } else { method };
-    table.iter().find(|e| e.method == method && e.path == path)
-}
-
-/// The methods a route answers, for the `Allow` header of a 405.
-pub fn allowed(table: &[Endpoint], path: &str) -> String {
-    let mut methods: Vec<&str> = table.iter().filter(|e| e.path == path).map(|e| e.method.as_str()).collect();
-    if methods.contains(&"GET") {
-        methods.push("HEAD");
+/// The generic endpoints of one collection: list, create, get, replace,
+/// delete, and for deployable kinds the layers of an object.
+fn collection_endpoints(c: &'static Collection) -> Vec<Endpoint> {
+    use Body::*;
+    let tag = "objects";
+    let name = c.kind.as_str();
+    let code = c.kind.code();
+    // The key as a create's answer holds it (an entry point's `type` is its `kind`).
+    let key: Vec<(&'static str, String)> = c.key_params.iter().map(|p| (*p, format!("$response.body#/object/{}", if *p == "type" { "kind" } else { p }))).collect();
+    type Params = Path<HashMap<String, String>>;
+    let mut v = vec![
+        ep(Method::GET, &c.list_path(), needs(c.area, Access::Read), tag, &format!("List {name}s"), None, (200, Schema("ObjectPage")), move |Extension(caller): Extension<Caller>, q| {
+            api::list_objects(c, caller, q)
+        })
+        .with_query(PAGE.to_vec()),
+        ep(Method::POST, &c.list_path(), needs(c.area, Access::Create), tag, &format!("Create a {name}"), Object(c.kind), (201, Schema("StoredObject")), move |State(s): State<AppState>, Extension(caller): Extension<Caller>, body| {
+            api::create_object(s, c, caller, body)
+        })
+        .creates(key),
+        ep(Method::GET, &c.item_path(), needs(c.area, Access::Read), tag, &format!("Get a {name} with its version (ETag)"), None, (200, Schema("StoredObject")), move |State(s): State<AppState>, Path(p): Params| {
+            api::get_object(s, c, p)
+        })
+        .linked_as(format!("get_{code}")),
+        ep(Method::PUT, &c.item_path(), needs(c.area, Access::Update), tag, &format!("Replace a {name}; If-Match: its version"), Object(c.kind), (200, Schema("StoredObject")), move |State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(p): Params, h, body| {
+            api::replace_object(s, c, caller, p, h, body)
+        })
+        .if_match()
+        .linked_as(format!("replace_{code}")),
+        ep(Method::DELETE, &c.item_path(), needs(c.area, Access::Delete), tag, &format!("Delete a {name}; If-Match: its version"), None, (204, None), move |State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(p): Params, h| {
+            api::delete_object(s, c, caller, p, h)
+        })
+        .if_match()
+        .linked_as(format!("delete_{code}")),
+    ];
+    if c.kind.is_deployable() {
+        v.push(
+            ep(Method::GET, &c.layers_path(), needs(c.area, Access::Read), "layers", &format!("A {name}'s code, database and effective form"), None, (200, Schema("ObjectLayers")), move |State(s): State<AppState>, Path(p): Params| {
+                api::object_layers(s, c, p)
+            })
+            .linked_as(format!("layers_of_{code}")),
+        );
     }
-    methods.join(", ")
+    v
 }
 
 #[cfg(test)]
@@ -243,6 +326,38 @@ mod tests {
         for e in &table {
             assert!(seen.insert((e.method.clone(), e.path.clone())), "{} {} twice", e.method, e.path);
         }
+    }
+
+    /// Each path is written once in this crate's code (its declaration; the
+    /// collections' paths are made by `Collection`), and routes are added in
+    /// one place only, the fold over the declarations, so that the router,
+    /// the guards and the document cannot disagree. Test modules are left out.
+    #[test]
+    fn paths_are_written_once_and_routed_in_one_place() {
+        let literal = regex::Regex::new(r#""(/[A-Za-z0-9_./{}-]+)""#).unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut seen: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+        let mut routes = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("\n#[cfg(test)]").next().unwrap_or_default();
+            let file = path.file_name().unwrap().to_string_lossy().to_string();
+            for m in literal.captures_iter(code) {
+                let p = m[1].to_string();
+                if let Some(first) = seen.insert(p.clone(), file.clone()) {
+                    panic!("{p} is written in {first} and again in {file}");
+                }
+            }
+            routes.extend(std::iter::repeat_n(file.clone(), code.matches(".route(").count()));
+        }
+        assert_eq!(routes, ["lib.rs"], "routes are added only by the fold over the declarations");
+        let declared: std::collections::HashSet<String> = all().into_iter().map(|e| e.path).collect();
+        let literals = seen.keys().filter(|p| declared.contains(*p)).count();
+        assert!(literals > 50, "only {literals} declared paths found as literals: is the pattern still right?");
     }
 
     #[test]

@@ -25,10 +25,9 @@
 //! - Records expire after [`TTL`]; keyed commits purge expired ones.
 
 use crate::problem::ApiError;
-use crate::state::AppState;
-use crate::Caller;
+use crate::{Caller, RouteState};
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -55,7 +54,7 @@ const SECRET_ANSWERS: [&str; 3] = ["IssuedToken", "WebhookSecret", "SessionInfo"
 
 tokio::task_local! {
     /// The claim of the request being served: every commit made while serving
-    /// it records the key ([`AppState::warden`] and `api::commit` read it), so
+    /// it records the key ([`crate::AppState::warden`] and `api::commit` read it), so
     /// no handler can forget to.
     static CLAIM: IdempotencyClaim;
 }
@@ -175,7 +174,7 @@ fn without_secret(status: StatusCode, body: &[u8]) -> StoredResponse {
 }
 
 /// The middleware (inside authentication): see the module documentation.
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn layer(State(route): State<RouteState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
     }
@@ -187,11 +186,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(caller) = req.extensions().get::<Caller>() else { return next.run(req).await };
     let Some(scope) = scope(caller) else { return next.run(req).await };
     let now = caller.now;
-    let secret = req
-        .extensions()
-        .get::<MatchedPath>()
-        .and_then(|m| crate::endpoints::find(&crate::ENDPOINTS, req.method(), m.as_str()))
-        .is_some_and(|e| matches!(e.response.1, crate::endpoints::Body::Schema(s) if SECRET_ANSWERS.contains(&s)));
+    let secret = matches!(route.endpoint.response.1, crate::endpoints::Body::Schema(s) if SECRET_ANSWERS.contains(&s));
+    let state = route.app;
 
     let (parts, body) = req.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {

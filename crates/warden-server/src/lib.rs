@@ -2,10 +2,11 @@
 //! probes and metrics, with every call authenticated and then authorized by
 //! Warden's own engine against the built-in `Warden` model.
 //!
-//! Handlers are thin; the request path is: [`authorize`] (find the endpoint in
-//! the [`endpoints`] table, authenticate, check its action) → handler (read
-//! the snapshot, or write through the core services and refresh) → errors
-//! mapped once to RFC 9457 problem details ([`problem`]).
+//! Handlers are thin; the request path is: the route of its declaration in
+//! the [`endpoints`] table → [`authorize`] (that declaration's guard:
+//! authenticate, check its action) → handler (read the snapshot, or write
+//! through the core services) → errors mapped once to RFC 9457 problem
+//! details ([`problem`]).
 
 mod api;
 pub mod auth;
@@ -27,15 +28,14 @@ pub mod webhooks;
 pub use state::AppState;
 pub use tls::{TlsConfig, TlsError};
 
-use axum::extract::{ConnectInfo, MatchedPath, Path, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
-use axum::{Extension, Router};
-use endpoints::{Endpoint, Guard, COLLECTIONS};
+use axum::routing::MethodRouter;
+use axum::Router;
+use endpoints::{Endpoint, Guard};
 use problem::ApiError;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::Instant;
@@ -54,7 +54,17 @@ pub struct Caller {
     pub origin: String,
 }
 
-pub(crate) static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
+/// The declarations the router is built from, once per process, so that each
+/// route's guard can hold its declaration by reference.
+static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(endpoints::all);
+
+/// What the middlewares of one route hold: the application state and the
+/// declaration the route was built from (its guard, its answer's shape).
+#[derive(Clone)]
+pub(crate) struct RouteState {
+    pub app: AppState,
+    pub endpoint: &'static Endpoint,
+}
 
 /// The largest request body, in bytes (64 MiB): room for a batch of 100,000
 /// checks with long names. The one limit: axum's body extractors enforce it,
@@ -84,20 +94,11 @@ impl From<ApiError> for ServerError {
     }
 }
 
-/// Authenticates the caller and checks the matched endpoint's guard. A route
-/// missing from the table is refused (fail closed).
-async fn authorize(State(state): State<AppState>, matched: Option<MatchedPath>, mut req: Request, next: Next) -> Response {
-    let Some(path) = matched.map(|m| m.as_str().to_string()) else {
-        return ApiError::not_found("no such endpoint").into_response();
-    };
-    let Some(endpoint) = endpoints::find(&ENDPOINTS, req.method(), &path) else {
-        let allow = endpoints::allowed(&ENDPOINTS, &path);
-        let mut response = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", format!("{} is not allowed on {path}; allowed: {allow}", req.method())).into_response();
-        if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
-            response.headers_mut().insert(axum::http::header::ALLOW, v);
-        }
-        return response;
-    };
+/// Authenticates the caller and checks the guard of the endpoint this route
+/// was declared with (attached when the router is built, so no request is
+/// served without its declaration's guard).
+async fn authorize(State(route): State<RouteState>, mut req: Request, next: Next) -> Response {
+    let RouteState { app: state, endpoint } = route;
     let snapshot = state.snapshot();
     let now = Timestamp::now();
     let local = req.extensions().get::<local::LocalOperator>().cloned();
@@ -123,7 +124,7 @@ async fn authorize(State(state): State<AppState>, matched: Option<MatchedPath>, 
         Guard::Requires(action) => auth::require(principal.as_ref(), &snapshot, action, now),
     };
     if let Err(e) = verdict {
-        metrics::counter!("warden_http_denied_total", "path" => path).increment(1);
+        metrics::counter!("warden_http_denied_total", "path" => endpoint.path.clone()).increment(1);
         return e.into_response();
     }
     req.extensions_mut().insert(Caller { principal, snapshot, now, origin });
@@ -150,65 +151,44 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "this method is not allowed on this endpoint; see /api/v1/openapi.json")
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    let mut r = Router::new()
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
-        .route("/metrics", get(api::metrics))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/auth/login", post(api::login))
-        .route("/api/v1/auth/logout", post(api::logout))
-        .route("/api/v1/auth/me", get(api::me))
-        .route("/api/v1/check", post(api::check))
-        .route("/api/v1/check/batch", post(api::check_batch))
-        .route("/api/v1/explain", get(api::explain))
-        .route("/api/v1/users/{id}/permissions", get(api::permissions))
-        .route("/api/v1/audit", get(api::audit))
-        .route("/api/v1/audit/head", get(api::audit_head))
-        .route("/api/v1/audit/verify", post(api::audit_verify))
-        .route("/api/v1/events/sign-in", post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| api::session_event("sign_in", s, c, b)))
-        .route("/api/v1/events/sign-out", post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| api::session_event("sign_out", s, c, b)))
-        .route(
-            "/api/v1/events/sign-in-failed",
-            post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| api::session_event("sign_in_failed", s, c, b)),
-        )
-        .route("/api/v1/events", get(api::events))
-        .route("/api/v1/tokens", get(api::list_tokens).post(api::create_token))
-        .route("/api/v1/tokens/{id}/rotate", post(api::rotate_token))
-        .route("/api/v1/tokens/{id}", delete(api::revoke_token))
-        .route("/api/v1/users/{id}/password", put(api::set_password));
-    for c in COLLECTIONS {
-        r = r
-            .route(
-                &c.list_path(),
-                get(move |Extension(caller): Extension<Caller>, q| api::list_objects(c, caller, q))
-                    .post(move |State(s): State<AppState>, Extension(caller): Extension<Caller>, body| api::create_object(s, c, caller, body)),
-            )
-            .route(
-                &c.item_path(),
-                get(move |State(s): State<AppState>, Path(p): Path<HashMap<String, String>>| api::get_object(s, c, p))
-                    .put(move |State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(p): Path<HashMap<String, String>>, h, body| {
-                        api::replace_object(s, c, caller, p, h, body)
-                    })
-                    .delete(move |State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(p): Path<HashMap<String, String>>, h| {
-                        api::delete_object(s, c, caller, p, h)
-                    }),
-            );
-        if c.kind.is_deployable() {
-            r = r.route(&c.layers_path(), get(move |State(s): State<AppState>, Path(p): Path<HashMap<String, String>>| api::object_layers(s, c, p)));
+/// The routes of every declaration in [`endpoints::all`], and nothing else:
+/// the declarations of one path are merged into one method router, each
+/// method behind its own guard ([`authorize`]) and idempotency layer (other
+/// methods answer 405 with axum's `Allow`). Overlapping declarations (the
+/// same method and path twice) make axum panic here, which every server test
+/// would show.
+fn declared_routes(state: &AppState, table: &'static [Endpoint]) -> Router<AppState> {
+    let mut paths: Vec<(&'static str, Vec<&'static Endpoint>)> = Vec::new();
+    for e in table {
+        match paths.iter_mut().find(|(p, _)| *p == e.path) {
+            Some((_, group)) => group.push(e),
+            None => paths.push((e.path.as_str(), vec![e])),
         }
     }
-    r = crate::sod_api::routes(r);
-    r = crate::webhook_api::routes(r);
-    r = crate::sessions_api::routes(r);
-    r = r
-        .route("/api/v1/customizations", get(api::customizations))
-        .route("/api/v1/customizations/remove", post(api::remove_customizations));
-    r.route_layer(middleware::from_fn_with_state(state.clone(), idempotency::layer))
-        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+    let mut router = Router::new();
+    for (path, group) in paths {
+        let mut methods = MethodRouter::new();
+        for &endpoint in &group {
+            let route = RouteState { app: state.clone(), endpoint };
+            methods = methods.merge(
+                endpoint
+                    .handler
+                    .clone()
+                    .route_layer(middleware::from_fn_with_state(route.clone(), idempotency::layer))
+                    .route_layer(middleware::from_fn_with_state(route, authorize)),
+            );
+        }
+        router = router.route(path, methods);
+    }
+    router
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    declared_routes(&state, &ENDPOINTS)
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
+        // After the metrics layer, as before: a 405 is answered here, unlayered and uncounted.
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::trace::TraceLayer::new_for_http())

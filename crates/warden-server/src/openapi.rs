@@ -200,62 +200,33 @@ fn error_responses(e: &endpoints::Endpoint) -> Vec<(u16, &'static str)> {
     if has_body || !e.query.is_empty() {
         v.push((422, "the body or a parameter does not match its schema (unknown field, wrong type, ...), or is refused by validation; the problem names the field"));
     }
-    if e.path == "/api/v1/auth/login" {
-        v.push((429, "too many failed sign-ins; see Retry-After"));
-    }
+    v.extend(e.errors.iter().copied());
     v
 }
 
 /// Links from a creating operation's answer to the operations on what it
-/// created, for clients and for stateful testing (schemathesis): the key
-/// parameters come from the answer's body, `If-Match` from its `ETag`.
-/// (utoipa's `Link` serializes `operation_id` rather than `operationId`, so
-/// links are written as JSON.)
-fn links(e: &endpoints::Endpoint) -> Vec<(String, serde_json::Value)> {
-    let link = |method: Method, path: &str, params: &[(&str, &str)], etag: bool| {
-        let mut parameters: serde_json::Map<String, serde_json::Value> = params.iter().map(|(n, v)| (n.to_string(), (*v).into())).collect();
-        if etag {
-            parameters.insert("header.If-Match".into(), "$response.header.ETag".into());
-        }
-        let name = format!("{}{}", method.as_str().to_lowercase(), path.rsplit('/').find(|s| !s.starts_with('{')).unwrap_or("").replace('-', "_"));
-        (name, serde_json::json!({ "operationId": operation_id(&method, path), "parameters": parameters }))
-    };
-    if e.method != Method::POST {
+/// created, for clients and for stateful testing (schemathesis): every
+/// operation below the creating POST's path that declares a link, its path
+/// parameters from the answer's body ([`endpoints::Endpoint::creates`]) and,
+/// when it takes `If-Match`, that from the answer's `ETag`. (utoipa's `Link`
+/// serializes `operation_id` rather than `operationId`, so links are written
+/// as JSON.)
+fn links(e: &endpoints::Endpoint, table: &[endpoints::Endpoint]) -> Vec<(String, serde_json::Value)> {
+    if e.method != Method::POST || e.creates.is_empty() {
         return Vec::new();
     }
-    if let Some(c) = endpoints::COLLECTIONS.iter().find(|c| c.list_path() == e.path) {
-        let params: Vec<(&str, String)> = c.key_params.iter().map(|p| (*p, format!("$response.body#/object/{}", if *p == "type" { "kind" } else { p }))).collect();
-        let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let item = c.item_path();
-        let mut v = vec![
-            (format!("get_{}", c.kind.code()), link(Method::GET, &item, &params, false).1),
-            (format!("replace_{}", c.kind.code()), link(Method::PUT, &item, &params, true).1),
-            (format!("delete_{}", c.kind.code()), link(Method::DELETE, &item, &params, true).1),
-        ];
-        if c.kind.is_deployable() {
-            v.push((format!("layers_of_{}", c.kind.code()), link(Method::GET, &c.layers_path(), &params, false).1));
-        }
-        if c.kind == warden_model::ObjectKind::SodRule {
-            v.push(("validate_rule".into(), link(Method::GET, "/api/v1/sod/rules/{name}/validate", &params, false).1));
-        }
-        return v;
-    }
-    let (base, id, actions): (&str, &str, &[(&Method, &str)]) = match e.path.as_str() {
-        "/api/v1/tokens" => ("/api/v1/tokens/{id}", "$response.body#/id", &[(&Method::POST, "/rotate"), (&Method::DELETE, "")]),
-        "/api/v1/webhooks" => ("/api/v1/webhooks/{id}", "$response.body#/webhook/id", &[(&Method::POST, "/rotate"), (&Method::DELETE, "")]),
-        "/api/v1/sessions/temp" => (
-            "/api/v1/sessions/temp/{id}",
-            "$response.body#/session/id",
-            &[(&Method::GET, ""), (&Method::PATCH, ""), (&Method::POST, "/approve"), (&Method::POST, "/cancel"), (&Method::POST, "/process"), (&Method::GET, "/log")],
-        ),
-        "/api/v1/sessions/privileged" => (
-            "/api/v1/sessions/privileged/{id}",
-            "$response.body#/session/id",
-            &[(&Method::GET, ""), (&Method::POST, "/approve"), (&Method::POST, "/reject"), (&Method::POST, "/cancel"), (&Method::POST, "/process"), (&Method::GET, "/log")],
-        ),
-        _ => return Vec::new(),
-    };
-    actions.iter().map(|(m, suffix)| link((*m).clone(), &format!("{base}{suffix}"), &[("id", id)], false)).collect()
+    let below = format!("{}/", e.path);
+    let targets = table.iter().filter(|t| t.path.starts_with(&below));
+    targets
+        .filter_map(|t| {
+            let name = t.link.clone()?;
+            let mut parameters: serde_json::Map<String, serde_json::Value> = e.creates.iter().map(|(n, v)| (n.to_string(), v.as_str().into())).collect();
+            if t.if_match {
+                parameters.insert("header.If-Match".into(), "$response.header.ETag".into());
+            }
+            Some((name, serde_json::json!({ "operationId": operation_id(&t.method, &t.path), "parameters": parameters })))
+        })
+        .collect()
 }
 
 /// The document, built, then finished as JSON: every object schema that
@@ -263,9 +234,10 @@ fn links(e: &endpoints::Endpoint) -> Vec<(String, serde_json::Value)> {
 /// [`crate::strict`] enforces), and the settings, which `PUT` replaces whole,
 /// require every field.
 pub fn build() -> serde_json::Value {
-    let mut doc = serde_json::to_value(build_api()).unwrap_or_default();
-    for e in endpoints::all() {
-        let links: serde_json::Map<String, serde_json::Value> = links(&e).into_iter().collect();
+    let table = endpoints::all();
+    let mut doc = serde_json::to_value(build_api(&table)).unwrap_or_default();
+    for e in &table {
+        let links: serde_json::Map<String, serde_json::Value> = links(e, &table).into_iter().collect();
         if !links.is_empty() {
             doc["paths"][&e.path][e.method.as_str().to_lowercase()]["responses"][e.response.0.to_string()]["links"] = links.into();
         }
@@ -302,9 +274,9 @@ fn close_objects(v: &mut serde_json::Value) {
     }
 }
 
-fn build_api() -> OpenApi {
+fn build_api(table: &[endpoints::Endpoint]) -> OpenApi {
     let mut paths = Paths::new();
-    for e in endpoints::all() {
+    for e in table {
         let mut op = OperationBuilder::new()
             .summary(Some(e.summary.clone()))
             .tag(e.tag)
@@ -315,23 +287,25 @@ fn build_api() -> OpenApi {
             }
         }
         for (name, description, required) in &e.query {
-            let schema: RefOr<Schema> = match *name {
-                "limit" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(crate::api::MAX_PAGE as f64)).into(),
-                "after_seq" | "after_id" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(0)).into(),
-                "object" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some("^[a-z_]+/.+$")).into(),
-                "at" | "since" => ObjectBuilder::new()
-                    .schema_type(SchemaType::Type(Type::String))
-                    .description(Some("an RFC 3339 instant or a date (YYYY-MM-DD)"))
-                    .pattern(Some(AT_PATTERN))
-                    .into(),
-                "changes" => bool::schema(),
-                "status" if e.path.starts_with("/api/v1/sessions/temp") => Ref::from_schema_name("TempStatus").into(),
-                "status" if e.path.starts_with("/api/v1/sessions/privileged") => Ref::from_schema_name("PrivilegedStatus").into(),
-                "status" => one_of(&["unresolved", "allowed"]),
-                "format" => one_of(&["jsonl", "ndjson", "html"]),
-                "level" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(100)).into(),
-                "access" => Ref::from_schema_name("AccessName").into(),
-                _ => String::schema(),
+            let component = e.query_schemas.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+            let schema: RefOr<Schema> = match component {
+                Some(component) => Ref::from_schema_name(component).into(),
+                None => match *name {
+                    "limit" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(crate::api::MAX_PAGE as f64)).into(),
+                    "after_seq" | "after_id" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(0)).into(),
+                    "object" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).pattern(Some("^[a-z_]+/.+$")).into(),
+                    "at" | "since" => ObjectBuilder::new()
+                        .schema_type(SchemaType::Type(Type::String))
+                        .description(Some("an RFC 3339 instant or a date (YYYY-MM-DD)"))
+                        .pattern(Some(AT_PATTERN))
+                        .into(),
+                    "changes" => bool::schema(),
+                    "status" => one_of(&["unresolved", "allowed"]),
+                    "format" => one_of(&["jsonl", "ndjson", "html"]),
+                    "level" => ObjectBuilder::new().schema_type(SchemaType::Type(Type::Integer)).minimum(Some(1)).maximum(Some(100)).into(),
+                    "access" => Ref::from_schema_name("AccessName").into(),
+                    _ => String::schema(),
+                },
             };
             op = op.parameter(
                 ParameterBuilder::new()
@@ -378,7 +352,7 @@ fn build_api() -> OpenApi {
             ok = ok.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
         }
         op = op.response(status.to_string(), ok.build());
-        for (code, description) in error_responses(&e) {
+        for (code, description) in error_responses(e) {
             let problem = ResponseBuilder::new()
                 .description(description)
                 .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build());

@@ -9,83 +9,89 @@ use crate::Caller;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use utoipa::ToSchema;
 use warden_core::sessions::{Family, PrivilegedDecision, ProcessOutcome};
 use warden_model::{Access, Object, ObjectKind, ObjectRef, PrivilegedSession, PrivilegedStatus, TempStatus, PrivilegedSessionRequest, SessionSettings, TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp};
 
+/// The session endpoints, for the endpoint table.
 pub fn endpoints() -> Vec<Endpoint> {
     use Body::Schema;
     let a = Area::Sessions;
     let tag = "sessions";
     let filters = vec![("status", "only sessions in this status", false), ("user", "only this user's sessions", false)];
-    let mut temp_list = ep(Method::GET, "/api/v1/sessions/temp", needs(a, Access::Read), tag, "Temporary role sessions", Body::None, (200, Schema("TempSessionList")));
-    temp_list.query = filters.clone();
-    let mut priv_list = ep(Method::GET, "/api/v1/sessions/privileged", needs(a, Access::Read), tag, "Privileged user sessions", Body::None, (200, Schema("PrivilegedSessionList")));
-    priv_list.query = filters;
-    let mut recording = ep(
-        Method::GET,
-        "/api/v1/sessions/privileged/{id}/recording",
-        needs(a, Access::Read),
-        tag,
-        "The recording: JSON Lines (application/x-ndjson, the default) or an HTML transcript (format=html). The x-warden-recording-seal header says whether it is sealed and intact; a recording altered after sealing is refused (409 recording-altered)",
-        Body::None,
-        (200, Body::Text),
-    );
-    recording.query = vec![("format", "jsonl (default) or html", false)];
-    let optional = |mut e: Endpoint| {
-        e.body_optional = true;
-        e
-    };
+    let created = || vec![("id", "$response.body#/session/id".to_string())];
+    type Note = Result<OptionalJson<NoteRequest>, ApiError>;
     vec![
-        temp_list,
-        ep(Method::POST, "/api/v1/sessions/temp", needs(a, Access::Create), tag, "Request a temporary role session (draft)", Schema("TempSessionRequest"), (201, Schema("TempSessionResponse"))),
-        ep(Method::GET, "/api/v1/sessions/temp/{id}", needs(a, Access::Read), tag, "A temporary role session with its audit log", Body::None, (200, Schema("TempSessionResponse"))),
-        ep(Method::PATCH, "/api/v1/sessions/temp/{id}", needs(a, Access::Update), tag, "Edit a draft or planned session (a planned one goes back to draft)", Schema("TempSessionEdit"), (200, Schema("TempSessionResponse"))),
-        optional(ep(Method::POST, "/api/v1/sessions/temp/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → planned (not by the requester)", Schema("ApproveRequest"), (200, Schema("TempSessionResponse")))),
-        optional(ep(Method::POST, "/api/v1/sessions/temp/{id}/cancel", needs(a, Access::Update), tag, "Cancel a draft or planned session", Schema("NoteRequest"), (200, Schema("TempSessionResponse")))),
-        ep(Method::POST, "/api/v1/sessions/temp/{id}/process", needs(a, Access::Invoke), tag, "Make the transitions that are due for this session now", Body::None, (200, Schema("ProcessResponse"))),
-        ep(Method::GET, "/api/v1/sessions/temp/{id}/log", needs(a, Access::Read), tag, "Audit log, user log and user role change log", Body::None, (200, Schema("SessionLogResponse"))),
-        priv_list,
-        ep(Method::POST, "/api/v1/sessions/privileged", needs(a, Access::Create), tag, "Request a privileged user session (draft; at most 24 hours)", Schema("PrivilegedSessionRequest"), (201, Schema("PrivilegedSessionResponse"))),
-        ep(Method::GET, "/api/v1/sessions/privileged/{id}", needs(a, Access::Read), tag, "A privileged user session with its audit log", Body::None, (200, Schema("PrivilegedSessionResponse"))),
-        optional(ep(Method::POST, "/api/v1/sessions/privileged/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → approved (not by the requester)", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")))),
-        optional(ep(Method::POST, "/api/v1/sessions/privileged/{id}/reject", needs(a, Access::Update), tag, "Reject a draft session", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")))),
-        optional(ep(Method::POST, "/api/v1/sessions/privileged/{id}/cancel", needs(a, Access::Update), tag, "Cancel a draft or approved (not started) session", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")))),
-        ep(Method::POST, "/api/v1/sessions/privileged/{id}/process", needs(a, Access::Invoke), tag, "Make the transitions that are due for this session now", Body::None, (200, Schema("ProcessResponse"))),
-        ep(Method::GET, "/api/v1/sessions/privileged/{id}/log", needs(a, Access::Read), tag, "Audit log and user log", Body::None, (200, Schema("SessionLogResponse"))),
-        recording,
-        ep(Method::DELETE, "/api/v1/sessions/privileged/{id}/recording", needs(a, Access::Delete), tag, "Delete the recording of an ended session (audited)", Body::None, (200, Schema("PrivilegedSessionResponse"))),
-        ep(Method::GET, "/api/v1/sessions/settings", needs(a, Access::Read), tag, "Session parameters", Body::None, (200, Schema("SessionSettings"))),
-        {
-            let mut e = ep(Method::PUT, "/api/v1/sessions/settings", needs(a, Access::Update), tag, "Replace the session parameters (every field); If-Match: their version", Schema("SessionSettings"), (200, Schema("SessionSettings")));
-            e.if_match = true;
-            e
-        },
-        ep(Method::POST, "/api/v1/events/activity", needs(Area::Activity, Access::Create), "events", "An application reports what a user did (recorded during privileged sessions)", Schema("SessionEvent"), (202, Schema("EventAccepted"))),
+        ep(Method::GET, "/api/v1/sessions/temp", needs(a, Access::Read), tag, "Temporary role sessions", Body::None, (200, Schema("TempSessionList")), temp_list)
+            .with_query(filters.clone())
+            .query_schema("status", "TempStatus"),
+        ep(Method::POST, "/api/v1/sessions/temp", needs(a, Access::Create), tag, "Request a temporary role session (draft)", Schema("TempSessionRequest"), (201, Schema("TempSessionResponse")), temp_create).creates(created()),
+        ep(Method::GET, "/api/v1/sessions/temp/{id}", needs(a, Access::Read), tag, "A temporary role session with its audit log", Body::None, (200, Schema("TempSessionResponse")), temp_get).linked(),
+        ep(Method::PATCH, "/api/v1/sessions/temp/{id}", needs(a, Access::Update), tag, "Edit a draft or planned session (a planned one goes back to draft)", Schema("TempSessionEdit"), (200, Schema("TempSessionResponse")), temp_edit).linked(),
+        ep(Method::POST, "/api/v1/sessions/temp/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → planned (not by the requester)", Schema("ApproveRequest"), (200, Schema("TempSessionResponse")), temp_approve)
+            .body_optional()
+            .linked(),
+        ep(Method::POST, "/api/v1/sessions/temp/{id}/cancel", needs(a, Access::Update), tag, "Cancel a draft or planned session", Schema("NoteRequest"), (200, Schema("TempSessionResponse")), temp_cancel)
+            .body_optional()
+            .linked(),
+        ep(Method::POST, "/api/v1/sessions/temp/{id}/process", needs(a, Access::Invoke), tag, "Make the transitions that are due for this session now", Body::None, (200, Schema("ProcessResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>| {
+            process(s, c, id, Family::Temp)
+        })
+        .linked(),
+        ep(Method::GET, "/api/v1/sessions/temp/{id}/log", needs(a, Access::Read), tag, "Audit log, user log and user role change log", Body::None, (200, Schema("SessionLogResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>| {
+            log(s, c, id, Family::Temp)
+        })
+        .linked(),
+        ep(Method::GET, "/api/v1/sessions/privileged", needs(a, Access::Read), tag, "Privileged user sessions", Body::None, (200, Schema("PrivilegedSessionList")), privileged_list)
+            .with_query(filters)
+            .query_schema("status", "PrivilegedStatus"),
+        ep(Method::POST, "/api/v1/sessions/privileged", needs(a, Access::Create), tag, "Request a privileged user session (draft; at most 24 hours)", Schema("PrivilegedSessionRequest"), (201, Schema("PrivilegedSessionResponse")), privileged_create)
+            .creates(created()),
+        ep(Method::GET, "/api/v1/sessions/privileged/{id}", needs(a, Access::Read), tag, "A privileged user session with its audit log", Body::None, (200, Schema("PrivilegedSessionResponse")), privileged_get).linked(),
+        ep(Method::POST, "/api/v1/sessions/privileged/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → approved (not by the requester)", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Note| {
+            decide(s, c, id, b, PrivilegedDecision::Approve)
+        })
+        .body_optional()
+        .linked(),
+        ep(Method::POST, "/api/v1/sessions/privileged/{id}/reject", needs(a, Access::Update), tag, "Reject a draft session", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Note| {
+            decide(s, c, id, b, PrivilegedDecision::Reject)
+        })
+        .body_optional()
+        .linked(),
+        ep(Method::POST, "/api/v1/sessions/privileged/{id}/cancel", needs(a, Access::Update), tag, "Cancel a draft or approved (not started) session", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Note| {
+            decide(s, c, id, b, PrivilegedDecision::Cancel)
+        })
+        .body_optional()
+        .linked(),
+        ep(Method::POST, "/api/v1/sessions/privileged/{id}/process", needs(a, Access::Invoke), tag, "Make the transitions that are due for this session now", Body::None, (200, Schema("ProcessResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>| {
+            process(s, c, id, Family::Privileged)
+        })
+        .linked(),
+        ep(Method::GET, "/api/v1/sessions/privileged/{id}/log", needs(a, Access::Read), tag, "Audit log and user log", Body::None, (200, Schema("SessionLogResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>| {
+            log(s, c, id, Family::Privileged)
+        })
+        .linked(),
+        ep(
+            Method::GET,
+            "/api/v1/sessions/privileged/{id}/recording",
+            needs(a, Access::Read),
+            tag,
+            "The recording: JSON Lines (application/x-ndjson, the default) or an HTML transcript (format=html). The x-warden-recording-seal header says whether it is sealed and intact; a recording altered after sealing is refused (409 recording-altered)",
+            Body::None,
+            (200, Body::Text),
+            recording,
+        )
+        .with_query(vec![("format", "jsonl (default) or html", false)]),
+        ep(Method::DELETE, "/api/v1/sessions/privileged/{id}/recording", needs(a, Access::Delete), tag, "Delete the recording of an ended session (audited)", Body::None, (200, Schema("PrivilegedSessionResponse")), delete_recording),
+        ep(Method::GET, "/api/v1/sessions/settings", needs(a, Access::Read), tag, "Session parameters", Body::None, (200, Schema("SessionSettings")), settings),
+        ep(Method::PUT, "/api/v1/sessions/settings", needs(a, Access::Update), tag, "Replace the session parameters (every field); If-Match: their version", Schema("SessionSettings"), (200, Schema("SessionSettings")), set_settings).if_match(),
+        ep(Method::POST, "/api/v1/events/activity", needs(Area::Activity, Access::Create), "events", "An application reports what a user did (recorded during privileged sessions)", Schema("SessionEvent"), (202, Schema("EventAccepted")), |State(s): State<AppState>, Extension(c): Extension<Caller>, b| {
+            crate::api::session_event("activity", s, c, b)
+        }),
     ]
-}
-
-pub fn routes(r: Router<AppState>) -> Router<AppState> {
-    r.route("/api/v1/sessions/temp", get(temp_list).post(temp_create))
-        .route("/api/v1/sessions/temp/{id}", get(temp_get).patch(temp_edit))
-        .route("/api/v1/sessions/temp/{id}/approve", post(temp_approve))
-        .route("/api/v1/sessions/temp/{id}/cancel", post(temp_cancel))
-        .route("/api/v1/sessions/temp/{id}/process", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| process(s, c, id, Family::Temp)))
-        .route("/api/v1/sessions/temp/{id}/log", get(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| log(s, c, id, Family::Temp)))
-        .route("/api/v1/sessions/privileged", get(privileged_list).post(privileged_create))
-        .route("/api/v1/sessions/privileged/{id}", get(privileged_get))
-        .route("/api/v1/sessions/privileged/{id}/approve", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Result<OptionalJson<NoteRequest>, ApiError>| decide(s, c, id, b, PrivilegedDecision::Approve)))
-        .route("/api/v1/sessions/privileged/{id}/reject", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Result<OptionalJson<NoteRequest>, ApiError>| decide(s, c, id, b, PrivilegedDecision::Reject)))
-        .route("/api/v1/sessions/privileged/{id}/cancel", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Result<OptionalJson<NoteRequest>, ApiError>| decide(s, c, id, b, PrivilegedDecision::Cancel)))
-        .route("/api/v1/sessions/privileged/{id}/process", post(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| process(s, c, id, Family::Privileged)))
-        .route("/api/v1/sessions/privileged/{id}/log", get(|s: State<AppState>, c: Extension<Caller>, id: Path<String>| log(s, c, id, Family::Privileged)))
-        .route("/api/v1/sessions/privileged/{id}/recording", get(recording).delete(delete_recording))
-        .route("/api/v1/sessions/settings", get(settings).put(set_settings))
-        .route("/api/v1/events/activity", post(|State(s): State<AppState>, Extension(c): Extension<Caller>, b| crate::api::session_event("activity", s, c, b)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

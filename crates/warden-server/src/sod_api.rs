@@ -10,8 +10,7 @@ use crate::Caller;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warden_model::{Access, Assignment, ConflictStatus, Object, ObjectKind, ObjectRef, SodConflict, SodRule, SodSettings};
@@ -21,17 +20,16 @@ pub fn endpoints() -> Vec<Endpoint> {
     use Body::Schema;
     let area = Area::SegregationOfDuties;
     let tag = "segregation of duties";
-    let mut conflicts = ep(Method::GET, "/api/v1/sod/conflicts", needs(area, Access::Read), tag, "The conflicts register: unresolved and allowed conflicts", Body::None, (200, Schema("ConflictList")));
-    conflicts.query = vec![
-        ("status", "unresolved or allowed", false),
-        ("user", "only this user's conflicts", false),
-        ("rule", "only this rule's conflicts", false),
-    ];
     vec![
-        conflicts,
-        ep(Method::POST, "/api/v1/sod/verify", needs(area, Access::Invoke), tag, "Verify every user against every rule; new conflicts are recorded as unresolved", Body::None, (200, Schema("SodVerifyResponse"))),
-        ep(Method::GET, "/api/v1/sod/roles", needs(area, Access::Read), tag, "Roles that break a rule by themselves, with the rules", Body::None, (200, Schema("RolesViolating"))),
-        ep(Method::GET, "/api/v1/sod/rules/{name}/validate", needs(area, Access::Read), tag, "The roles that break one rule by themselves", Body::None, (200, Schema("RuleValidation"))),
+        ep(Method::GET, "/api/v1/sod/conflicts", needs(area, Access::Read), tag, "The conflicts register: unresolved and allowed conflicts", Body::None, (200, Schema("ConflictList")), conflicts).with_query(vec![
+            ("status", "unresolved or allowed", false),
+            ("user", "only this user's conflicts", false),
+            ("rule", "only this rule's conflicts", false),
+        ]),
+        ep(Method::POST, "/api/v1/sod/verify", needs(area, Access::Invoke), tag, "Verify every user against every rule; new conflicts are recorded as unresolved", Body::None, (200, Schema("SodVerifyResponse")), verify),
+        ep(Method::GET, "/api/v1/sod/roles", needs(area, Access::Read), tag, "Roles that break a rule by themselves, with the rules", Body::None, (200, Schema("RolesViolating")), roles),
+        // Linked from the creation of a rule (the `sod/rules` collection).
+        ep(Method::GET, "/api/v1/sod/rules/{name}/validate", needs(area, Access::Read), tag, "The roles that break one rule by themselves", Body::None, (200, Schema("RuleValidation")), validate).linked_as("validate_rule"),
         ep(
             Method::POST,
             "/api/v1/sod/conflicts/{user}/{rule}/resolve",
@@ -40,18 +38,12 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Allow a conflict with a reason for override, or deny it (the user is excluded from the assignment rules that gave the roles)",
             Schema("ResolveRequest"),
             (200, Schema("Revision")),
+            resolve,
         ),
-        ep(Method::GET, "/api/v1/sod/settings", needs(area, Access::Read), tag, "The SoD parameters (similarity checking)", Body::None, (200, Schema("SodSettings"))),
-        {
-            let mut e = ep(Method::PUT, "/api/v1/sod/settings", needs(area, Access::Update), tag, "Replace the SoD parameters (every field); If-Match: their version", Schema("SodSettings"), (200, Schema("SodSettings")));
-            e.if_match = true;
-            e
-        },
-        {
-            let mut e = ep(Method::GET, "/api/v1/sod/similarity", needs(area, Access::Read), tag, "Pairs of duties and of privileges that overlap at or above a level", Body::None, (200, Schema("SimilarityReport")));
-            e.query = vec![("level", "percent of overlap, 1-100 (default: the settings' level)", false)];
-            e
-        },
+        ep(Method::GET, "/api/v1/sod/settings", needs(area, Access::Read), tag, "The SoD parameters (similarity checking)", Body::None, (200, Schema("SodSettings")), settings),
+        ep(Method::PUT, "/api/v1/sod/settings", needs(area, Access::Update), tag, "Replace the SoD parameters (every field); If-Match: their version", Schema("SodSettings"), (200, Schema("SodSettings")), set_settings).if_match(),
+        ep(Method::GET, "/api/v1/sod/similarity", needs(area, Access::Read), tag, "Pairs of duties and of privileges that overlap at or above a level", Body::None, (200, Schema("SimilarityReport")), similarity)
+            .with_query(vec![("level", "percent of overlap, 1-100 (default: the settings' level)", false)]),
         ep(
             Method::POST,
             "/api/v1/users/{id}/assign",
@@ -60,19 +52,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Assign a role; a segregation-of-duties conflict is refused (409) unless override_reason is given",
             Schema("AssignRequest"),
             (200, Schema("AssignResponse")),
+            assign,
         ),
     ]
-}
-
-pub fn routes(r: Router<AppState>) -> Router<AppState> {
-    r.route("/api/v1/sod/conflicts", get(conflicts))
-        .route("/api/v1/sod/verify", post(verify))
-        .route("/api/v1/sod/roles", get(roles))
-        .route("/api/v1/sod/rules/{name}/validate", get(validate))
-        .route("/api/v1/sod/conflicts/{user}/{rule}/resolve", post(resolve))
-        .route("/api/v1/users/{id}/assign", post(assign))
-        .route("/api/v1/sod/settings", get(settings).put(set_settings))
-        .route("/api/v1/sod/similarity", get(similarity))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -8,32 +8,25 @@ use crate::Caller;
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use warden_model::{Access, ObjectKind, ObjectRef, Webhook};
 
+/// The webhook endpoints, for the endpoint table.
 pub fn endpoints() -> Vec<Endpoint> {
     use Body::Schema;
     let area = Area::Webhooks;
     let tag = "webhooks";
-    let mut deliveries = ep(Method::GET, "/api/v1/webhooks/deliveries", needs(area, Access::Read), tag, "The delivery log: every attempt, newest last", Body::None, (200, Schema("DeliveryList")));
-    deliveries.query = vec![("webhook", "only this webhook's deliveries", false), ("limit", "at most this many (default 100, at most 1000)", false)];
     vec![
-        ep(Method::GET, "/api/v1/webhooks", needs(area, Access::Read), tag, "Webhooks that receive alerts", Body::None, (200, Schema("WebhookList"))),
-        ep(Method::POST, "/api/v1/webhooks", needs(area, Access::Create), tag, "Add a webhook; its signing secret is shown once", Schema("NewWebhook"), (201, Schema("WebhookSecret"))),
-        ep(Method::DELETE, "/api/v1/webhooks/{id}", needs(area, Access::Delete), tag, "Remove a webhook", Body::None, (204, Body::None)),
-        ep(Method::POST, "/api/v1/webhooks/{id}/rotate", needs(area, Access::Invoke), tag, "A new signing secret, shown once; the old one stops signing", Body::None, (200, Schema("WebhookSecret"))),
-        deliveries,
+        ep(Method::GET, "/api/v1/webhooks", needs(area, Access::Read), tag, "Webhooks that receive alerts", Body::None, (200, Schema("WebhookList")), list),
+        ep(Method::POST, "/api/v1/webhooks", needs(area, Access::Create), tag, "Add a webhook; its signing secret is shown once", Schema("NewWebhook"), (201, Schema("WebhookSecret")), create)
+            .creates(vec![("id", "$response.body#/webhook/id".into())]),
+        ep(Method::POST, "/api/v1/webhooks/{id}/rotate", needs(area, Access::Invoke), tag, "A new signing secret, shown once; the old one stops signing", Body::None, (200, Schema("WebhookSecret")), rotate).linked(),
+        ep(Method::DELETE, "/api/v1/webhooks/{id}", needs(area, Access::Delete), tag, "Remove a webhook", Body::None, (204, Body::None), remove).linked(),
+        ep(Method::GET, "/api/v1/webhooks/deliveries", needs(area, Access::Read), tag, "The delivery log: every attempt, newest last", Body::None, (200, Schema("DeliveryList")), deliveries)
+            .with_query(vec![("webhook", "only this webhook's deliveries", false), ("limit", "at most this many (default 100, at most 1000)", false)]),
     ]
-}
-
-pub fn routes(r: Router<AppState>) -> Router<AppState> {
-    r.route("/api/v1/webhooks", get(list).post(create))
-        .route("/api/v1/webhooks/deliveries", get(deliveries))
-        .route("/api/v1/webhooks/{id}", delete(remove))
-        .route("/api/v1/webhooks/{id}/rotate", post(rotate))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
