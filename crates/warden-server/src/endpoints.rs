@@ -195,6 +195,8 @@ const PAGE: [(&str, &str, bool); 3] = [
 /// The whole API.
 pub fn all() -> Vec<Endpoint> {
     use Body::*;
+    // Paths with more than one method, written once.
+    let tokens = "/api/v1/tokens";
     let mut v = vec![
         ep(Method::GET, "/healthz", Guard::Public, "operations", "Liveness: the process serves requests", None, (200, Schema("Health")), api::healthz),
         ep(Method::GET, "/readyz", Guard::Public, "operations", "Readiness: the snapshot follows the store", None, (200, Schema("Health")), api::readyz),
@@ -242,8 +244,8 @@ pub fn all() -> Vec<Endpoint> {
             ("after_id", "events after this id", false),
             ("limit", "at most this many (default 100, at most 1000)", false),
         ]),
-        ep(Method::GET, "/api/v1/tokens", needs(Area::Credentials, Access::Read), "credentials", "API tokens (never their secrets)", None, (200, Schema("TokenList")), api::list_tokens),
-        ep(Method::POST, "/api/v1/tokens", needs(Area::Credentials, Access::Create), "credentials", "Create an API token; its secret is shown once", Schema("NewToken"), (201, Schema("IssuedToken")), api::create_token)
+        ep(Method::GET, tokens, needs(Area::Credentials, Access::Read), "credentials", "API tokens (never their secrets)", None, (200, Schema("TokenList")), api::list_tokens),
+        ep(Method::POST, tokens, needs(Area::Credentials, Access::Create), "credentials", "Create an API token; its secret is shown once", Schema("NewToken"), (201, Schema("IssuedToken")), api::create_token)
             .creates(vec![("id", "$response.body#/id".into())]),
         ep(Method::POST, "/api/v1/tokens/{id}/rotate", needs(Area::Credentials, Access::Update), "credentials", "Issue a replacement; the old token stays valid for a grace period", Schema("RotateToken"), (201, Schema("IssuedToken")), api::rotate_token)
             .linked(),

@@ -23,14 +23,20 @@ pub fn endpoints() -> Vec<Endpoint> {
     let tag = "sessions";
     let filters = vec![("status", "only sessions in this status", false), ("user", "only this user's sessions", false)];
     let created = || vec![("id", "$response.body#/session/id".to_string())];
+    // Paths with more than one method, written once.
+    let temp = "/api/v1/sessions/temp";
+    let temp_item = "/api/v1/sessions/temp/{id}";
+    let privileged = "/api/v1/sessions/privileged";
+    let recording_path = "/api/v1/sessions/privileged/{id}/recording";
+    let settings_path = "/api/v1/sessions/settings";
     type Note = Result<OptionalJson<NoteRequest>, ApiError>;
     vec![
-        ep(Method::GET, "/api/v1/sessions/temp", needs(a, Access::Read), tag, "Temporary role sessions", Body::None, (200, Schema("TempSessionList")), temp_list)
+        ep(Method::GET, temp, needs(a, Access::Read), tag, "Temporary role sessions", Body::None, (200, Schema("TempSessionList")), temp_list)
             .with_query(filters.clone())
             .query_schema("status", "TempStatus"),
-        ep(Method::POST, "/api/v1/sessions/temp", needs(a, Access::Create), tag, "Request a temporary role session (draft)", Schema("TempSessionRequest"), (201, Schema("TempSessionResponse")), temp_create).creates(created()),
-        ep(Method::GET, "/api/v1/sessions/temp/{id}", needs(a, Access::Read), tag, "A temporary role session with its audit log", Body::None, (200, Schema("TempSessionResponse")), temp_get).linked(),
-        ep(Method::PATCH, "/api/v1/sessions/temp/{id}", needs(a, Access::Update), tag, "Edit a draft or planned session (a planned one goes back to draft)", Schema("TempSessionEdit"), (200, Schema("TempSessionResponse")), temp_edit).linked(),
+        ep(Method::POST, temp, needs(a, Access::Create), tag, "Request a temporary role session (draft)", Schema("TempSessionRequest"), (201, Schema("TempSessionResponse")), temp_create).creates(created()),
+        ep(Method::GET, temp_item, needs(a, Access::Read), tag, "A temporary role session with its audit log", Body::None, (200, Schema("TempSessionResponse")), temp_get).linked(),
+        ep(Method::PATCH, temp_item, needs(a, Access::Update), tag, "Edit a draft or planned session (a planned one goes back to draft)", Schema("TempSessionEdit"), (200, Schema("TempSessionResponse")), temp_edit).linked(),
         ep(Method::POST, "/api/v1/sessions/temp/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → planned (not by the requester)", Schema("ApproveRequest"), (200, Schema("TempSessionResponse")), temp_approve)
             .body_optional()
             .linked(),
@@ -45,10 +51,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             log(s, c, id, Family::Temp)
         })
         .linked(),
-        ep(Method::GET, "/api/v1/sessions/privileged", needs(a, Access::Read), tag, "Privileged user sessions", Body::None, (200, Schema("PrivilegedSessionList")), privileged_list)
+        ep(Method::GET, privileged, needs(a, Access::Read), tag, "Privileged user sessions", Body::None, (200, Schema("PrivilegedSessionList")), privileged_list)
             .with_query(filters)
             .query_schema("status", "PrivilegedStatus"),
-        ep(Method::POST, "/api/v1/sessions/privileged", needs(a, Access::Create), tag, "Request a privileged user session (draft; at most 24 hours)", Schema("PrivilegedSessionRequest"), (201, Schema("PrivilegedSessionResponse")), privileged_create)
+        ep(Method::POST, privileged, needs(a, Access::Create), tag, "Request a privileged user session (draft; at most 24 hours)", Schema("PrivilegedSessionRequest"), (201, Schema("PrivilegedSessionResponse")), privileged_create)
             .creates(created()),
         ep(Method::GET, "/api/v1/sessions/privileged/{id}", needs(a, Access::Read), tag, "A privileged user session with its audit log", Body::None, (200, Schema("PrivilegedSessionResponse")), privileged_get).linked(),
         ep(Method::POST, "/api/v1/sessions/privileged/{id}/approve", needs(a, Access::Update), tag, "Approve: draft → approved (not by the requester)", Schema("NoteRequest"), (200, Schema("PrivilegedSessionResponse")), |s: State<AppState>, c: Extension<Caller>, id: Path<String>, b: Note| {
@@ -76,7 +82,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         .linked(),
         ep(
             Method::GET,
-            "/api/v1/sessions/privileged/{id}/recording",
+            recording_path,
             needs(a, Access::Read),
             tag,
             "The recording: JSON Lines (application/x-ndjson, the default) or an HTML transcript (format=html). The x-warden-recording-seal header says whether it is sealed and intact; a recording altered after sealing is refused (409 recording-altered)",
@@ -85,9 +91,9 @@ pub fn endpoints() -> Vec<Endpoint> {
             recording,
         )
         .with_query(vec![("format", "jsonl (default) or html", false)]),
-        ep(Method::DELETE, "/api/v1/sessions/privileged/{id}/recording", needs(a, Access::Delete), tag, "Delete the recording of an ended session (audited)", Body::None, (200, Schema("PrivilegedSessionResponse")), delete_recording),
-        ep(Method::GET, "/api/v1/sessions/settings", needs(a, Access::Read), tag, "Session parameters", Body::None, (200, Schema("SessionSettings")), settings),
-        ep(Method::PUT, "/api/v1/sessions/settings", needs(a, Access::Update), tag, "Replace the session parameters (every field); If-Match: their version", Schema("SessionSettings"), (200, Schema("SessionSettings")), set_settings).if_match(),
+        ep(Method::DELETE, recording_path, needs(a, Access::Delete), tag, "Delete the recording of an ended session (audited)", Body::None, (200, Schema("PrivilegedSessionResponse")), delete_recording),
+        ep(Method::GET, settings_path, needs(a, Access::Read), tag, "Session parameters", Body::None, (200, Schema("SessionSettings")), settings),
+        ep(Method::PUT, settings_path, needs(a, Access::Update), tag, "Replace the session parameters (every field); If-Match: their version", Schema("SessionSettings"), (200, Schema("SessionSettings")), set_settings).if_match(),
         ep(Method::POST, "/api/v1/events/activity", needs(Area::Activity, Access::Create), "events", "An application reports what a user did (recorded during privileged sessions)", Schema("SessionEvent"), (202, Schema("EventAccepted")), |State(s): State<AppState>, Extension(c): Extension<Caller>, b| {
             crate::api::session_event("activity", s, c, b)
         }),

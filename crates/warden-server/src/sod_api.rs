@@ -20,6 +20,8 @@ pub fn endpoints() -> Vec<Endpoint> {
     use Body::Schema;
     let area = Area::SegregationOfDuties;
     let tag = "segregation of duties";
+    // Paths with more than one method, written once.
+    let settings_path = "/api/v1/sod/settings";
     vec![
         ep(Method::GET, "/api/v1/sod/conflicts", needs(area, Access::Read), tag, "The conflicts register: unresolved and allowed conflicts", Body::None, (200, Schema("ConflictList")), conflicts).with_query(vec![
             ("status", "unresolved or allowed", false),
@@ -40,8 +42,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             (200, Schema("Revision")),
             resolve,
         ),
-        ep(Method::GET, "/api/v1/sod/settings", needs(area, Access::Read), tag, "The SoD parameters (similarity checking)", Body::None, (200, Schema("SodSettings")), settings),
-        ep(Method::PUT, "/api/v1/sod/settings", needs(area, Access::Update), tag, "Replace the SoD parameters (every field); If-Match: their version", Schema("SodSettings"), (200, Schema("SodSettings")), set_settings).if_match(),
+        ep(Method::GET, settings_path, needs(area, Access::Read), tag, "The SoD parameters (similarity checking)", Body::None, (200, Schema("SodSettings")), settings),
+        ep(Method::PUT, settings_path, needs(area, Access::Update), tag, "Replace the SoD parameters (every field); If-Match: their version", Schema("SodSettings"), (200, Schema("SodSettings")), set_settings).if_match(),
         ep(Method::GET, "/api/v1/sod/similarity", needs(area, Access::Read), tag, "Pairs of duties and of privileges that overlap at or above a level", Body::None, (200, Schema("SimilarityReport")), similarity)
             .with_query(vec![("level", "percent of overlap, 1-100 (default: the settings' level)", false)]),
         ep(

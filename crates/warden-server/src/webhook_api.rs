@@ -18,9 +18,11 @@ pub fn endpoints() -> Vec<Endpoint> {
     use Body::Schema;
     let area = Area::Webhooks;
     let tag = "webhooks";
+    // Paths with more than one method, written once.
+    let webhooks = "/api/v1/webhooks";
     vec![
-        ep(Method::GET, "/api/v1/webhooks", needs(area, Access::Read), tag, "Webhooks that receive alerts", Body::None, (200, Schema("WebhookList")), list),
-        ep(Method::POST, "/api/v1/webhooks", needs(area, Access::Create), tag, "Add a webhook; its signing secret is shown once", Schema("NewWebhook"), (201, Schema("WebhookSecret")), create)
+        ep(Method::GET, webhooks, needs(area, Access::Read), tag, "Webhooks that receive alerts", Body::None, (200, Schema("WebhookList")), list),
+        ep(Method::POST, webhooks, needs(area, Access::Create), tag, "Add a webhook; its signing secret is shown once", Schema("NewWebhook"), (201, Schema("WebhookSecret")), create)
             .creates(vec![("id", "$response.body#/webhook/id".into())]),
         ep(Method::POST, "/api/v1/webhooks/{id}/rotate", needs(area, Access::Invoke), tag, "A new signing secret, shown once; the old one stops signing", Body::None, (200, Schema("WebhookSecret")), rotate).linked(),
         ep(Method::DELETE, "/api/v1/webhooks/{id}", needs(area, Access::Delete), tag, "Remove a webhook", Body::None, (204, Body::None), remove).linked(),

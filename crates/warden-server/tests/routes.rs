@@ -35,8 +35,11 @@ fn snapshot(doc: &Value) -> String {
         for (method, op) in item.as_object().expect("path item") {
             let g = guards.get(&(path.clone(), method.clone())).map_or_else(|| "UNDECLARED".to_string(), |g| guard(*g));
             let params: Vec<String> = op["parameters"].as_array().into_iter().flatten().map(|p| format!("{}:{}", p["in"].as_str().unwrap_or("?"), p["name"].as_str().unwrap_or("?"))).collect();
-            let responses: Vec<&String> = op["responses"].as_object().into_iter().flat_map(|r| r.keys()).collect();
-            let links: Vec<&String> = op["responses"].as_object().into_iter().flat_map(|r| r.values()).flat_map(|r| r["links"].as_object().into_iter().flat_map(|l| l.keys())).collect();
+            // Sorted: whether serde_json keeps insertion order depends on the features of the build.
+            let mut responses: Vec<&String> = op["responses"].as_object().into_iter().flat_map(|r| r.keys()).collect();
+            responses.sort();
+            let mut links: Vec<&String> = op["responses"].as_object().into_iter().flat_map(|r| r.values()).flat_map(|r| r["links"].as_object().into_iter().flat_map(|l| l.keys())).collect();
+            links.sort();
             lines.push(format!(
                 "{} {path} | {g} | {} | security={} | params={} | responses={} | links={}",
                 method.to_uppercase(),
