@@ -477,7 +477,7 @@ mod tests {
             }
         }
         let mut count = 0;
-        for (_, (path, method, op)) in &operations {
+        for (path, method, op) in operations.values() {
             for (status, response) in op["responses"].as_object().unwrap() {
                 for (name, link) in response["links"].as_object().into_iter().flatten() {
                     count += 1;
