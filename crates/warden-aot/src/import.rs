@@ -165,7 +165,7 @@ fn assemble(candidates: &[Candidate], results: Vec<Result<Option<Parsed>, AotErr
     let mut seen: HashMap<(AxType, String), usize> = HashMap::new();
     let mut name_mismatches = Summary::default();
     let mut folder_mismatches = Summary::default();
-    let mut notes: Vec<(&'static str, Summary)> = Vec::new();
+    let mut notes: Vec<(String, Summary)> = Vec::new();
 
     for (i, result) in results.into_iter().enumerate() {
         let Some(Parsed { object, ax_type, notes: file_notes }) = result? else { continue };
@@ -205,7 +205,12 @@ fn assemble(candidates: &[Candidate], results: Vec<Result<Option<Parsed>, AotErr
     name_mismatches.warn(warnings, "file(s) whose <Name> differs from the file name (D365 expects them to match)");
     folder_mismatches.warn(warnings, "file(s) in the folder of another AOT type");
     for (what, summary) in notes {
-        summary.warn(warnings, what);
+        let what = if what.starts_with(read::DROPPED) || what.starts_with(read::KEPT) {
+            what
+        } else {
+            format!("element(s) kept for export but not interpreted by Warden (checks do not see them), at {what}")
+        };
+        summary.warn(warnings, &what);
     }
     add_referenced_entry_points(&mut import.model, warnings);
     check_model(&import.model, warnings)?;
