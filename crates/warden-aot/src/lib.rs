@@ -21,7 +21,7 @@ pub use compare::{xml_difference, XmlDifference};
 pub use error::AotError;
 pub use import::{AotImport, read_paths};
 pub use read::{MAX_DEPTH, MAX_FILE_SIZE, parse_object, read_file};
-pub use write::{WriteReport, object_to_xml, write_model};
+pub use write::{WriteReport, export_model, object_to_xml, write_model};
 
 use warden_model::{Duty, DutyExtension, EntryPoint, EntryPointType, Object, Policy, Privilege, Role, RoleExtension, XmlElement};
 

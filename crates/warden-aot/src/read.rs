@@ -442,6 +442,18 @@ impl<'a, 'p> Parser<'a, 'p> {
         Ok(text)
     }
 
+    /// The `<Name>` of the object a file holds: a name ([`Self::name`]) that
+    /// is also a file name, since export writes the object to `<Name>.xml`.
+    fn object_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<String> {
+        let text = self.name(element, kind)?;
+        if !text.is_empty()
+            && let Some(reason) = crate::write::file_name_problem(&text)
+        {
+            return Err(self.err(element.inner, format!("<{}>: {kind} name {text:?}: {reason}", element.display_name())));
+        }
+        Ok(text)
+    }
+
     fn opt_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<Option<String>> {
         let text = self.name(element, kind)?;
         Ok(if text.is_empty() { None } else { Some(text) })
@@ -631,7 +643,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => role.name = p.name(&field, ObjectKind::Role)?,
+                b"Name" => role.name = p.object_name(&field, ObjectKind::Role)?,
                 b"Label" => role.label = p.opt_text(&field)?,
                 b"Description" => role.description = p.opt_text(&field)?,
                 b"Duties" => role.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty, &mut kept.list)?,
@@ -652,7 +664,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => duty.name = p.name(&field, ObjectKind::Duty)?,
+                b"Name" => duty.name = p.object_name(&field, ObjectKind::Duty)?,
                 b"Label" => duty.label = p.opt_text(&field)?,
                 b"Description" => duty.description = p.opt_text(&field)?,
                 b"Privileges" => duty.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
@@ -679,7 +691,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => privilege.name = p.name(&field, ObjectKind::Privilege)?,
+                b"Name" => privilege.name = p.object_name(&field, ObjectKind::Privilege)?,
                 b"Label" => privilege.label = p.opt_text(&field)?,
                 b"Description" => privilege.description = p.opt_text(&field)?,
                 b"EntryPoints" => {
@@ -702,7 +714,7 @@ impl<'a, 'p> Parser<'a, 'p> {
                     let mut within = Kept::within("DataEntityPermissions");
                     p.children(&field, |p, item| {
                         if item.name() == b"AxSecurityDataEntityPermission" {
-                            let (name, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DataEntityPermissions/AxSecurityDataEntityPermission")?;
+                            let (name, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DataEntityPermissions/AxSecurityDataEntityPermission", Some(ObjectKind::EntryPoint))?;
                             privilege.entry_points.push(EntryPointGrant {
                                 name: name.clone(),
                                 kind: EntryPointType::DataEntity,
@@ -723,7 +735,7 @@ impl<'a, 'p> Parser<'a, 'p> {
                     let mut within = Kept::within("DirectAccessPermissions");
                     p.children(&field, |p, item| {
                         if item.name() == b"AxSecurityDataEntityReference" {
-                            let (table, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DirectAccessPermissions/AxSecurityDataEntityReference")?;
+                            let (table, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DirectAccessPermissions/AxSecurityDataEntityReference", None)?;
                             privilege.direct_access.push(TableGrant { table, grant, unmodelled });
                         } else {
                             p.keep(&item, "AxSecurityPrivilege/DirectAccessPermissions", &mut within)?;
@@ -757,10 +769,10 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(element, |p, field| {
             match field.name() {
-                b"Name" => name = p.opt_ident(&field)?,
+                b"Name" => name = p.opt_name(&field, ObjectKind::EntryPoint)?,
                 b"Grant" => grant = p.grant(&field)?,
                 b"ObjectName" => object = p.opt_name(&field, ObjectKind::EntryPoint)?,
-                b"ObjectChildName" => child = p.opt_ident(&field)?,
+                b"ObjectChildName" => child = p.opt_name(&field, ObjectKind::EntryPoint)?,
                 b"ObjectType" => {
                     let text = p.ident(&field)?;
                     match text.parse::<EntryPointType>() {
@@ -803,13 +815,19 @@ impl<'a, 'p> Parser<'a, 'p> {
     /// `AxSecurityDataEntityPermission` and `AxSecurityDataEntityReference`: a
     /// Name and a Grant; the rest (field and method grants, date-effective
     /// grants) is kept.
-    fn named_grant(&mut self, element: &Element<'a>, path: &str) -> Result<(String, Grant, Vec<Unmodelled>)> {
+    /// `kind`: what the name names, when Warden keys an object by it (a data entity).
+    fn named_grant(&mut self, element: &Element<'a>, path: &str, kind: Option<ObjectKind>) -> Result<(String, Grant, Vec<Unmodelled>)> {
         let mut name = None;
         let mut grant = Grant::default();
         let mut kept = Kept::default();
         self.children(element, |p, field| {
             match field.name() {
-                b"Name" => name = p.opt_ident(&field)?,
+                b"Name" => {
+                    name = match kind {
+                        Some(kind) => p.opt_name(&field, kind)?,
+                        None => p.opt_ident(&field)?,
+                    }
+                }
                 b"Grant" => grant = p.grant(&field)?,
                 _ => p.keep(&field, path, &mut kept)?,
             }
@@ -835,7 +853,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => ext.name = p.name(&field, ObjectKind::RoleExtension)?,
+                b"Name" => ext.name = p.object_name(&field, ObjectKind::RoleExtension)?,
                 b"Duties" => ext.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty, &mut kept.list)?,
                 b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
                 b"SubRoles" => ext.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role, &mut kept.list)?,
@@ -855,7 +873,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => ext.name = p.name(&field, ObjectKind::DutyExtension)?,
+                b"Name" => ext.name = p.object_name(&field, ObjectKind::DutyExtension)?,
                 b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
                 _ => p.keep(&field, "AxSecurityDutyExtension", &mut kept)?,
             }
@@ -892,14 +910,14 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => policy.name = p.name(&field, ObjectKind::Policy)?,
+                b"Name" => policy.name = p.object_name(&field, ObjectKind::Policy)?,
                 b"Label" => policy.label = p.opt_text(&field)?,
                 b"Description" => policy.description = p.opt_text(&field)?,
                 b"PrimaryTable" => policy.primary_table = p.ident(&field)?,
                 b"Query" => policy.query = p.ident(&field)?,
                 b"ContextType" => policy.context_type = p.value(&field)?,
                 b"ContextString" => policy.context_string = p.opt_ident(&field)?,
-                b"RoleName" => policy.role_name = p.opt_ident(&field)?,
+                b"RoleName" => policy.role_name = p.opt_name(&field, ObjectKind::Role)?,
                 b"Operation" => policy.operation = p.opt_ident(&field)?,
                 b"Enabled" => policy.enabled = p.yes_no(&field)?,
                 b"ConstrainedTable" => constrains_primary = p.yes_no(&field)?,
@@ -965,7 +983,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => item.name = p.name(&field, ObjectKind::EntryPoint)?,
+                b"Name" => item.name = p.object_name(&field, ObjectKind::EntryPoint)?,
                 b"Label" => item.label = p.opt_text(&field)?,
                 b"HelpText" => item.help_text = p.opt_text(&field)?,
                 b"Object" => item.object = p.opt_ident(&field)?,

@@ -85,6 +85,90 @@ pub fn write_model(model: &Model, out_dir: &Path) -> Result<WriteReport, AotErro
     Ok(writer.report)
 }
 
+/// [`write_model`] into `out`, all or nothing, never through a link.
+///
+/// The files are written into a fresh folder beside `out` first; a failure
+/// there removes it and leaves `out` as it was. A new or empty `out` is then
+/// replaced by that folder in one rename. Into a folder that holds files
+/// already (`--force`), each written file is renamed into place, after a first
+/// pass has made sure that no folder or file it would replace inside `out` is
+/// a symbolic link (which would send the write outside `out`) or of the
+/// other kind; other files in `out` are left alone.
+pub fn export_model(model: &Model, out: &Path) -> Result<WriteReport, AotError> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let stem = out.file_name().map_or_else(|| "export".into(), |n| n.to_string_lossy().into_owned());
+    fs::create_dir_all(&parent).map_err(|error| AotError::Io { path: parent.clone(), error })?;
+    let staging = Staging::create(&parent, &stem)?;
+    let report = write_model(model, &staging.0)?;
+    let empty_or_missing = match fs::symlink_metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(error) => return Err(AotError::Io { path: out.to_path_buf(), error }),
+        Ok(m) if m.is_dir() => fs::read_dir(out).map_err(|error| AotError::Io { path: out.to_path_buf(), error })?.next().is_none(),
+        Ok(_) => false,
+    };
+    if empty_or_missing && fs::rename(&staging.0, out).is_ok() {
+        return Ok(report);
+    }
+    merge(&staging.0, out, true)?;
+    merge(&staging.0, out, false)?;
+    Ok(report)
+}
+
+/// A fresh folder beside the output, removed (with what is in it) when dropped.
+struct Staging(PathBuf);
+
+impl Staging {
+    fn create(parent: &Path, stem: &str) -> Result<Staging, AotError> {
+        let pid = std::process::id();
+        for n in 0..1000 {
+            let path = parent.join(format!(".{stem}.warden-export-{pid}-{n}"));
+            match fs::create_dir(&path) {
+                Ok(()) => return Ok(Staging(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(error) => return Err(AotError::Io { path, error }),
+            }
+        }
+        Err(AotError::Io { path: parent.to_path_buf(), error: std::io::Error::other("no free name for a staging folder") })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        // After a successful rename the folder is gone and this does nothing.
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Moves what `from` holds into `to`, folder by folder; with `check_only`,
+/// only makes sure it can (no link, no file where a folder goes).
+fn merge(from: &Path, to: &Path, check_only: bool) -> Result<(), AotError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |error| AotError::Io { path, error }
+    };
+    for entry in fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let is_dir = entry.file_type().map_err(io(&source))?.is_dir();
+        match fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => return Err(AotError::LinkInOutput { path: target }),
+            Ok(m) if m.is_dir() != is_dir => {
+                return Err(AotError::Io { path: target, error: std::io::Error::other(if is_dir { "a file is where export writes a folder" } else { "a folder is where export writes a file" }) });
+            }
+            Ok(_) if is_dir => merge(&source, &target, check_only)?,
+            Ok(_) | Err(_) if check_only => {}
+            Ok(_) => fs::rename(&source, &target).map_err(io(&target))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => fs::rename(&source, &target).map_err(io(&target))?,
+            Err(error) => return Err(AotError::Io { path: target, error }),
+        }
+    }
+    Ok(())
+}
+
 struct Writer<'a> {
     out_dir: &'a Path,
     created: HashSet<PathBuf>,
@@ -112,6 +196,16 @@ impl Writer<'_> {
 /// Names come from the store and from users; one like `../../x` must not
 /// write outside the output directory.
 fn check_file_name(what: &'static str, name: &str) -> Result<(), AotError> {
+    match file_name_problem(name) {
+        Some(reason) => Err(AotError::InvalidName { what, name: name.to_string(), reason }),
+        None => Ok(()),
+    }
+}
+
+/// Why `name` cannot be the stem of an AOT file, if it cannot. The reader
+/// applies the same test to every object's `<Name>`, so that nothing is
+/// imported that export could not write.
+pub(crate) fn file_name_problem(name: &str) -> Option<&'static str> {
     let reason = if name.is_empty() {
         "the name is empty"
     } else if name == "." || name == ".." {
@@ -119,9 +213,9 @@ fn check_file_name(what: &'static str, name: &str) -> Result<(), AotError> {
     } else if name.chars().any(|c| matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || c.is_control()) {
         "the name contains a character that file names cannot hold (AOT names are letters, digits, '_' and '.')"
     } else {
-        return Ok(());
+        return None;
     };
-    Err(AotError::InvalidName { what, name: name.to_string(), reason })
+    Some(reason)
 }
 
 fn role_xml(role: &Role) -> String {

@@ -86,3 +86,20 @@ async fn postgres_database(label: &str) -> Option<String> {
     let (head, _) = server.rsplit_once('/').expect("a database URL");
     Some(format!("{head}/{name}"))
 }
+
+/// Finding 8: an import that changed nothing still committed a revision and
+/// an audit event.
+#[tokio::test]
+async fn an_import_that_changes_nothing_commits_nothing() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = warden_store::open(None, dir.path()).await.expect("store");
+    let w = Warden::new(store, "tester");
+    let first = w.import_aot(&roots(), false).await.expect("first import");
+    assert!(first.changed && first.added > 0);
+    let events = w.store().audit_events(&warden_store::AuditFilter::default()).await.expect("audit").len();
+    let again = w.import_aot(&roots(), false).await.expect("second import");
+    assert!(!again.changed, "{} added, {} updated", again.added, again.updated);
+    assert_eq!((again.added, again.updated, again.unchanged), (0, 0, first.added + first.updated + first.unchanged));
+    assert_eq!(again.revision, first.revision, "no new revision");
+    assert_eq!(w.store().audit_events(&warden_store::AuditFilter::default()).await.expect("audit").len(), events, "no audit event");
+}
