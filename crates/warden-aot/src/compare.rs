@@ -115,10 +115,12 @@ fn push_text(stack: &mut [XmlElement], text: &str) {
 
 /// The element as compared; `None` when it reads as absent.
 fn normalize(mut e: XmlElement, root: bool) -> Option<XmlElement> {
+    // White space around child elements is layout, even around children that read as absent.
+    let had_children = !e.children.is_empty();
     e.children = std::mem::take(&mut e.children).into_iter().filter_map(|c| normalize(c, false)).collect();
     e.children.sort_by_cached_key(canonical);
     e.attributes.sort_by(|a, b| a.name.cmp(&b.name));
-    if e.text.as_deref().is_some_and(|t| t.is_empty() || (!e.children.is_empty() && t.trim().is_empty())) {
+    if e.text.as_deref().is_some_and(|t| t.is_empty() || (had_children && t.trim().is_empty())) {
         e.text = None;
     }
     let default = e.children.is_empty()
@@ -183,6 +185,11 @@ mod tests {
     fn layout_order_empty_elements_and_defaults_do_not_count() {
         let other = "<AxSecurityPrivilege xmlns:i=\"x\"><EntryPoints><AxSecurityEntryPointReference><Forms><AxSecurityEntryPointReferenceForm><Controls><AxSecurityEntryPointReferenceFormControl><Grant><Update>Deny</Update></Grant><Name>B</Name></AxSecurityEntryPointReferenceFormControl></Controls><Name>F</Name></AxSecurityEntryPointReferenceForm></Forms><Name>E</Name><Grant /></AxSecurityEntryPointReference></EntryPoints><!-- c --><Name>P</Name><DataEntityPermissions /><Enabled>Yes</Enabled></AxSecurityPrivilege>";
         assert_eq!(xml_difference(FILE, other), Ok(None));
+    }
+
+    #[test]
+    fn layout_around_children_that_read_as_absent_does_not_count() {
+        assert_eq!(xml_difference("<R><T><T></T></T></R>", "<R>\n\t<T>\n\t\t<T />\n\t</T>\n</R>"), Ok(None));
     }
 
     #[test]

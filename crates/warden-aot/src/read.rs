@@ -578,7 +578,6 @@ impl<'a, 'p> Parser<'a, 'p> {
         self.children(list, |p, reference| {
             if reference.name() != item {
                 p.keep(&reference, &list_name, &mut within)?;
-                within.advance(&reference);
                 return Ok(());
             }
             within.advance(&reference);
@@ -651,7 +650,15 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"SubRoles" => role.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role, &mut kept.list)?,
                 _ => p.keep(&field, "AxSecurityRole", &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Label" => role.label.is_some(),
+                b"Description" => role.description.is_some(),
+                b"Name" | b"Duties" | b"Privileges" | b"SubRoles" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &role.name)?;
@@ -670,7 +677,15 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"Privileges" => duty.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
                 _ => p.keep(&field, "AxSecurityDuty", &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Label" => duty.label.is_some(),
+                b"Description" => duty.description.is_some(),
+                b"Name" | b"Privileges" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &duty.name)?;
@@ -699,13 +714,15 @@ impl<'a, 'p> Parser<'a, 'p> {
                     p.children(&field, |p, item| {
                         if item.name() == b"AxSecurityEntryPointReference" {
                             match p.entry_point_reference(&item)? {
-                                Reference::Grant(grant) => privilege.entry_points.push(grant),
+                                Reference::Grant(grant) => {
+                                    privilege.entry_points.push(grant);
+                                    within.advance(&item);
+                                }
                                 Reference::Unknown(element) => within.push(element),
                             }
                         } else {
                             p.keep(&item, "AxSecurityPrivilege/EntryPoints", &mut within)?;
                         }
-                        within.advance(&item);
                         Ok(())
                     })?;
                     kept.list.append(&mut within.list);
@@ -723,10 +740,10 @@ impl<'a, 'p> Parser<'a, 'p> {
                                 grant,
                                 unmodelled,
                             });
+                            within.advance(&item);
                         } else {
                             p.keep(&item, "AxSecurityPrivilege/DataEntityPermissions", &mut within)?;
                         }
-                        within.advance(&item);
                         Ok(())
                     })?;
                     kept.list.append(&mut within.list);
@@ -737,17 +754,25 @@ impl<'a, 'p> Parser<'a, 'p> {
                         if item.name() == b"AxSecurityDataEntityReference" {
                             let (table, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DirectAccessPermissions/AxSecurityDataEntityReference", None)?;
                             privilege.direct_access.push(TableGrant { table, grant, unmodelled });
+                            within.advance(&item);
                         } else {
                             p.keep(&item, "AxSecurityPrivilege/DirectAccessPermissions", &mut within)?;
                         }
-                        within.advance(&item);
                         Ok(())
                     })?;
                     kept.list.append(&mut within.list);
                 }
                 _ => p.keep(&field, "AxSecurityPrivilege", &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Label" => privilege.label.is_some(),
+                b"Description" => privilege.description.is_some(),
+                b"Name" | b"DataEntityPermissions" | b"DirectAccessPermissions" | b"EntryPoints" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &privilege.name)?;
@@ -782,7 +807,16 @@ impl<'a, 'p> Parser<'a, 'p> {
                 }
                 _ => p.keep(&field, PATH, &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Grant" => !grant.allow.union(grant.deny).is_empty(),
+                b"ObjectChildName" => child.is_some(),
+                b"ObjectType" => kind.is_some(),
+                b"Name" | b"ObjectName" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         if let Some((text, pos)) = unknown_kind {
@@ -831,7 +865,14 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"Grant" => grant = p.grant(&field)?,
                 _ => p.keep(&field, path, &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Grant" => !grant.allow.union(grant.deny).is_empty(),
+                b"Name" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         match name {
@@ -859,7 +900,14 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"SubRoles" => ext.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role, &mut kept.list)?,
                 _ => p.keep(&field, "AxSecurityRoleExtension", &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"SubRoles" => !ext.sub_roles.is_empty(),
+                b"Name" | b"Duties" | b"Privileges" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &ext.name)?;
@@ -877,7 +925,13 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
                 _ => p.keep(&field, "AxSecurityDutyExtension", &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Name" | b"Privileges" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &ext.name)?;
@@ -939,7 +993,20 @@ impl<'a, 'p> Parser<'a, 'p> {
             if let Some(tree) = constrained_tree.take() {
                 kept.push(tree);
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Label" => policy.label.is_some(),
+                b"Description" => policy.description.is_some(),
+                b"ContextString" => policy.context_string.is_some(),
+                b"RoleName" => policy.role_name.is_some(),
+                b"Operation" => policy.operation.is_some(),
+                b"ContextType" => policy.context_type != PolicyContextType::ContextString,
+                b"ConstrainedTable" => constrains_primary,
+                b"Name" | b"Enabled" | b"PrimaryTable" | b"Query" | b"ConstrainedTables" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &policy.name)?;
@@ -992,7 +1059,19 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"MaintainUserLicense" => item.maintain_licence = p.value(&field)?,
                 _ => p.keep(&field, path, &mut kept)?,
             }
-            kept.advance(&field);
+            let emitted = match field.name() {
+                b"Label" => item.label.is_some(),
+                b"HelpText" => item.help_text.is_some(),
+                b"Object" => item.object.is_some(),
+                b"ObjectType" => item.object_type.is_some(),
+                b"ViewUserLicense" => item.view_licence != Licence::None,
+                b"MaintainUserLicense" => item.maintain_licence != Licence::None,
+                b"Name" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
+            }
             Ok(())
         })?;
         self.require_name(root, &item.name)?;
@@ -1027,12 +1106,17 @@ impl Kept {
         Kept { within: Some(list.to_string()), ..Kept::default() }
     }
 
+    /// `field`, which the writer writes too, is what the next kept element
+    /// follows. Only such elements (and kept ones) are anchors, so that the
+    /// writer finds each anchor and a re-import reads the same ones back.
     fn advance(&mut self, field: &Element<'_>) {
         self.prev = Some(field.display_name().into_owned());
     }
 
+    /// Keeps `element`, which the next kept element then follows.
     fn push(&mut self, element: XmlElement) {
-        self.list.push(Unmodelled { within: self.within.clone(), after: self.prev.clone(), element });
+        let name = element.name.clone();
+        self.list.push(Unmodelled { within: self.within.clone(), after: self.prev.replace(name), element });
     }
 }
 

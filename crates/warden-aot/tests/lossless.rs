@@ -72,6 +72,22 @@ fn every_fixture_file_round_trips_in_xml_terms_and_reads_back_to_the_same_model(
     assert_eq!(again.model, import.model);
 }
 
+/// Kept elements go back where Visual Studio had them: the files come back
+/// byte for byte (but the policy, whose `Enabled` Yes Warden always writes).
+#[test]
+fn kept_elements_go_back_in_place() {
+    let root = fixtures("lossless");
+    let import = read_paths(std::slice::from_ref(&root)).expect("imports");
+    let out = tempfile::TempDir::new().expect("temp dir");
+    write_model(&import.model, out.path()).expect("export");
+    let mut files = Vec::new();
+    aot_files(&root, &mut files);
+    for original in files.iter().filter(|f| !f.to_string_lossy().contains("AxSecurityPolicy")) {
+        let written = std::fs::read_to_string(exported(out.path(), original)).expect("exported");
+        assert_eq!(written, std::fs::read_to_string(original).expect("original"), "{}", original.display());
+    }
+}
+
 /// The round trip test can fail: an object that loses what it kept comes back different.
 #[test]
 fn a_dropped_element_is_detected() {
@@ -154,4 +170,82 @@ fn an_edited_policy_table_list_wins_over_the_kept_tree_and_says_so() {
     assert!(report.warnings.iter().any(|w| w.contains("LosslessVendProfileAccount")), "{:?}", report.warnings);
     let again = read_paths(&[out.path().to_path_buf()]).expect("reads back");
     assert_eq!(again.model.policies["LosslessVendProfileAccount"].constrained_tables, import.model.policies["LosslessVendProfileAccount"].constrained_tables);
+}
+
+mod generated {
+    //! Files with unknown elements of any shape, anywhere an object or an
+    //! entry point grant holds them, come back the same.
+    use proptest::prelude::*;
+    use std::path::Path;
+    use warden_aot::{object_to_xml, parse_object, xml_difference};
+
+    #[derive(Debug, Clone)]
+    struct Node {
+        name: &'static str,
+        typed: bool,
+        text: Option<String>,
+        children: Vec<Node>,
+    }
+
+    fn node() -> impl Strategy<Value = Node> {
+        let names = prop::sample::select(vec!["Tags", "Forms", "Controls", "Fields", "Value", "SubscriberAccessLevel", "PolicyGroup", "i:Extra"]);
+        let leaf = (names.clone(), any::<bool>(), prop::option::of("[A-Za-z0-9 &<>'\"é]{0,12}"))
+            .prop_map(|(name, typed, text)| Node { name, typed, text, children: Vec::new() });
+        leaf.prop_recursive(3, 12, 3, move |inner| {
+            (names.clone(), any::<bool>(), prop::collection::vec(inner, 1..3)).prop_map(|(name, typed, children)| Node { name, typed, text: None, children })
+        })
+    }
+
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    }
+
+    fn xml(n: &Node) -> String {
+        let attributes = if n.typed { " xmlns=\"\" i:type=\"AxThing\"" } else { "" };
+        let inner: String = match &n.text {
+            Some(t) => escape(t),
+            None => n.children.iter().map(xml).collect(),
+        };
+        format!("<{}{attributes}>{inner}</{}>", n.name, n.name)
+    }
+
+    /// Inserts the unknown elements among `known` at the given positions.
+    fn mix(known: &[&str], unknown: &[(usize, Node)]) -> String {
+        let mut parts: Vec<String> = known.iter().map(|s| s.to_string()).collect();
+        for (at, n) in unknown {
+            parts.insert(*at % (parts.len() + 1), xml(n));
+        }
+        parts.concat()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, .. ProptestConfig::default() })]
+
+        #[test]
+        fn unknown_elements_anywhere_round_trip(
+            in_role in prop::collection::vec((any::<usize>(), node()), 0..4),
+            in_privilege in prop::collection::vec((any::<usize>(), node()), 0..4),
+            in_grant in prop::collection::vec((any::<usize>(), node()), 0..4),
+        ) {
+            let role = format!(
+                "<AxSecurityRole xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">{}</AxSecurityRole>",
+                mix(&["<Name>R</Name>", "<Label>Role</Label>", "<Duties><AxSecurityDutyReference><Name>D</Name></AxSecurityDutyReference></Duties>"], &in_role)
+            );
+            let grant = format!(
+                "<AxSecurityEntryPointReference>{}</AxSecurityEntryPointReference>",
+                mix(&["<Name>E</Name>", "<Grant><Read>Allow</Read><Delete>Deny</Delete></Grant>", "<ObjectName>E</ObjectName>", "<ObjectType>MenuItemDisplay</ObjectType>"], &in_grant)
+            );
+            let privilege = format!(
+                "<AxSecurityPrivilege xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">{}</AxSecurityPrivilege>",
+                mix(&["<Name>P</Name>", &format!("<EntryPoints>{grant}</EntryPoints>")], &in_privilege)
+            );
+            for original in [role, privilege] {
+                let object = parse_object(Path::new("x.xml"), None, original.as_bytes()).expect("parses");
+                let written = object_to_xml(&object);
+                prop_assert_eq!(xml_difference(&original, &written).expect("both parse"), None, "{}\n{}", original, written);
+                let again = parse_object(Path::new("x.xml"), None, written.as_bytes()).expect("reads back");
+                prop_assert_eq!(again, object);
+            }
+        }
+    }
 }
