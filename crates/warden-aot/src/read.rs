@@ -925,11 +925,7 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
                 _ => p.keep(&field, "AxSecurityDutyExtension", &mut kept)?,
             }
-            let emitted = match field.name() {
-                b"Name" | b"Privileges" => true,
-                _ => false,
-            };
-            if emitted {
+            if matches!(field.name(), b"Name" | b"Privileges") {
                 kept.advance(&field);
             }
             Ok(())
