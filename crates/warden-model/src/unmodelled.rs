@@ -51,9 +51,11 @@ pub struct XmlAttribute {
 ///
 /// `within` names the collection of the object it sits in (`EntryPoints`,
 /// `Duties`, ...; `None`: directly in the object's element). `after` names the
-/// sibling element it followed in the file (`None`: it was the first child),
-/// so the writer puts it back where Visual Studio had it; when that sibling is
-/// no longer written, it goes after the others.
+/// nearest sibling before it in the file that export writes too (a property
+/// with a value, a collection, or another kept element; `None`: there is
+/// none), so the writer puts it back where Visual Studio had it and a
+/// re-import reads the same anchor; when that sibling is no longer written,
+/// it goes after the others.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unmodelled {
