@@ -33,6 +33,19 @@ pub enum AotError {
     #[error("{}", describe_model_errors(errors))]
     Model { errors: Vec<ModelError> },
 
+    /// Export found a symbolic link inside the output folder where it writes:
+    /// writing through it could land outside the folder.
+    #[error("{}: is a symbolic link inside the output folder; export does not write through links (remove it, or export to a new folder)", path.display())]
+    LinkInOutput { path: PathBuf },
+
+    /// A path that is neither a folder nor a regular file (a FIFO, a device, a socket).
+    #[error("{}: not a regular file or folder (a FIFO, device or socket cannot hold AOT files)", path.display())]
+    NotAFile { path: PathBuf },
+
+    /// The paths hold no AOT security file at all: most likely the wrong folder.
+    #[error("no AOT security file found in {}: expected <Package>/<Model>/AxSecurityRole/*.xml and its sibling folders (AxSecurityDuty, AxSecurityPrivilege, AxSecurityPolicy, ...)", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NothingFound { paths: Vec<PathBuf> },
+
     /// An object or model name that cannot become a file name (it would escape
     /// the output directory or is not a name at all).
     #[error("cannot write {what} {name:?}: {reason}")]

@@ -42,8 +42,11 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<AotImport, AotError> {
         let metadata = std::fs::metadata(path).map_err(|error| AotError::Io { path: path.clone(), error })?;
         if metadata.is_dir() {
             walk(path, &mut candidates)?;
-        } else {
+        } else if metadata.is_file() {
             candidates.push(Candidate { path: path.clone(), mode: Mode::Strict });
+        } else {
+            // Opening a FIFO would wait for a writer forever; devices and sockets are no files either.
+            return Err(AotError::NotAFile { path: path.clone() });
         }
     }
     // Strict before sniff for the same path, then keep one of each.
@@ -51,7 +54,11 @@ pub fn read_paths(paths: &[PathBuf]) -> Result<AotImport, AotError> {
     candidates.dedup_by(|later, earlier| later.path == earlier.path);
 
     let results = parse_all(&candidates);
-    assemble(&candidates, results)
+    let import = assemble(&candidates, results)?;
+    if import.files == 0 {
+        return Err(AotError::NothingFound { paths: paths.to_vec() });
+    }
+    Ok(import)
 }
 
 struct Candidate {
@@ -98,8 +105,10 @@ fn walk(dir: &Path, out: &mut Vec<Candidate>) -> Result<(), AotError> {
             let name = entry.file_name();
             let name = name.to_string_lossy();
             // AxClass, AxTable, AxForm, ... hold most of a package and none of its
-            // security; .git and .vs hold none of it either.
-            let other_ax_folder = name.starts_with("Ax") && AxType::from_folder(&name).is_none();
+            // security; .git and .vs hold none of it either. A type folder holds
+            // files only, so an Ax* folder that holds folders is a package or a
+            // model (`AxTools/AxTools/AxSecurityRole`) and is walked.
+            let other_ax_folder = name.starts_with("Ax") && AxType::from_folder(&name).is_none() && !holds_folders(&path)?;
             if !other_ax_folder && !name.starts_with('.') {
                 walk(&path, out)?;
             }
@@ -109,6 +118,17 @@ fn walk(dir: &Path, out: &mut Vec<Candidate>) -> Result<(), AotError> {
         }
     }
     Ok(())
+}
+
+/// Whether `dir` has a subfolder (symbolic links are not followed).
+fn holds_folders(dir: &Path) -> Result<bool, AotError> {
+    let io = |error| AotError::Io { path: dir.to_path_buf(), error };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        if entry.map_err(io)?.file_type().map_err(io)?.is_dir() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn parse_one(candidate: &Candidate) -> Result<Option<Parsed>, AotError> {
@@ -165,7 +185,7 @@ fn assemble(candidates: &[Candidate], results: Vec<Result<Option<Parsed>, AotErr
     let mut seen: HashMap<(AxType, String), usize> = HashMap::new();
     let mut name_mismatches = Summary::default();
     let mut folder_mismatches = Summary::default();
-    let mut notes: Vec<(&'static str, Summary)> = Vec::new();
+    let mut notes: Vec<(String, Summary)> = Vec::new();
 
     for (i, result) in results.into_iter().enumerate() {
         let Some(Parsed { object, ax_type, notes: file_notes }) = result? else { continue };
@@ -205,7 +225,12 @@ fn assemble(candidates: &[Candidate], results: Vec<Result<Option<Parsed>, AotErr
     name_mismatches.warn(warnings, "file(s) whose <Name> differs from the file name (D365 expects them to match)");
     folder_mismatches.warn(warnings, "file(s) in the folder of another AOT type");
     for (what, summary) in notes {
-        summary.warn(warnings, what);
+        let what = if what.starts_with(read::DROPPED) || what.starts_with(read::KEPT) {
+            what
+        } else {
+            format!("element(s) kept for export but not interpreted by Warden (checks do not see them), at {what}")
+        };
+        summary.warn(warnings, &what);
     }
     add_referenced_entry_points(&mut import.model, warnings);
     check_model(&import.model, warnings)?;

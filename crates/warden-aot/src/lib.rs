@@ -11,17 +11,52 @@
 //! entities are refused, nesting is bounded, and every problem is reported as
 //! `file:line:column: what is wrong`.
 
+mod compare;
 mod error;
 mod import;
 mod read;
 mod write;
 
+pub use compare::{xml_difference, XmlDifference};
 pub use error::AotError;
 pub use import::{AotImport, read_paths};
 pub use read::{MAX_DEPTH, MAX_FILE_SIZE, parse_object, read_file};
-pub use write::{WriteReport, object_to_xml, write_model};
+pub use write::{WriteReport, export_model, object_to_xml, write_model};
 
-use warden_model::{Duty, DutyExtension, EntryPoint, EntryPointType, Object, Policy, Privilege, Role, RoleExtension};
+use warden_model::{Duty, DutyExtension, EntryPoint, EntryPointType, Object, Policy, Privilege, Role, RoleExtension, XmlElement};
+
+/// The tables an XDS policy's `<ConstrainedTables>` tree names, depth first:
+/// every `AxSecurityPolicyConstrainedEntity` (table or expression) at any
+/// depth is filtered. `Err` when one has no `Name`.
+pub(crate) fn constrained_table_names(tree: &XmlElement) -> Result<Vec<String>, ()> {
+    let mut out = Vec::new();
+    for entity in tree.children.iter().filter(|c| c.name == "AxSecurityPolicyConstrainedEntity") {
+        let name = entity.child("Name").and_then(|n| n.text.as_deref()).map(str::trim).filter(|n| !n.is_empty()).ok_or(())?;
+        out.push(name.to_string());
+        if let Some(nested) = entity.child("ConstrainedTables") {
+            out.extend(constrained_table_names(nested)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `<ConstrainedTables>` as the writer writes a flat list of tables: what a
+/// tree that says no more than the list looks like.
+pub(crate) fn flat_constrained_tables<'n>(names: impl IntoIterator<Item = &'n str>) -> XmlElement {
+    use warden_model::XmlAttribute;
+    let mut list = XmlElement::new("ConstrainedTables");
+    for name in names {
+        let mut entity = XmlElement::new("AxSecurityPolicyConstrainedEntity");
+        entity.attributes.push(XmlAttribute { name: "xmlns".into(), value: String::new() });
+        entity.attributes.push(XmlAttribute { name: "i:type".into(), value: "AxSecurityPolicyConstrainedTable".into() });
+        let mut n = XmlElement::new("Name");
+        n.text = Some(name.to_string());
+        entity.children.push(n);
+        entity.children.push(XmlElement::new("ConstrainedTables"));
+        list.children.push(entity);
+    }
+    list
+}
 
 /// One AOT file's worth of security metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]

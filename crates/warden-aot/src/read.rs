@@ -14,7 +14,8 @@ use std::io::Read as _;
 use std::path::Path;
 use warden_model::{
     Access, Duty, DutyExtension, EntryPoint, EntryPointGrant, EntryPointType, Grant, Licence, Permission, Policy,
-    ObjectKind, PolicyContextType, Privilege, Role, RoleExtension, TableGrant,
+    ObjectKind, PolicyContextType, Privilege, Role, RoleExtension, TableGrant, Unmodelled, XmlAttribute, XmlElement,
+    MAX_KEPT_DEPTH,
 };
 
 /// Files above this size are refused unread. The largest standard D365 security
@@ -25,10 +26,11 @@ pub const MAX_FILE_SIZE: u64 = 16 * 1024 * 1024;
 /// the bound keeps hostile input from driving recursion.
 pub const MAX_DEPTH: usize = 64;
 
-/// Something a file says that Warden does not import, worth telling the user once.
+/// Something a file says that Warden keeps without interpreting it (or, for
+/// the few places where nothing can be kept, drops), worth telling the user.
 #[derive(Debug, Clone)]
 pub(crate) struct Note {
-    pub what: &'static str,
+    pub what: String,
     pub line: usize,
     pub column: usize,
 }
@@ -193,7 +195,7 @@ impl<'a, 'p> Parser<'a, 'p> {
         AotError::Parse { path: self.path.to_path_buf(), line, column, message: message.into() }
     }
 
-    fn note(&mut self, offset: usize, what: &'static str) {
+    fn note(&mut self, offset: usize, what: String) {
         let (line, column) = line_col(self.src.as_bytes(), offset);
         self.notes.push(Note { what, line, column });
     }
@@ -440,6 +442,18 @@ impl<'a, 'p> Parser<'a, 'p> {
         Ok(text)
     }
 
+    /// The `<Name>` of the object a file holds: a name ([`Self::name`]) that
+    /// is also a file name, since export writes the object to `<Name>.xml`.
+    fn object_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<String> {
+        let text = self.name(element, kind)?;
+        if !text.is_empty()
+            && let Some(reason) = crate::write::file_name_problem(&text)
+        {
+            return Err(self.err(element.inner, format!("<{}>: {kind} name {text:?}: {reason}", element.display_name())));
+        }
+        Ok(text)
+    }
+
     fn opt_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<Option<String>> {
         let text = self.name(element, kind)?;
         Ok(if text.is_empty() { None } else { Some(text) })
@@ -484,30 +498,96 @@ impl<'a, 'p> Parser<'a, 'p> {
         Ok(())
     }
 
-    /// Records `what` if the element has any child element.
-    fn note_if_used(&mut self, element: &Element<'a>, what: &'static str) -> Result<()> {
-        let mut used = false;
-        self.children(element, |_, _| {
-            used = true;
-            Ok(())
-        })?;
-        if used {
-            self.note(element.pos, what);
+    /// Reads `element` (its start tag already read) and everything in it into
+    /// a tree, as [`Unmodelled`] keeps it.
+    fn element_tree(&mut self, element: &Element<'a>) -> Result<XmlElement> {
+        let mut out = XmlElement::new(element.display_name());
+        for attribute in element.start.attributes() {
+            let attribute = attribute.map_err(|e| self.err(element.pos, format!("malformed attribute in <{}>: {e}", element.display_name())))?;
+            let value = attribute
+                .unescape_value()
+                .map_err(|e| self.err(element.pos, format!("attribute value in <{}>: {e}", element.display_name())))?;
+            out.attributes.push(XmlAttribute { name: String::from_utf8_lossy(attribute.key.into_inner()).into_owned(), value: value.into_owned() });
         }
+        if element.empty {
+            return Ok(out);
+        }
+        let mut text: Cow<'a, str> = Cow::Borrowed("");
+        loop {
+            let (pos, event) = self.event()?;
+            match event {
+                Event::Start(start) => {
+                    let child = self.element(pos, start, false)?;
+                    out.children.push(self.element_tree(&child)?);
+                }
+                Event::Empty(start) => {
+                    let child = self.element(pos, start, true)?;
+                    out.children.push(self.element_tree(&child)?);
+                }
+                Event::Text(t) => append(&mut text, self.decode(pos, t.into_inner())?),
+                Event::CData(d) => append(&mut text, self.decode(pos, d.into_inner())?),
+                Event::GeneralRef(r) => {
+                    let c = self.resolve_ref(pos, &r)?;
+                    text.to_mut().push(c);
+                }
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::End(_) => {
+                    self.open.pop();
+                    break;
+                }
+                Event::Eof => return Err(self.unexpected_eof(pos)),
+                Event::DocType(_) => return Err(self.dtd_error(pos)),
+                Event::Decl(_) => return Err(self.err(pos, "an XML declaration is only allowed at the start of the file")),
+            }
+        }
+        // Whitespace between child elements is layout, not content.
+        if !text.is_empty() && (out.children.is_empty() || !text.trim().is_empty()) {
+            out.text = Some(text.into_owned());
+        }
+        Ok(out)
+    }
+
+    /// Keeps `field`, which the caller does not interpret, with its object, and
+    /// notes it (`path` is where it sits, e.g. `AxSecurityRole`). An empty
+    /// element (`<Forms />`) says nothing and is not kept: D365 reads it as absent.
+    fn keep(&mut self, field: &Element<'a>, path: &str, kept: &mut Kept) -> Result<()> {
+        let element = self.element_tree(field)?;
+        if element.depth() > MAX_KEPT_DEPTH {
+            return Err(self.err(field.pos, format!("<{}> nests deeper than {MAX_KEPT_DEPTH} levels, more than Warden keeps", element.name)));
+        }
+        if element.is_empty() {
+            return Ok(());
+        }
+        self.note(field.pos, format!("{path}/{}", element.name));
+        kept.push(element);
         Ok(())
     }
 
+    /// Notes an element that Warden can neither interpret nor keep where it is.
+    fn drop_noted(&mut self, field: &Element<'a>, path: &str) {
+        let name = field.display_name().into_owned();
+        self.note(field.pos, format!("{DROPPED}{path}/{name}"));
+    }
+
     /// `<Duties><AxSecurityDutyReference><Name>X</Name></AxSecurityDutyReference>...`
-    fn references(&mut self, list: &Element<'a>, item: &[u8], kind: ObjectKind) -> Result<Vec<String>> {
+    /// Other elements in the list are kept in `kept` (placed within the list).
+    fn references(&mut self, list: &Element<'a>, item: &[u8], kind: ObjectKind, kept: &mut Vec<Unmodelled>) -> Result<Vec<String>> {
         let mut names = Vec::new();
+        let list_name = list.display_name().into_owned();
+        let mut within = Kept::within(&list_name);
         self.children(list, |p, reference| {
             if reference.name() != item {
+                p.keep(&reference, &list_name, &mut within)?;
                 return Ok(());
             }
+            within.advance(&reference);
             let mut name = String::new();
+            let path = format!("{list_name}/{}", reference.display_name());
             p.children(&reference, |p, field| {
                 if field.name() == b"Name" {
                     name = p.name(&field, kind)?;
+                } else {
+                    p.drop_noted(&field, &path);
                 }
                 Ok(())
             })?;
@@ -517,6 +597,7 @@ impl<'a, 'p> Parser<'a, 'p> {
             names.push(name);
             Ok(())
         })?;
+        kept.append(&mut within.list);
         Ok(names)
     }
 
@@ -532,7 +613,10 @@ impl<'a, 'p> Parser<'a, 'p> {
                 b"Correct" => Access::Correct,
                 b"Delete" => Access::Delete,
                 b"Invoke" => Access::Invoke,
-                _ => return Ok(()),
+                _ => {
+                    p.drop_noted(&field, "Grant");
+                    return Ok(());
+                }
             };
             let text = p.text(&field)?;
             let permission = match text.trim() {
@@ -555,36 +639,57 @@ impl<'a, 'p> Parser<'a, 'p> {
     fn role(&mut self, root: &Element<'a>, model: Option<String>) -> Result<Role> {
         let mut role = Role::new(String::new());
         role.model = model;
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => role.name = p.name(&field, ObjectKind::Role)?,
+                b"Name" => role.name = p.object_name(&field, ObjectKind::Role)?,
                 b"Label" => role.label = p.opt_text(&field)?,
                 b"Description" => role.description = p.opt_text(&field)?,
-                b"Duties" => role.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty)?,
-                b"Privileges" => role.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
-                b"SubRoles" => role.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role)?,
-                b"DirectAccessPermissions" => p.note_if_used(&field, NOTE_ROLE_DIRECT_ACCESS)?,
-                _ => {}
+                b"Duties" => role.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty, &mut kept.list)?,
+                b"Privileges" => role.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
+                b"SubRoles" => role.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role, &mut kept.list)?,
+                _ => p.keep(&field, "AxSecurityRole", &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"Label" => role.label.is_some(),
+                b"Description" => role.description.is_some(),
+                b"Name" | b"Duties" | b"Privileges" | b"SubRoles" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         self.require_name(root, &role.name)?;
+        role.unmodelled = kept.list;
         Ok(role)
     }
 
     fn duty(&mut self, root: &Element<'a>, model: Option<String>) -> Result<Duty> {
-        let mut duty = Duty { name: String::new(), label: None, description: None, model, privileges: Vec::new() };
+        let mut duty = Duty { name: String::new(), label: None, description: None, model, privileges: Vec::new(), unmodelled: Vec::new() };
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => duty.name = p.name(&field, ObjectKind::Duty)?,
+                b"Name" => duty.name = p.object_name(&field, ObjectKind::Duty)?,
                 b"Label" => duty.label = p.opt_text(&field)?,
                 b"Description" => duty.description = p.opt_text(&field)?,
-                b"Privileges" => duty.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
-                _ => {}
+                b"Privileges" => duty.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
+                _ => p.keep(&field, "AxSecurityDuty", &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"Label" => duty.label.is_some(),
+                b"Description" => duty.description.is_some(),
+                b"Name" | b"Privileges" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         self.require_name(root, &duty.name)?;
+        duty.unmodelled = kept.list;
         Ok(duty)
     }
 
@@ -596,65 +701,140 @@ impl<'a, 'p> Parser<'a, 'p> {
             model,
             entry_points: Vec::new(),
             direct_access: Vec::new(),
+            unmodelled: Vec::new(),
         };
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => privilege.name = p.name(&field, ObjectKind::Privilege)?,
+                b"Name" => privilege.name = p.object_name(&field, ObjectKind::Privilege)?,
                 b"Label" => privilege.label = p.opt_text(&field)?,
                 b"Description" => privilege.description = p.opt_text(&field)?,
-                b"EntryPoints" => p.children(&field, |p, item| {
-                    if item.name() == b"AxSecurityEntryPointReference" {
-                        privilege.entry_points.push(p.entry_point_reference(&item)?);
-                    }
-                    Ok(())
-                })?,
-                b"DataEntityPermissions" => p.children(&field, |p, item| {
-                    if item.name() == b"AxSecurityDataEntityPermission" {
-                        let (name, grant) = p.named_grant(&item)?;
-                        privilege.entry_points.push(EntryPointGrant {
-                            name: name.clone(),
-                            kind: EntryPointType::DataEntity,
-                            object: name,
-                            child: None,
-                            grant,
-                        });
-                    }
-                    Ok(())
-                })?,
-                b"DirectAccessPermissions" => p.children(&field, |p, item| {
-                    if item.name() == b"AxSecurityDataEntityReference" {
-                        let (table, grant) = p.named_grant(&item)?;
-                        privilege.direct_access.push(TableGrant { table, grant });
-                    }
-                    Ok(())
-                })?,
-                b"FormControlOverrides" => p.note_if_used(&field, NOTE_FORM_CONTROL_OVERRIDES)?,
-                _ => {}
+                b"EntryPoints" => {
+                    let mut within = Kept::within("EntryPoints");
+                    p.children(&field, |p, item| {
+                        if item.name() == b"AxSecurityEntryPointReference" {
+                            match p.entry_point_reference(&item)? {
+                                Reference::Grant(grant) => {
+                                    privilege.entry_points.push(grant);
+                                    within.advance(&item);
+                                }
+                                Reference::Unknown(element) => within.push(element),
+                            }
+                        } else {
+                            p.keep(&item, "AxSecurityPrivilege/EntryPoints", &mut within)?;
+                        }
+                        Ok(())
+                    })?;
+                    kept.list.append(&mut within.list);
+                }
+                b"DataEntityPermissions" => {
+                    let mut within = Kept::within("DataEntityPermissions");
+                    p.children(&field, |p, item| {
+                        if item.name() == b"AxSecurityDataEntityPermission" {
+                            let (name, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DataEntityPermissions/AxSecurityDataEntityPermission", Some(ObjectKind::EntryPoint))?;
+                            privilege.entry_points.push(EntryPointGrant {
+                                name: name.clone(),
+                                kind: EntryPointType::DataEntity,
+                                object: name,
+                                child: None,
+                                grant,
+                                unmodelled,
+                            });
+                            within.advance(&item);
+                        } else {
+                            p.keep(&item, "AxSecurityPrivilege/DataEntityPermissions", &mut within)?;
+                        }
+                        Ok(())
+                    })?;
+                    kept.list.append(&mut within.list);
+                }
+                b"DirectAccessPermissions" => {
+                    let mut within = Kept::within("DirectAccessPermissions");
+                    p.children(&field, |p, item| {
+                        if item.name() == b"AxSecurityDataEntityReference" {
+                            let (table, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DirectAccessPermissions/AxSecurityDataEntityReference", None)?;
+                            privilege.direct_access.push(TableGrant { table, grant, unmodelled });
+                            within.advance(&item);
+                        } else {
+                            p.keep(&item, "AxSecurityPrivilege/DirectAccessPermissions", &mut within)?;
+                        }
+                        Ok(())
+                    })?;
+                    kept.list.append(&mut within.list);
+                }
+                _ => p.keep(&field, "AxSecurityPrivilege", &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"Label" => privilege.label.is_some(),
+                b"Description" => privilege.description.is_some(),
+                b"Name" | b"DataEntityPermissions" | b"DirectAccessPermissions" | b"EntryPoints" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         self.require_name(root, &privilege.name)?;
+        privilege.unmodelled = kept.list;
         Ok(privilege)
     }
 
-    fn entry_point_reference(&mut self, element: &Element<'a>) -> Result<EntryPointGrant> {
+    /// One `AxSecurityEntryPointReference`. One whose `ObjectType` is none of
+    /// the five entry point types Warden checks is kept whole and noted: the
+    /// import goes on, export writes it back, and checks cannot name it, so deny.
+    fn entry_point_reference(&mut self, element: &Element<'a>) -> Result<Reference> {
+        const PATH: &str = "AxSecurityPrivilege/EntryPoints/AxSecurityEntryPointReference";
         let mut name = None;
         let mut object = None;
         let mut child = None;
         let mut kind = None;
+        let mut unknown_kind = None;
         let mut grant = Grant::default();
+        let mut kept = Kept::default();
         self.children(element, |p, field| {
             match field.name() {
-                b"Name" => name = p.opt_ident(&field)?,
+                b"Name" => name = p.opt_name(&field, ObjectKind::EntryPoint)?,
                 b"Grant" => grant = p.grant(&field)?,
-                b"GrantCurrentData" | b"GrantFutureData" | b"GrantPastData" => p.note_if_used(&field, NOTE_DATE_EFFECTIVE_GRANT)?,
                 b"ObjectName" => object = p.opt_name(&field, ObjectKind::EntryPoint)?,
-                b"ObjectChildName" => child = p.opt_ident(&field)?,
-                b"ObjectType" => kind = Some(p.value::<EntryPointType>(&field)?),
-                _ => {}
+                b"ObjectChildName" => child = p.opt_name(&field, ObjectKind::EntryPoint)?,
+                b"ObjectType" => {
+                    let text = p.ident(&field)?;
+                    match text.parse::<EntryPointType>() {
+                        Ok(k) => kind = Some(k),
+                        Err(_) => unknown_kind = Some((text, field.pos)),
+                    }
+                }
+                _ => p.keep(&field, PATH, &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"Grant" => !grant.allow.union(grant.deny).is_empty(),
+                b"ObjectChildName" => child.is_some(),
+                b"ObjectType" => kind.is_some(),
+                b"Name" | b"ObjectName" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
+        if let Some((text, pos)) = unknown_kind {
+            // Read the element again, whole, from its text: it has parsed once already.
+            let end = self.position().min(self.src.len());
+            let mut again = Parser::new(self.path, &self.src[element.pos..end]);
+            let root = again.root()?;
+            let tree = again.element_tree(&root)?;
+            let expected: Vec<&str> = EntryPointType::ALL.iter().map(|t| t.as_str()).collect();
+            self.note(
+                pos,
+                format!(
+                    "{KEPT}{PATH} with an <ObjectType> {text:?} that Warden does not check (it checks {}): kept for export; checks on it deny",
+                    expected.join(", ")
+                ),
+            );
+            return Ok(Reference::Unknown(tree));
+        }
         let Some(object) = object else {
             return Err(self.err(element.pos, "<AxSecurityEntryPointReference> has no <ObjectName>"));
         };
@@ -663,24 +843,40 @@ impl<'a, 'p> Parser<'a, 'p> {
         };
         // D365 always writes the reference's own Name; the object's name is the natural stand-in.
         let name = name.unwrap_or_else(|| object.clone());
-        Ok(EntryPointGrant { name, kind, object, child, grant })
+        Ok(Reference::Grant(EntryPointGrant { name, kind, object, child, grant, unmodelled: kept.list }))
     }
 
-    /// `AxSecurityDataEntityPermission` and `AxSecurityDataEntityReference`: a Name and a Grant.
-    fn named_grant(&mut self, element: &Element<'a>) -> Result<(String, Grant)> {
+    /// `AxSecurityDataEntityPermission` and `AxSecurityDataEntityReference`: a
+    /// Name and a Grant; the rest (field and method grants, date-effective
+    /// grants) is kept.
+    /// `kind`: what the name names, when Warden keys an object by it (a data entity).
+    fn named_grant(&mut self, element: &Element<'a>, path: &str, kind: Option<ObjectKind>) -> Result<(String, Grant, Vec<Unmodelled>)> {
         let mut name = None;
         let mut grant = Grant::default();
+        let mut kept = Kept::default();
         self.children(element, |p, field| {
             match field.name() {
-                b"Name" => name = p.opt_ident(&field)?,
+                b"Name" => {
+                    name = match kind {
+                        Some(kind) => p.opt_name(&field, kind)?,
+                        None => p.opt_ident(&field)?,
+                    }
+                }
                 b"Grant" => grant = p.grant(&field)?,
-                b"GrantCurrentData" | b"GrantFutureData" | b"GrantPastData" => p.note_if_used(&field, NOTE_DATE_EFFECTIVE_GRANT)?,
-                _ => {}
+                _ => p.keep(&field, path, &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"Grant" => !grant.allow.union(grant.deny).is_empty(),
+                b"Name" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         match name {
-            Some(name) => Ok((name, grant)),
+            Some(name) => Ok((name, grant, kept.list)),
             None => Err(self.err(element.pos, format!("<{}> has no <Name>", element.display_name()))),
         }
     }
@@ -693,38 +889,51 @@ impl<'a, 'p> Parser<'a, 'p> {
             duties: Vec::new(),
             privileges: Vec::new(),
             sub_roles: Vec::new(),
+            unmodelled: Vec::new(),
         };
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => ext.name = p.name(&field, ObjectKind::RoleExtension)?,
-                b"Duties" => ext.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty)?,
-                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
-                b"SubRoles" => ext.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role)?,
-                b"DirectAccessPermissions" => p.note_if_used(&field, NOTE_ROLE_DIRECT_ACCESS)?,
-                b"PropertyModifications" => p.note_if_used(&field, NOTE_PROPERTY_MODIFICATIONS)?,
-                _ => {}
+                b"Name" => ext.name = p.object_name(&field, ObjectKind::RoleExtension)?,
+                b"Duties" => ext.duties = p.references(&field, b"AxSecurityDutyReference", ObjectKind::Duty, &mut kept.list)?,
+                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
+                b"SubRoles" => ext.sub_roles = p.references(&field, b"AxSecurityRoleReference", ObjectKind::Role, &mut kept.list)?,
+                _ => p.keep(&field, "AxSecurityRoleExtension", &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"SubRoles" => !ext.sub_roles.is_empty(),
+                b"Name" | b"Duties" | b"Privileges" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         self.require_name(root, &ext.name)?;
         ext.target = RoleExtension::target_of(&ext.name).to_string();
+        ext.unmodelled = kept.list;
         Ok(ext)
     }
 
     fn duty_extension(&mut self, root: &Element<'a>, model: Option<String>) -> Result<DutyExtension> {
-        let mut ext = DutyExtension { name: String::new(), target: String::new(), model, privileges: Vec::new() };
+        let mut ext = DutyExtension { name: String::new(), target: String::new(), model, privileges: Vec::new(), unmodelled: Vec::new() };
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => ext.name = p.name(&field, ObjectKind::DutyExtension)?,
-                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege)?,
-                b"PropertyModifications" => p.note_if_used(&field, NOTE_PROPERTY_MODIFICATIONS)?,
-                _ => {}
+                b"Name" => ext.name = p.object_name(&field, ObjectKind::DutyExtension)?,
+                b"Privileges" => ext.privileges = p.references(&field, b"AxSecurityPrivilegeReference", ObjectKind::Privilege, &mut kept.list)?,
+                _ => p.keep(&field, "AxSecurityDutyExtension", &mut kept)?,
+            }
+            if matches!(field.name(), b"Name" | b"Privileges") {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         self.require_name(root, &ext.name)?;
         // Same `Target.Suffix` convention as role extensions.
         ext.target = RoleExtension::target_of(&ext.name).to_string();
+        ext.unmodelled = kept.list;
         Ok(ext)
     }
 
@@ -744,23 +953,55 @@ impl<'a, 'p> Parser<'a, 'p> {
             operation: None,
             // Policies without an Enabled property are in force.
             enabled: true,
+            unmodelled: Vec::new(),
         };
         let mut constrains_primary = false;
+        let mut constrained_tree = None;
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => policy.name = p.name(&field, ObjectKind::Policy)?,
+                b"Name" => policy.name = p.object_name(&field, ObjectKind::Policy)?,
                 b"Label" => policy.label = p.opt_text(&field)?,
                 b"Description" => policy.description = p.opt_text(&field)?,
                 b"PrimaryTable" => policy.primary_table = p.ident(&field)?,
                 b"Query" => policy.query = p.ident(&field)?,
                 b"ContextType" => policy.context_type = p.value(&field)?,
                 b"ContextString" => policy.context_string = p.opt_ident(&field)?,
-                b"RoleName" => policy.role_name = p.opt_ident(&field)?,
+                b"RoleName" => policy.role_name = p.opt_name(&field, ObjectKind::Role)?,
                 b"Operation" => policy.operation = p.opt_ident(&field)?,
                 b"Enabled" => policy.enabled = p.yes_no(&field)?,
                 b"ConstrainedTable" => constrains_primary = p.yes_no(&field)?,
-                b"ConstrainedTables" => p.constrained_tables(&field, &mut policy.constrained_tables)?,
-                _ => {}
+                b"ConstrainedTables" => {
+                    // The model holds the tables the policy filters, flat; the
+                    // tree (relations, expressions, nesting) is kept whole.
+                    let tree = p.element_tree(&field)?;
+                    if tree.depth() > MAX_KEPT_DEPTH {
+                        return Err(p.err(field.pos, format!("<ConstrainedTables> nests deeper than {MAX_KEPT_DEPTH} levels, more than Warden keeps")));
+                    }
+                    policy.constrained_tables = crate::constrained_table_names(&tree)
+                        .map_err(|()| p.err(field.pos, "an <AxSecurityPolicyConstrainedEntity> in <ConstrainedTables> has no <Name>"))?;
+                    if !tree.is_empty() {
+                        constrained_tree = Some(tree);
+                    }
+                }
+                _ => p.keep(&field, "AxSecurityPolicy", &mut kept)?,
+            }
+            if let Some(tree) = constrained_tree.take() {
+                kept.push(tree);
+            }
+            let emitted = match field.name() {
+                b"Label" => policy.label.is_some(),
+                b"Description" => policy.description.is_some(),
+                b"ContextString" => policy.context_string.is_some(),
+                b"RoleName" => policy.role_name.is_some(),
+                b"Operation" => policy.operation.is_some(),
+                b"ContextType" => policy.context_type != PolicyContextType::ContextString,
+                b"ConstrainedTable" => constrains_primary,
+                b"Name" | b"Enabled" | b"PrimaryTable" | b"Query" | b"ConstrainedTables" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
@@ -779,33 +1020,13 @@ impl<'a, 'p> Parser<'a, 'p> {
         }
         let mut seen = std::collections::HashSet::new();
         policy.constrained_tables.retain(|t| seen.insert(t.to_lowercase()));
+        // A tree that says no more than the flat list is not kept: the writer
+        // writes the list just so.
+        let others = policy.constrained_tables.iter().filter(|t| !t.eq_ignore_ascii_case(&policy.primary_table)).map(String::as_str);
+        let flat = crate::flat_constrained_tables(others);
+        kept.list.retain(|u| !(u.within.is_none() && u.element == flat));
+        policy.unmodelled = kept.list;
         Ok(policy)
-    }
-
-    /// `AxSecurityPolicyConstrainedEntity` elements nest (a table constrained
-    /// through another constrained table); all of them are filtered, so they are flattened.
-    fn constrained_tables(&mut self, list: &Element<'a>, out: &mut Vec<String>) -> Result<()> {
-        self.children(list, |p, entity| {
-            if entity.name() != b"AxSecurityPolicyConstrainedEntity" {
-                return Ok(());
-            }
-            let mut name = None;
-            let mut nested = Vec::new();
-            p.children(&entity, |p, field| {
-                match field.name() {
-                    b"Name" => name = p.opt_ident(&field)?,
-                    b"ConstrainedTables" => p.constrained_tables(&field, &mut nested)?,
-                    _ => {}
-                }
-                Ok(())
-            })?;
-            let Some(name) = name else {
-                return Err(p.err(entity.pos, "<AxSecurityPolicyConstrainedEntity> has no <Name>"));
-            };
-            out.push(name);
-            out.append(&mut nested);
-            Ok(())
-        })
     }
 
     fn menu_item(&mut self, root: &Element<'a>, kind: EntryPointType, model: Option<String>) -> Result<EntryPoint> {
@@ -819,33 +1040,87 @@ impl<'a, 'p> Parser<'a, 'p> {
             view_licence: Licence::None,
             maintain_licence: Licence::None,
             model,
+            unmodelled: Vec::new(),
         };
+        let path = kind_root(kind);
+        let mut kept = Kept::default();
         self.children(root, |p, field| {
             match field.name() {
-                b"Name" => item.name = p.name(&field, ObjectKind::EntryPoint)?,
+                b"Name" => item.name = p.object_name(&field, ObjectKind::EntryPoint)?,
                 b"Label" => item.label = p.opt_text(&field)?,
                 b"HelpText" => item.help_text = p.opt_text(&field)?,
                 b"Object" => item.object = p.opt_ident(&field)?,
                 b"ObjectType" => item.object_type = p.opt_ident(&field)?,
                 b"ViewUserLicense" => item.view_licence = p.value(&field)?,
                 b"MaintainUserLicense" => item.maintain_licence = p.value(&field)?,
-                _ => {}
+                _ => p.keep(&field, path, &mut kept)?,
+            }
+            let emitted = match field.name() {
+                b"Label" => item.label.is_some(),
+                b"HelpText" => item.help_text.is_some(),
+                b"Object" => item.object.is_some(),
+                b"ObjectType" => item.object_type.is_some(),
+                b"ViewUserLicense" => item.view_licence != Licence::None,
+                b"MaintainUserLicense" => item.maintain_licence != Licence::None,
+                b"Name" => true,
+                _ => false,
+            };
+            if emitted {
+                kept.advance(&field);
             }
             Ok(())
         })?;
         self.require_name(root, &item.name)?;
+        item.unmodelled = kept.list;
         Ok(item)
     }
 }
 
-pub(crate) const NOTE_ROLE_DIRECT_ACCESS: &str =
-    "DirectAccessPermissions of roles and role extensions are not imported (Warden keeps table grants on privileges only)";
-pub(crate) const NOTE_FORM_CONTROL_OVERRIDES: &str =
-    "FormControlOverrides of privileges are not imported (Warden grants access per entry point, not per form control)";
-pub(crate) const NOTE_DATE_EFFECTIVE_GRANT: &str =
-    "GrantCurrentData/GrantPastData/GrantFutureData are not imported (Warden reads the Grant only); check these grants";
-pub(crate) const NOTE_PROPERTY_MODIFICATIONS: &str =
-    "PropertyModifications of extensions are not imported (Warden imports the duties, privileges and sub-roles they add)";
+fn kind_root(kind: EntryPointType) -> &'static str {
+    AxType::of_entry_point(kind).map_or("AxMenuItem", AxType::as_str)
+}
+
+/// What an `AxSecurityEntryPointReference` turned out to be.
+enum Reference {
+    Grant(EntryPointGrant),
+    /// An entry point type Warden does not check, kept whole.
+    Unknown(XmlElement),
+}
+
+/// The elements of one parent that the reader keeps, and the name of the
+/// sibling seen last, which the next kept element is placed after.
+#[derive(Default)]
+struct Kept {
+    list: Vec<Unmodelled>,
+    prev: Option<String>,
+    within: Option<String>,
+}
+
+impl Kept {
+    /// For the items of a collection (`EntryPoints`, `Duties`, ...) of the object.
+    fn within(list: &str) -> Kept {
+        Kept { within: Some(list.to_string()), ..Kept::default() }
+    }
+
+    /// `field`, which the writer writes too, is what the next kept element
+    /// follows. Only such elements (and kept ones) are anchors, so that the
+    /// writer finds each anchor and a re-import reads the same ones back.
+    fn advance(&mut self, field: &Element<'_>) {
+        self.prev = Some(field.display_name().into_owned());
+    }
+
+    /// Keeps `element`, which the next kept element then follows.
+    fn push(&mut self, element: XmlElement) {
+        let name = element.name.clone();
+        self.list.push(Unmodelled { within: self.within.clone(), after: self.prev.replace(name), element });
+    }
+}
+
+/// A note starting with this names what Warden drops; one starting with
+/// [`KEPT`] says what is kept in words of its own; any other note is the
+/// path of an element kept for export and not interpreted.
+pub(crate) const DROPPED: &str = "dropped (Warden can neither interpret nor keep it there): ";
+pub(crate) const KEPT: &str = "kept: ";
 
 fn is_blank(text: &BytesText<'_>) -> bool {
     text.iter().all(u8::is_ascii_whitespace)

@@ -22,20 +22,21 @@ fn large_model() -> Model {
                 object: format!("MenuItem{}", (i * 3 + j) % 30_000),
                 child: None,
                 grant,
+                unmodelled: Vec::new(),
             })
             .collect();
         let name = format!("Privilege{i}");
         let label = Some(format!("Maintain things & stuff #{i}"));
         model.privileges.insert(
             name.clone(),
-            Privilege { name, label, description: None, model: m.clone(), entry_points, direct_access: Vec::new() },
+            Privilege { name, label, description: None, model: m.clone(), entry_points, direct_access: Vec::new(), unmodelled: Vec::new() },
         );
     }
     for i in 0..5_000 {
         let name = format!("Duty{i}");
         let privileges = (0..6).map(|j| format!("Privilege{}", (i * 4 + j) % 20_000)).collect();
         let label = Some(format!("Duty {i}"));
-        model.duties.insert(name.clone(), warden_model::Duty { name, label, description: None, model: m.clone(), privileges });
+        model.duties.insert(name.clone(), warden_model::Duty { name, label, description: None, model: m.clone(), privileges, unmodelled: Vec::new() });
     }
     for i in 0..1_000 {
         let mut role = Role::new(format!("Role{i}"));

@@ -48,6 +48,7 @@ fn entity_grant() -> impl Strategy<Value = EntryPointGrant> {
         object: name,
         child: None,
         grant,
+        unmodelled: Vec::new(),
     })
 }
 
@@ -64,6 +65,7 @@ fn entry_point_grant() -> impl Strategy<Value = EntryPointGrant> {
         object,
         child,
         grant,
+        unmodelled: Vec::new(),
     })
 }
 
@@ -77,18 +79,19 @@ fn role() -> impl Strategy<Value = Role> {
             duties,
             privileges,
             sub_roles,
+            unmodelled: Vec::new(),
         },
     )
 }
 
 fn duty() -> impl Strategy<Value = Duty> {
     (name(), opt_text(), opt_text(), prop::option::of(name()), names())
-        .prop_map(|(name, label, description, model, privileges)| Duty { name, label, description, model, privileges })
+        .prop_map(|(name, label, description, model, privileges)| Duty { name, label, description, model, privileges, unmodelled: Vec::new() })
 }
 
 fn privilege() -> impl Strategy<Value = Privilege> {
     let grants = (prop::collection::vec(entity_grant(), 0..3), prop::collection::vec(entry_point_grant(), 0..5));
-    let tables = prop::collection::vec((name(), grant()).prop_map(|(table, grant)| TableGrant { table, grant }), 0..3);
+    let tables = prop::collection::vec((name(), grant()).prop_map(|(table, grant)| TableGrant { table, grant, unmodelled: Vec::new() }), 0..3);
     (name(), opt_text(), opt_text(), prop::option::of(name()), grants, tables).prop_map(
         |(name, label, description, model, (entities, others), direct_access)| Privilege {
             name,
@@ -98,6 +101,7 @@ fn privilege() -> impl Strategy<Value = Privilege> {
             // The AOT keeps data-entity grants in their own collection, written first.
             entry_points: entities.into_iter().chain(others).collect(),
             direct_access,
+            unmodelled: Vec::new(),
         },
     )
 }
@@ -135,6 +139,7 @@ fn policy() -> impl Strategy<Value = Policy> {
                     constrained_tables,
                     operation,
                     enabled,
+                    unmodelled: Vec::new(),
                 }
             },
         )
@@ -149,6 +154,7 @@ fn role_extension() -> impl Strategy<Value = RoleExtension> {
             duties,
             privileges,
             sub_roles,
+            unmodelled: Vec::new(),
         },
     )
 }
@@ -159,6 +165,7 @@ fn duty_extension() -> impl Strategy<Value = DutyExtension> {
         target,
         model,
         privileges,
+        unmodelled: Vec::new(),
     })
 }
 
@@ -179,6 +186,7 @@ fn menu_item() -> impl Strategy<Value = EntryPoint> {
             view_licence,
             maintain_licence,
             model,
+            unmodelled: Vec::new(),
         })
 }
 

@@ -67,11 +67,11 @@ fn grant(kind: EntryPointType, object: &str, child: Option<&str>, allow: &[Acces
         Some(c) => format!("{object}.{c}"),
         None => object.to_string(),
     };
-    EntryPointGrant { name, kind, object: object.to_string(), child: child.map(str::to_string), grant: g }
+    EntryPointGrant { name, kind, object: object.to_string(), child: child.map(str::to_string), grant: g, unmodelled: Vec::new() }
 }
 
 fn privilege(name: &str, grants: Vec<EntryPointGrant>) -> Privilege {
-    Privilege { name: name.into(), label: None, description: None, model: None, entry_points: grants, direct_access: Vec::new() }
+    Privilege { name: name.into(), label: None, description: None, model: None, entry_points: grants, direct_access: Vec::new(), unmodelled: Vec::new() }
 }
 
 fn role(name: &str, duties: &[&str], privileges: &[&str], subs: &[&str]) -> Role {
@@ -117,7 +117,7 @@ fn corner_model() -> Model {
         m.privileges.insert(p.name.clone(), p);
     }
     for (name, privileges) in [("CustClerkDuty", vec!["CustView", "CustMaintain"]), ("CustIntegrationDuty", vec!["CustIntegrate"])] {
-        let duty = Duty { name: name.into(), label: None, description: None, model: None, privileges: privileges.into_iter().map(String::from).collect() };
+        let duty = Duty { name: name.into(), label: None, description: None, model: None, privileges: privileges.into_iter().map(String::from).collect(), unmodelled: Vec::new() };
         m.duties.insert(name.into(), duty);
     }
     for r in [

@@ -286,8 +286,10 @@ fn objects_unless(exists: impl Fn(&str) -> bool) -> Vec<Object> {
                 object: area.entry_point().to_string(),
                 child: None,
                 grant: Grant { allow, deny: AccessSet::EMPTY },
+                unmodelled: Vec::new(),
             }],
             direct_access: Vec::new(),
+            unmodelled: Vec::new(),
         }));
     }
     for (name, label, privileges) in DUTIES {
@@ -297,6 +299,7 @@ fn objects_unless(exists: impl Fn(&str) -> bool) -> Vec<Object> {
             description: None,
             model: Some(MODEL.to_string()),
             privileges: privileges.iter().map(|p| p.to_string()).collect(),
+            unmodelled: Vec::new(),
         }));
     }
     for (name, label, description, duties) in ROLES {
@@ -314,6 +317,7 @@ fn objects_unless(exists: impl Fn(&str) -> bool) -> Vec<Object> {
             duties: duties.iter().map(|d| d.to_string()).collect(),
             privileges: Vec::new(),
             sub_roles: Vec::new(),
+            unmodelled: Vec::new(),
         }));
     }
     out

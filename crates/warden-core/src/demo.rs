@@ -261,6 +261,7 @@ fn add_ax2012(model: &mut Model) -> Result<(), CoreError> {
             description: non_empty(d.description),
             model: model_name(),
             privileges: Vec::new(),
+            unmodelled: Vec::new(),
         };
         model.duties.entry(duty.name.clone()).or_insert(duty);
     }
@@ -272,6 +273,7 @@ fn add_ax2012(model: &mut Model) -> Result<(), CoreError> {
             model: model_name(),
             entry_points: Vec::new(),
             direct_access: Vec::new(),
+            unmodelled: Vec::new(),
         };
         model.privileges.entry(privilege.name.clone()).or_insert(privilege);
     }
@@ -284,6 +286,7 @@ fn add_ax2012(model: &mut Model) -> Result<(), CoreError> {
             duties: r.duties,
             privileges: r.privileges,
             sub_roles: Vec::new(),
+            unmodelled: Vec::new(),
         };
         model.roles.insert(role.name.clone(), role);
     }

@@ -103,6 +103,7 @@ fn classify(e: &ModelError) -> (&'static str, &'static str, Vec<String>) {
         E::SodSidesEqual { rule } => ("sod_sides_equal", "SoD rules with two equal sides", vec![named(ObjectKind::SodRule, rule)]),
         E::SodEmptyValidity { rule, .. } => ("sod_empty_validity", "SoD rules whose window is empty", vec![named(ObjectKind::SodRule, rule)]),
         E::SessionEmptyWindow { session, .. } => ("session_empty_window", "sessions whose window is empty", vec![name(session)]),
+        E::UnwritableElement { object, .. } => ("unwritable_element", "kept AOT elements that cannot be written back", vec![name(object)]),
         E::SessionWithoutRoles { session } => ("session_without_roles", "temporary role sessions without roles", vec![name(session)]),
         E::SessionTooLong { session, .. } => ("session_too_long", "privileged sessions longer than a day", vec![name(session)]),
         E::SessionOverlap { user, first, second } => (

@@ -147,7 +147,7 @@ impl Edit {
     fn blank(&self, key: &str) -> Result<Object, CoreError> {
         Ok(match self {
             Edit::Role(_) => Object::Role(Role::new(key)),
-            Edit::Duty(_) => Object::Duty(Duty { name: key.into(), label: None, description: None, model: None, privileges: Vec::new() }),
+            Edit::Duty(_) => Object::Duty(Duty { name: key.into(), label: None, description: None, model: None, privileges: Vec::new(), unmodelled: Vec::new() }),
             Edit::Privilege(_) => Object::Privilege(Privilege {
                 name: key.into(),
                 label: None,
@@ -155,6 +155,7 @@ impl Edit {
                 model: None,
                 entry_points: Vec::new(),
                 direct_access: Vec::new(),
+                unmodelled: Vec::new(),
             }),
             Edit::EntryPoint(_) => {
                 let k: EntryPointKey = key.parse().map_err(|e| CoreError::InvalidInput(format!("{e}")))?;
@@ -313,7 +314,7 @@ fn grant_for(key: &EntryPointKey) -> EntryPointGrant {
         },
         _ => (key.name.clone(), None),
     };
-    EntryPointGrant { name: key.name.clone(), kind: key.kind, object, child, grant: Grant::default() }
+    EntryPointGrant { name: key.name.clone(), kind: key.kind, object, child, grant: Grant::default(), unmodelled: Vec::new() }
 }
 
 /// The stored name that `text` means, for any kind with a name key.

@@ -88,6 +88,9 @@ pub struct AotImportOutcome {
     /// References the import added that point to objects neither imported nor
     /// stored (refused with `strict`).
     pub unresolved: usize,
+    /// Whether the import committed anything; when every object was already
+    /// stored as read, nothing is written (no revision, no audit event).
+    pub changed: bool,
     pub revision: Revision,
 }
 
@@ -97,6 +100,8 @@ pub struct ExportOutcome {
     pub files: usize,
     /// Files written, per AOT object type.
     pub counts: BTreeMap<String, usize>,
+    /// What could not be written as imported (see [`warden_aot::WriteReport::warnings`]).
+    pub warnings: Vec<String>,
     pub revision: Revision,
 }
 
@@ -188,6 +193,9 @@ pub(crate) struct Target {
     pub prevention: crate::sod::Prevention,
     /// Activity events deleted in the same transaction (a session recording).
     pub purge_activity: Vec<warden_store::ActivityPurge>,
+    /// A plan without changes commits nothing (no revision, no audit event):
+    /// an import that finds everything as stored.
+    pub nothing_if_unchanged: bool,
 }
 
 /// How strictly the model after a write is checked.
@@ -537,6 +545,9 @@ impl Warden {
             let snapshot = host.snapshot();
             let before: &Model = &snapshot.model;
             let Plan { action, mut summary, mut changes, outcome } = plan(before)?;
+            if target.nothing_if_unchanged && changes.is_empty() {
+                return Ok((outcome, snapshot.revision, Vec::new()));
+            }
             let mut model = before.clone();
             let effective: Vec<Change> = if let Some(effective) = &target.effective {
                 effective.clone()
@@ -613,6 +624,9 @@ impl Warden {
             attempt += 1;
             let (mut model, revision) = self.store.load().await?;
             let Plan { action, mut summary, mut changes, outcome } = plan(&model)?;
+            if target.nothing_if_unchanged && changes.is_empty() {
+                return Ok((outcome, revision, Vec::new()));
+            }
             let before = model.validate();
             // The role check compares with the roles as they were; only SoD needs the copy.
             let sod_before = (!model.sod_rules.is_empty() && changes.iter().any(|c| c.key().kind.is_deployable())).then(|| model.clone());
@@ -680,7 +694,7 @@ impl Warden {
         let validation = if strict { Validation::Strict } else { Validation::AllowDangling };
         let customized = self.customized_keys().await?;
         let (tally, revision, dangling) = self
-            .run_to(Target { layer: Layer::Code, ..Target::default() }, validation, |model| {
+            .run_to(Target { layer: Layer::Code, nothing_if_unchanged: true, ..Target::default() }, validation, |model| {
                 let mut tally = Tally::default();
                 let mut changes = Vec::new();
                 for object in &objects {
@@ -716,21 +730,24 @@ impl Warden {
             customized: tally.customized,
             warnings: import.warnings,
             unresolved: dangling.len(),
+            changed: tally.added + tally.updated + tally.customized > 0,
             revision,
         })
     }
 
-    /// `export aot`: writes the stored security objects as AOT XML under `out`.
+    /// `export aot`: writes the stored security objects as AOT XML under `out`,
+    /// all or nothing and never through a link ([`warden_aot::export_model`]).
     /// Refuses a non-empty folder unless `overwrite`, so an export never mixes
     /// silently with older files.
     pub async fn export_aot(&self, out: &Path, overwrite: bool) -> Result<ExportOutcome, CoreError> {
         ensure_empty_dir(out, overwrite)?;
         let (model, revision) = self.loaded().await?;
-        let report = warden_aot::write_model(&model, out)?;
+        let report = warden_aot::export_model(&model, out)?;
         Ok(ExportOutcome {
             out_dir: out.to_path_buf(),
             files: report.files,
             counts: report.counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            warnings: report.warnings,
             revision,
         })
     }

@@ -201,7 +201,7 @@ mod tests {
     fn model() -> Model {
         let mut m = Model::default();
         for d in ["VendMaintain", "VendInvoiceApprove"] {
-            m.put(Object::Duty(Duty { name: d.into(), label: None, description: None, model: None, privileges: vec![] }));
+            m.put(Object::Duty(Duty { name: d.into(), label: None, description: None, model: None, privileges: vec![], unmodelled: Vec::new() }));
         }
         m.put(Object::EntryPoint(EntryPoint::referenced(&EntryPointKey::new(EntryPointType::MenuItemAction, "VendInvoiceApprove"))));
         m

@@ -125,7 +125,7 @@ mod tests {
     use warden_model::{Duty, Object};
 
     fn duty(name: &str, privileges: &[&str]) -> Object {
-        Object::Duty(Duty { name: name.into(), label: None, description: None, model: None, privileges: privileges.iter().map(|p| p.to_string()).collect() })
+        Object::Duty(Duty { name: name.into(), label: None, description: None, model: None, privileges: privileges.iter().map(|p| p.to_string()).collect(), unmodelled: Vec::new() })
     }
 
     #[test]

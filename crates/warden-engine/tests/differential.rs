@@ -96,14 +96,14 @@ fn build(spec: &Spec) -> Model {
                     None => (key.name.clone(), None),
                 };
                 let deny = AccessSet(deny & 0b11_1111 & !allow);
-                EntryPointGrant { name: key.name.clone(), kind: key.kind, object, child, grant: Grant { allow: AccessSet(allow & !deny.0), deny } }
+                EntryPointGrant { name: key.name.clone(), kind: key.kind, object, child, grant: Grant { allow: AccessSet(allow & !deny.0), deny }, unmodelled: Vec::new() }
             })
             .collect();
-        m.put(Object::Privilege(Privilege { name: name("P", i, np), label: None, description: None, model: None, entry_points, direct_access: vec![] }));
+        m.put(Object::Privilege(Privilege { name: name("P", i, np), label: None, description: None, model: None, entry_points, direct_access: vec![], unmodelled: Vec::new() }));
     }
     for (i, ps) in spec.duties.iter().enumerate() {
         let privileges = ps.iter().map(|&p| name("P", p, np)).collect();
-        m.put(Object::Duty(Duty { name: name("D", i, nd), label: None, description: None, model: None, privileges }));
+        m.put(Object::Duty(Duty { name: name("D", i, nd), label: None, description: None, model: None, privileges, unmodelled: Vec::new() }));
     }
     for (i, (ds, ps, ss)) in spec.roles.iter().enumerate() {
         let mut r = Role::new(name("R", i, nr));
@@ -121,6 +121,7 @@ fn build(spec: &Spec) -> Model {
             duties: ds.iter().map(|&d| name("D", d, nd)).collect(),
             privileges: vec![],
             sub_roles: ss.iter().map(|&s| name("R", s, nr)).collect(),
+            unmodelled: Vec::new(),
         }));
     }
     for (i, (target, ps)) in spec.duty_ext.iter().enumerate() {
@@ -130,6 +131,7 @@ fn build(spec: &Spec) -> Model {
             target,
             model: None,
             privileges: ps.iter().map(|&p| name("P", p, np)).collect(),
+            unmodelled: Vec::new(),
         }));
     }
     for o in ORGS {

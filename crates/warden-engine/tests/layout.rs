@@ -27,7 +27,7 @@ fn role_name(i: usize) -> String {
 fn grant(e: usize, allow: u8, deny: u8) -> EntryPointGrant {
     let key = ep_key(e);
     let deny = AccessSet(deny & 0b11_1111 & !allow);
-    EntryPointGrant { name: key.name.clone(), kind: key.kind, object: key.name.clone(), child: None, grant: Grant { allow: AccessSet(allow), deny } }
+    EntryPointGrant { name: key.name.clone(), kind: key.kind, object: key.name.clone(), child: None, grant: Grant { allow: AccessSet(allow), deny }, unmodelled: Vec::new() }
 }
 
 /// User, role, organizations, valid from, valid to.
@@ -42,7 +42,7 @@ fn model(eps: usize, roles: &[Vec<(usize, u8, u8)>], users: usize, assignments: 
     for (r, grants) in roles.iter().enumerate() {
         let privilege = format!("P{r:05}");
         let entry_points = grants.iter().map(|&(e, allow, deny)| grant(e, allow, deny)).collect();
-        m.put(Object::Privilege(Privilege { name: privilege.clone(), label: None, description: None, model: None, entry_points, direct_access: vec![] }));
+        m.put(Object::Privilege(Privilege { name: privilege.clone(), label: None, description: None, model: None, entry_points, direct_access: vec![], unmodelled: Vec::new() }));
         let mut role = Role::new(role_name(r));
         role.privileges = vec![privilege];
         m.put(Object::Role(role));

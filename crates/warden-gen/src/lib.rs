@@ -339,6 +339,7 @@ fn entry_point(rng: &mut ChaCha8Rng, i: usize) -> GeneratedEntryPoint {
                 view_licence: view,
                 maintain_licence: maintain,
                 model: Some(GENERATED_MODEL.to_string()),
+                unmodelled: Vec::new(),
             },
             object: name,
             child: None,
@@ -479,6 +480,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> Model {
                 object: ep.object.clone(),
                 child: ep.child.clone(),
                 grant,
+                unmodelled: Vec::new(),
             });
         }
         privilege_names.push(name.clone());
@@ -491,6 +493,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> Model {
                 model: Some(GENERATED_MODEL.to_string()),
                 entry_points: grants,
                 direct_access: Vec::new(),
+                unmodelled: Vec::new(),
             },
         );
     }
@@ -516,6 +519,7 @@ pub fn generate_shape(shape: &Shape, seed: u64) -> Model {
                 description: None,
                 model: Some(GENERATED_MODEL.to_string()),
                 privileges,
+                unmodelled: Vec::new(),
             },
         );
     }

@@ -192,6 +192,9 @@ pub enum ModelError {
     SessionOverlap { user: String, first: String, second: String },
     #[error("{count} roles exceed the limit of {limit}: the access index packs role ids into 19 bits")]
     TooManyRoles { count: usize, limit: usize },
+    /// A kept AOT element ([`crate::Unmodelled`]) that could not be written back as XML.
+    #[error("{object}: kept AOT element cannot be written: {problem}")]
+    UnwritableElement { object: ObjectRef, problem: String },
 }
 
 /// Most roles a model may hold. The access index packs a role id and its
@@ -320,6 +323,7 @@ impl Model {
         self.check_assignments(&mut errors);
         self.check_credentials(&mut errors);
         self.check_sessions(&mut errors);
+        self.check_unmodelled(&mut errors);
         for r in self.sod_rules.values().filter(|r| r.first == r.second) {
             errors.push(ModelError::SodSidesEqual { rule: r.name.clone() });
         }
@@ -337,6 +341,40 @@ impl Model {
             errors.push(ModelError::TooManyRoles { count: self.roles.len(), limit: MAX_ROLES });
         }
         errors
+    }
+
+    /// Kept AOT elements come from files and from API bodies; one that names
+    /// an element `a><b` would make `export aot` write broken XML.
+    fn check_unmodelled(&self, errors: &mut Vec<ModelError>) {
+        use crate::unmodelled_problem as problem;
+        let mut push = |kind: ObjectKind, name: &str, found: Option<String>| {
+            if let Some(problem) = found {
+                errors.push(ModelError::UnwritableElement { object: ObjectRef::new(kind, name), problem });
+            }
+        };
+        for x in self.entry_points.values() {
+            push(ObjectKind::EntryPoint, &x.name, problem(&x.unmodelled));
+        }
+        for x in self.privileges.values() {
+            let nested = x.entry_points.iter().find_map(|g| problem(&g.unmodelled));
+            let tables = x.direct_access.iter().find_map(|t| problem(&t.unmodelled));
+            push(ObjectKind::Privilege, &x.name, problem(&x.unmodelled).or(nested).or(tables));
+        }
+        for x in self.duties.values() {
+            push(ObjectKind::Duty, &x.name, problem(&x.unmodelled));
+        }
+        for x in self.roles.values() {
+            push(ObjectKind::Role, &x.name, problem(&x.unmodelled));
+        }
+        for x in self.role_extensions.values() {
+            push(ObjectKind::RoleExtension, &x.name, problem(&x.unmodelled));
+        }
+        for x in self.duty_extensions.values() {
+            push(ObjectKind::DutyExtension, &x.name, problem(&x.unmodelled));
+        }
+        for x in self.policies.values() {
+            push(ObjectKind::Policy, &x.name, problem(&x.unmodelled));
+        }
     }
 
     /// Only the problems that no import may accept (everything but dangling references).

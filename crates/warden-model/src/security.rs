@@ -3,6 +3,7 @@
 
 use crate::access::Grant;
 use crate::ParseEnumError;
+use crate::unmodelled::Unmodelled;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -127,6 +128,10 @@ pub struct EntryPoint {
     /// menu items of models that were not imported).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 impl EntryPoint {
@@ -146,6 +151,7 @@ impl EntryPoint {
             view_licence: Licence::None,
             maintain_licence: Licence::None,
             model: None,
+            unmodelled: Vec::new(),
         }
     }
 }
@@ -164,6 +170,10 @@ pub struct EntryPointGrant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<String>,
     pub grant: Grant,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 impl EntryPointGrant {
@@ -183,6 +193,10 @@ impl EntryPointGrant {
 pub struct TableGrant {
     pub table: String,
     pub grant: Grant,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 /// Grants access levels on entry points.
@@ -200,6 +214,10 @@ pub struct Privilege {
     pub entry_points: Vec<EntryPointGrant>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub direct_access: Vec<TableGrant>,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 /// A business responsibility: a group of privileges.
@@ -215,6 +233,10 @@ pub struct Duty {
     pub model: Option<String>,
     #[serde(default)]
     pub privileges: Vec<String>,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 /// What users are assigned: duties, privileges and sub-roles.
@@ -234,6 +256,10 @@ pub struct Role {
     pub privileges: Vec<String>,
     #[serde(default)]
     pub sub_roles: Vec<String>,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 impl Role {
@@ -246,6 +272,7 @@ impl Role {
             duties: Vec::new(),
             privileges: Vec::new(),
             sub_roles: Vec::new(),
+            unmodelled: Vec::new(),
         }
     }
 }
@@ -266,6 +293,10 @@ pub struct RoleExtension {
     pub privileges: Vec<String>,
     #[serde(default)]
     pub sub_roles: Vec<String>,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 /// `AxSecurityDutyExtension`: adds privileges to a duty of another model.
@@ -279,6 +310,10 @@ pub struct DutyExtension {
     pub model: Option<String>,
     #[serde(default)]
     pub privileges: Vec<String>,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }
 
 impl RoleExtension {
@@ -316,4 +351,8 @@ pub struct Policy {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     pub enabled: bool,
+    /// Elements of the AOT file that Warden does not interpret, kept so that
+    /// `export aot` writes them back ([`Unmodelled`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmodelled: Vec<Unmodelled>,
 }

@@ -510,22 +510,25 @@ mod tests {
         match kind {
             ObjectKind::EntryPoint => json!({
                 "kind": "MenuItemDisplay", "name": "CustTable", "label": "Customers", "help_text": "All customers",
-                "object": "CustTable", "object_type": "Form", "view_licence": "Universal", "maintain_licence": "Enterprise", "model": "ApplicationSuite"
+                "object": "CustTable", "object_type": "Form", "view_licence": "Universal", "maintain_licence": "Enterprise", "model": "ApplicationSuite",
+                "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]
             }),
             ObjectKind::Privilege => json!({
                 "name": "CustTableView", "label": "View customers", "description": "d", "model": "ApplicationSuite",
-                "entry_points": [{"name": "CustTable", "kind": "MenuItemDisplay", "object": "CustTable", "child": "Grid", "grant": {"allow": 1, "deny": 0}}],
-                "direct_access": [{"table": "CustTable", "grant": {"allow": 1, "deny": 16}}]
+                "entry_points": [{"name": "CustTable", "kind": "MenuItemDisplay", "object": "CustTable", "child": "Grid", "grant": {"allow": 1, "deny": 0}, "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]}],
+                "direct_access": [{"table": "CustTable", "grant": {"allow": 1, "deny": 16}, "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]}],
+                "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]
             }),
-            ObjectKind::Duty => json!({"name": "CustView", "label": "l", "description": "d", "model": "m", "privileges": ["CustTableView"]}),
+            ObjectKind::Duty => json!({"name": "CustView", "label": "l", "description": "d", "model": "m", "privileges": ["CustTableView"], "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]}),
             ObjectKind::Role => json!({
-                "name": "Clerk", "label": "l", "description": "d", "model": "m", "duties": ["CustView"], "privileges": ["CustTableView"], "sub_roles": ["Base"]
+                "name": "Clerk", "label": "l", "description": "d", "model": "m", "duties": ["CustView"], "privileges": ["CustTableView"], "sub_roles": ["Base"], "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]
             }),
-            ObjectKind::RoleExtension => json!({"name": "Clerk.Ext", "target": "Clerk", "model": "m", "duties": ["D"], "privileges": ["P"], "sub_roles": ["S"]}),
-            ObjectKind::DutyExtension => json!({"name": "CustView.Ext", "target": "CustView", "model": "m", "privileges": ["P"]}),
+            ObjectKind::RoleExtension => json!({"name": "Clerk.Ext", "target": "Clerk", "model": "m", "duties": ["D"], "privileges": ["P"], "sub_roles": ["S"], "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]}),
+            ObjectKind::DutyExtension => json!({"name": "CustView.Ext", "target": "CustView", "model": "m", "privileges": ["P"], "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]}),
             ObjectKind::Policy => json!({
                 "name": "CustGroupPolicy", "label": "l", "description": "d", "model": "m", "primary_table": "CustGroup", "query": "CustGroupQuery",
-                "context_type": "RoleName", "context_string": "c", "role_name": "Clerk", "constrained_tables": ["CustTable"], "operation": "Select", "enabled": true
+                "context_type": "RoleName", "context_string": "c", "role_name": "Clerk", "constrained_tables": ["CustTable"], "operation": "Select", "enabled": true,
+                "unmodelled": [{"within": "EntryPoints", "after": "Name", "element": {"name": "Tags", "attributes": [{"name": "i:type", "value": "t"}], "text": "x", "children": [{"name": "A"}]}}]
             }),
             ObjectKind::Organization => json!({"id": "USMF", "name": "Contoso Entertainment USA"}),
             ObjectKind::User => json!({

@@ -198,6 +198,7 @@ pub fn sample_model() -> Model {
                 object: "CustTable".into(),
                 child: None,
                 grant: read,
+                unmodelled: Vec::new(),
             },
             EntryPointGrant {
                 name: "CustServiceFind".into(),
@@ -205,12 +206,15 @@ pub fn sample_model() -> Model {
                 object: "CustService".into(),
                 child: Some("find".into()),
                 grant: Grant::allow_all(),
+                unmodelled: Vec::new(),
             },
         ],
         direct_access: vec![warden_model::TableGrant {
             table: "CustTable".into(),
             grant: read,
+            unmodelled: Vec::new(),
         }],
+        unmodelled: Vec::new(),
     }));
     m.put(Object::Duty(Duty {
         name: "CustInquire".into(),
@@ -218,6 +222,7 @@ pub fn sample_model() -> Model {
         description: Some("Read-only customer work".into()),
         model: None,
         privileges: vec!["CustTableView".into()],
+        unmodelled: Vec::new(),
     }));
     let mut clerk = Role::new("AccountsReceivableClerk");
     clerk.label = Some("Accounts receivable clerk".into());
@@ -234,12 +239,14 @@ pub fn sample_model() -> Model {
         duties: vec![],
         privileges: vec!["CustTableView".into()],
         sub_roles: vec![],
+        unmodelled: Vec::new(),
     }));
     m.put(Object::DutyExtension(DutyExtension {
         name: "CustInquire.Contoso".into(),
         target: "CustInquire".into(),
         model: Some("Contoso".into()),
         privileges: vec!["CustTableView".into()],
+        unmodelled: Vec::new(),
     }));
     m.put(Object::Policy(Policy {
         name: "CustGroupPolicy".into(),
@@ -254,6 +261,7 @@ pub fn sample_model() -> Model {
         constrained_tables: vec!["CustTable".into()],
         operation: Some("Select".into()),
         enabled: true,
+        unmodelled: Vec::new(),
     }));
     m.put(Object::Organization(Organization {
         id: "USMF".into(),

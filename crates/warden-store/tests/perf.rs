@@ -42,6 +42,7 @@ fn aot(edition: u32) -> Vec<Change> {
                     object: format!("MenuItem{i:06}"),
                     child: None,
                     grant,
+                    unmodelled: Vec::new(),
                 }
             })
             .collect();
@@ -55,6 +56,7 @@ fn aot(edition: u32) -> Vec<Change> {
             model: Some("ApplicationSuite".into()),
             entry_points,
             direct_access: Vec::new(),
+            unmodelled: Vec::new(),
         })));
     }
     for d in 0..4_000 {
@@ -66,6 +68,7 @@ fn aot(edition: u32) -> Vec<Change> {
             privileges: (0..6)
                 .map(|j| format!("Privilege{:05}", (d * 6 + j) % 15_000))
                 .collect(),
+            unmodelled: Vec::new(),
         })));
     }
     for r in 0..1_000 {

@@ -243,6 +243,9 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
                 outcome.revision
             );
             text.push_str(&counts_table(&outcome.counts, "  "));
+            for w in &outcome.warnings {
+                let _ = writeln!(text, "warning: {w}");
+            }
             Ok(Output::ok(text))
         }
         Command::Org(cmd) => org(ctx, cmd).await,
@@ -404,11 +407,15 @@ async fn import(ctx: &Context, cmd: ImportCommand) -> anyhow::Result<Output> {
             }
             let mut text = format!("Read {} AOT file{}:\n", outcome.files, plural(outcome.files));
             text.push_str(&counts_table(&outcome.counts, "  "));
-            let _ = writeln!(
-                text,
-                "{} added, {} updated, {} unchanged (revision {})",
-                outcome.added, outcome.updated, outcome.unchanged, outcome.revision
-            );
+            if outcome.changed {
+                let _ = writeln!(
+                    text,
+                    "{} added, {} updated, {} unchanged (revision {})",
+                    outcome.added, outcome.updated, outcome.unchanged, outcome.revision
+                );
+            } else {
+                let _ = writeln!(text, "no changes: all {} object(s) are stored as read; nothing was written (revision {})", outcome.unchanged, outcome.revision);
+            }
             const SHOWN: usize = 20;
             if !outcome.warnings.is_empty() {
                 let _ = writeln!(text, "\n{} warning{}:", outcome.warnings.len(), plural(outcome.warnings.len()));

@@ -95,10 +95,19 @@ fn imports_xpptools_and_lists_roles() {
     assert!(show.contains("DEVIntegIntegrationAdminBase"), "{show}");
     assert!(show.contains("DEVIntegMessageTable"), "{show}");
 
-    // Importing the same files again changes nothing.
+    // Importing the same files again changes nothing, writes nothing and says so.
     let again = json(dir.path(), &["import", "aot", XPPTOOLS]);
     assert_eq!(again["added"], 0);
     assert_eq!(again["updated"], 0);
+    assert_eq!(again["changed"], false);
+    let before = revision(dir.path());
+    let text = ok(dir.path(), &["import", "aot", XPPTOOLS]);
+    assert!(text.contains("no changes:") && text.contains("nothing was written"), "{text}");
+    assert_eq!(revision(dir.path()), before + 1, "no revision but the probe's own");
+    // A folder without AOT files is an error naming it.
+    let empty = TempDir::new().expect("temp dir");
+    let o = warden(dir.path(), &["import", "aot", empty.path().to_str().expect("utf-8")]);
+    assert!(!o.status.success() && stderr(&o).contains("no AOT security file found in"), "{}", stderr(&o));
 
     // --strict refuses the references to standard duties that are not loaded.
     let fresh = TempDir::new().expect("temp dir");

@@ -1,0 +1,105 @@
+//! Nothing in an AOT file is lost on its way through Warden: every fixture
+//! file, imported into a real store (SQLite, and PostgreSQL when reachable)
+//! and exported again, is the same in XML terms (`warden_aot::xml_difference`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use warden_core::Warden;
+
+fn roots() -> Vec<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    vec![here.join("demo/aot"), here.join("../warden-aot/tests/fixtures/aot"), here.join("../warden-aot/tests/fixtures/lossless")]
+}
+
+fn aot_files(root: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(root).expect("fixture folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            aot_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "xml") && path.parent().and_then(|p| p.file_name()).is_some_and(|n| n.to_string_lossy().starts_with("Ax")) {
+            out.push(path);
+        }
+    }
+}
+
+/// Imports every fixture into `store`, exports the store, and lists the files that differ.
+async fn round_trip(store: Arc<dyn warden_store::Store>) -> (usize, Vec<String>) {
+    let w = Warden::new(store, "tester");
+    let import = w.import_aot(&roots(), false).await.expect("fixtures import");
+    let out = tempfile::TempDir::new().expect("temp dir");
+    let dir = out.path().join("export");
+    w.export_aot(&dir, false).await.expect("export");
+    let mut files = Vec::new();
+    for root in roots() {
+        aot_files(&root, &mut files);
+    }
+    assert_eq!(import.files, files.len());
+    let mut found = Vec::new();
+    for original in &files {
+        let ax_type = original.parent().expect("type folder");
+        let model = ax_type.parent().expect("model folder");
+        let written = dir.join(model.file_name().expect("model")).join(ax_type.file_name().expect("type")).join(original.file_name().expect("file"));
+        let before = std::fs::read_to_string(original).expect("original");
+        match std::fs::read_to_string(&written).map(|after| warden_aot::xml_difference(&before, &after)) {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some(d))) => found.push(format!("{}: {d}", original.display())),
+            Ok(Err(e)) => found.push(format!("{}: {e}", original.display())),
+            Err(e) => found.push(format!("{}: not exported ({e})", original.display())),
+        }
+    }
+    (files.len(), found)
+}
+
+#[tokio::test]
+async fn every_fixture_file_survives_a_sqlite_store() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = warden_store::open(None, dir.path()).await.expect("store");
+    let (files, found) = round_trip(store).await;
+    assert!(files > 150, "{files}");
+    assert!(found.is_empty(), "{} of {files} file(s) differ:\n{}", found.len(), found.join("\n"));
+}
+
+#[tokio::test]
+async fn every_fixture_file_survives_a_postgresql_store() {
+    let Some(url) = postgres_database("aot_lossless").await else { return };
+    let store = warden_store::open(Some(&url), Path::new(".")).await.expect("store");
+    let (files, found) = round_trip(store).await;
+    assert!(found.is_empty(), "{} of {files} file(s) differ:\n{}", found.len(), found.join("\n"));
+}
+
+/// A fresh PostgreSQL database, or `None` (said on stderr) when PostgreSQL is
+/// not reachable and not required (`WARDEN_REQUIRE_POSTGRES=1` makes it required).
+async fn postgres_database(label: &str) -> Option<String> {
+    use sqlx::Connection;
+    let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let mut admin = match sqlx::PgConnection::connect(&server).await {
+        Ok(c) => c,
+        Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
+            eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
+            return None;
+        }
+        Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
+    };
+    let name = format!("warden_{label}_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("drop");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create");
+    let (head, _) = server.rsplit_once('/').expect("a database URL");
+    Some(format!("{head}/{name}"))
+}
+
+/// Finding 8: an import that changed nothing still committed a revision and
+/// an audit event.
+#[tokio::test]
+async fn an_import_that_changes_nothing_commits_nothing() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = warden_store::open(None, dir.path()).await.expect("store");
+    let w = Warden::new(store, "tester");
+    let first = w.import_aot(&roots(), false).await.expect("first import");
+    assert!(first.changed && first.added > 0);
+    let events = w.store().audit_events(&warden_store::AuditFilter::default()).await.expect("audit").len();
+    let again = w.import_aot(&roots(), false).await.expect("second import");
+    assert!(!again.changed, "{} added, {} updated", again.added, again.updated);
+    assert_eq!((again.added, again.updated, again.unchanged), (0, 0, first.added + first.updated + first.unchanged));
+    assert_eq!(again.revision, first.revision, "no new revision");
+    assert_eq!(w.store().audit_events(&warden_store::AuditFilter::default()).await.expect("audit").len(), events, "no audit event");
+}
