@@ -90,6 +90,7 @@ pub(crate) fn subjects(problem: &ModelError) -> Vec<ObjectRef> {
         E::SodSidesEqual { rule } | E::SodEmptyValidity { rule, .. } => vec![ObjectRef::new(K::SodRule, rule.clone())],
         E::SessionEmptyWindow { session, .. } | E::SessionWithoutRoles { session } | E::SessionTooLong { session, .. } => vec![key(session)],
         E::SessionOverlap { first, second, .. } => vec![ObjectRef::new(K::PrivilegedSession, first.clone()), ObjectRef::new(K::PrivilegedSession, second.clone())],
+        E::UnwritableElement { object, .. } => vec![key(object)],
         E::TooManyRoles { .. } => Vec::new(),
     }
 }
