@@ -201,7 +201,7 @@ fn differences(got: &Snapshot, want: &Snapshot) -> Vec<String> {
     let ats = [NOW, Timestamp(NOW.0 + HOUR + 1)];
     'checks: for user in &users {
         for (k, ep) in eps.iter().enumerate() {
-            for access in Access::ALL.into_iter().filter(|a| (k + *a as usize) % 3 == 0) {
+            for access in Access::ALL.into_iter().filter(|a| (k + *a as usize).is_multiple_of(3)) {
                 for org in &orgs {
                     for at in ats {
                         let (a, b) = (got.index.check_by_name(user, ep, access, org.as_deref(), at), want.index.check_by_name(user, ep, access, org.as_deref(), at));
