@@ -385,6 +385,7 @@ impl<'a, 'p> Parser<'a, 'p> {
     /// The text content of a leaf element, with entity references resolved and
     /// line ends normalised as XML prescribes (CRLF and CR become LF).
     fn text(&mut self, element: &Element<'a>) -> Result<Cow<'a, str>> {
+        self.note_dropped_attributes(element);
         if element.empty {
             return Ok(Cow::Borrowed(""));
         }
@@ -561,6 +562,23 @@ impl<'a, 'p> Parser<'a, 'p> {
         self.note(field.pos, format!("{path}/{}", element.name));
         kept.push(element);
         Ok(())
+    }
+
+    /// Notes the attributes of an element whose value Warden reads, since
+    /// only its text is kept: namespace declarations and `i:nil` (D365's
+    /// "no value", read as an absent value) say nothing more.
+    fn note_dropped_attributes(&mut self, element: &Element<'a>) {
+        let dropped: Vec<String> = element
+            .start
+            .attributes()
+            .flatten()
+            .map(|a| String::from_utf8_lossy(a.key.into_inner()).into_owned())
+            .filter(|k| k != "xmlns" && !k.starts_with("xmlns:") && !k.ends_with(":nil"))
+            .collect();
+        if !dropped.is_empty() {
+            let what = format!("{DROPPED}attribute{} {} of <{}>", if dropped.len() == 1 { "" } else { "s" }, dropped.join(", "), element.display_name());
+            self.note(element.pos, what);
+        }
     }
 
     /// Notes an element that Warden can neither interpret nor keep where it is.

@@ -77,6 +77,18 @@ fn names_are_held_to_the_id_rule_and_to_what_export_can_write() {
     assert!(message.contains("R.xml:4:7:") && message.contains("control character"), "{message}");
 }
 
+/// An attribute on an element whose value Warden reads cannot be kept (only
+/// the value is): it is listed as dropped, never lost silently. Namespace
+/// declarations and `i:nil` say nothing and are not listed.
+#[test]
+fn attributes_on_read_values_are_listed_as_dropped() {
+    let xml = "<AxSecurityRole xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">\n<Name xmlns=\"\">R</Name>\n<Label origin=\"vendor\" i:nil=\"false\">Clerk</Label>\n<Description i:nil=\"true\" />\n</AxSecurityRole>";
+    let import = read_paths_of(xml).expect("reads");
+    let dropped: Vec<&String> = import.warnings.iter().filter(|w| w.contains("attribute")).collect();
+    assert_eq!(dropped.len(), 1, "{:#?}", import.warnings);
+    assert!(dropped[0].contains("R.xml:3:1") && dropped[0].contains("dropped") && dropped[0].contains("attribute origin of <Label>"), "{}", dropped[0]);
+}
+
 fn read_paths_of(xml: &str) -> Result<warden_aot::AotImport, AotError> {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("R.xml");
