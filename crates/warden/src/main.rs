@@ -23,23 +23,18 @@ use clap::{CommandFactory, FromArgMatches};
 use std::io::Write;
 use std::process::ExitCode;
 
-/// Every write copies the access index's user slots and side tables (megabytes
-/// at D365 scale) and frees the old ones. glibc's adaptive mmap threshold
-/// would move such buffers into the heap after the first free, where the small
-/// long-lived nodes of each new model revision land between them and pin the
-/// heap: `warden serve` at d365 grew to 15.5 GiB after 100,000 writes, and to
-/// 375 MiB (stable) with the threshold fixed (`warden-bench writes`, 2026-12-06).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_buffers_to_the_os() {
-    // SAFETY: mallopt only sets a parameter of the allocator, under the
-    // allocator's own lock; it touches no memory of ours.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_buffers_to_the_os() {}
+/// The allocator. Each write derives a new model revision: many small
+/// long-lived nodes, and transient buffers from kilobytes to megabytes that
+/// the previous revision frees when its last reader lets go. glibc's malloc
+/// fragments under that pattern: with its adaptive mmap threshold `warden
+/// serve` at d365 held 6.8 GiB after 20,000 writes; with the threshold fixed
+/// at 128 KiB it stayed near 400 MiB, but every large buffer became an mmap
+/// and its page faults, and a write took twice as long (278 against 752
+/// writes/s from 16 clients). mimalloc keeps both: 457 MiB after 50,000 and
+/// after 100,000 writes, 752 writes/s (`warden-bench writes`, 2026-12-06;
+/// README, "Administrative writes").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit status of every error, so that `check`'s 1 always means "deny".
 const EXIT_ERROR: u8 = 2;
@@ -47,7 +42,6 @@ const EXIT_ERROR: u8 = 2;
 // Multi-threaded for `serve`; the one-shot commands barely notice the extra threads.
 #[tokio::main]
 async fn main() -> ExitCode {
-    return_large_buffers_to_the_os();
     init_tracing();
     let matches = cli::Cli::command().get_matches();
     let cli = match cli::Cli::from_arg_matches(&matches) {
