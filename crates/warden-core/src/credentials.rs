@@ -129,7 +129,8 @@ pub struct LockoutKey {
 
 /// The keys a sign-in as `user` from `origin` (`api ADDRESS:PORT`) counts under.
 pub fn lockout_keys(user: &str, origin: &str) -> [LockoutKey; 2] {
-    let addr = origin.trim_start_matches("api ");
+    // `api ADDR:PORT` or `console ADDR:PORT`: one count per client address, whichever door it knocks on.
+    let addr = origin.rsplit_once(' ').map_or(origin, |(_, addr)| addr);
     let host = addr.rsplit_once(':').map_or(addr, |(host, _)| host);
     [LockoutKey { scope: "client", key: format!("client {host}") }, LockoutKey { scope: "user", key: format!("user {}", user.to_lowercase()) }]
 }

@@ -289,21 +289,6 @@ pub async fn permissions(
 
 // ---------------------------------------------------------------- authentication
 
-fn cookie_header(state: &AppState, name: &str, value: &str, http_only: bool, max_age: Option<u64>) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; SameSite=Strict");
-    if http_only {
-        c.push_str("; HttpOnly");
-    }
-    if state.secure_cookies {
-        c.push_str("; Secure");
-    }
-    match max_age {
-        Some(s) => c.push_str(&format!("; Max-Age={s}")),
-        None => c.push_str("; Max-Age=0"),
-    }
-    HeaderValue::from_str(&c).unwrap_or(HeaderValue::from_static(""))
-}
-
 pub async fn login(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -321,11 +306,8 @@ pub async fn login(
     };
     state.refresh(Some(session.revision)).await?;
     let csrf = auth::csrf_token(&session.secret);
-    let max_age = Some(auth::SESSION_LIFETIME.as_secs());
-    let mut response = Json(SessionInfo { user: session.user, csrf_token: csrf.clone(), expires: session.expires.to_string() }).into_response();
-    let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, cookie_header(&state, auth::SESSION_COOKIE, &format!("{}.{}", session.id, session.secret), true, max_age));
-    headers.append(header::SET_COOKIE, cookie_header(&state, auth::CSRF_COOKIE, &csrf, false, max_age));
+    let mut response = Json(SessionInfo { user: session.user.clone(), csrf_token: csrf, expires: session.expires.to_string() }).into_response();
+    auth::set_session_cookies(response.headers_mut(), state.secure_cookies, Some((&session.id, &session.secret)));
     Ok(response)
 }
 
@@ -336,9 +318,7 @@ pub async fn logout(State(state): State<AppState>, Extension(caller): Extension<
         state.refresh(Some(outcome.revision)).await?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
-    let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, cookie_header(&state, auth::SESSION_COOKIE, "", true, None));
-    headers.append(header::SET_COOKIE, cookie_header(&state, auth::CSRF_COOKIE, "", false, None));
+    auth::set_session_cookies(response.headers_mut(), state.secure_cookies, None);
     Ok(response)
 }
 

@@ -10,7 +10,7 @@
 
 use crate::builtin::Action;
 use crate::problem::ApiError;
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use subtle::ConstantTimeEq;
 use warden_core::credentials::secret_matches;
 use warden_core::Snapshot;
@@ -58,6 +58,40 @@ pub fn csrf_token(session_secret: &str) -> String {
     sha256_hex(&format!("warden-csrf:{session_secret}"))
 }
 
+/// Whether `sent` is the CSRF token of the session whose secret is `session_secret`, compared in constant time.
+pub fn csrf_matches(session_secret: &str, sent: &str) -> bool {
+    csrf_matches_token(&csrf_token(session_secret), sent)
+}
+
+/// Whether `sent` is `expected` (a session's CSRF token), compared in constant time.
+pub fn csrf_matches_token(expected: &str, sent: &str) -> bool {
+    !expected.is_empty() && bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// The caller of a browser session, from its cookie, with the session's
+/// secret (to derive its CSRF token); `None` without a session cookie. The
+/// user's standing is checked afterwards, as for any credential.
+fn session(headers: &HeaderMap, snapshot: &Snapshot, now: Timestamp) -> Result<Option<(Principal, String)>, ApiError> {
+    let Some(value) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+    let invalid = || ApiError::unauthorized("the credential is invalid, expired or revoked");
+    let (id, secret) = value.split_once('.').ok_or_else(invalid)?;
+    let credential_id = session_credential_id(id);
+    let c = live(snapshot, &credential_id, CredentialKind::Session, now).ok_or_else(invalid)?;
+    if !secret_matches(&c.hash, secret) {
+        return Err(invalid());
+    }
+    Ok(Some((Principal { user: c.user.clone(), via: Via::Session { credential: credential_id } }, secret.to_string())))
+}
+
+/// The signed-in user of a browser session (the web console's caller) and
+/// the session's CSRF token, which the console puts in every form it serves
+/// and requires back; `Ok(None)` when no session cookie is sent, an error
+/// when it is invalid or its user disabled.
+pub fn signed_in(headers: &HeaderMap, snapshot: &Snapshot, now: Timestamp) -> Result<Option<(Principal, String)>, ApiError> {
+    let Some((principal, secret)) = session(headers, snapshot, now)? else { return Ok(None) };
+    Ok(Some((in_standing(principal, snapshot)?, csrf_token(&secret))))
+}
+
 fn live<'a>(snapshot: &'a Snapshot, id: &str, kind: CredentialKind, now: Timestamp) -> Option<&'a Credential> {
     snapshot.model.credentials.get(id).filter(|c| c.kind == kind && c.is_live(now))
 }
@@ -71,6 +105,32 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// Sets the cookies of a new session (`Some((id, secret))`): the session
+/// cookie, HttpOnly, and the CSRF token readable by the page's script; or, for
+/// `None`, clears both. SameSite=Strict, so no other site's page sends them.
+pub fn set_session_cookies(headers: &mut HeaderMap, secure: bool, session: Option<(&str, &str)>) {
+    let cookie = |name: &str, value: &str, http_only: bool| {
+        let mut c = format!("{name}={value}; Path=/; SameSite=Strict");
+        if http_only {
+            c.push_str("; HttpOnly");
+        }
+        if secure {
+            c.push_str("; Secure");
+        }
+        match session {
+            Some(_) => c.push_str(&format!("; Max-Age={}", SESSION_LIFETIME.as_secs())),
+            None => c.push_str("; Max-Age=0"),
+        }
+        HeaderValue::from_str(&c).unwrap_or(HeaderValue::from_static(""))
+    };
+    let (value, csrf) = match session {
+        Some((id, secret)) => (format!("{id}.{secret}"), csrf_token(secret)),
+        None => (String::new(), String::new()),
+    };
+    headers.append(header::SET_COOKIE, cookie(SESSION_COOKIE, &value, true));
+    headers.append(header::SET_COOKIE, cookie(CSRF_COOKIE, &csrf, false));
 }
 
 /// Identifies the caller, or `None` for an anonymous request. A credential that
@@ -91,31 +151,29 @@ pub fn authenticate(headers: &HeaderMap, method: &Method, snapshot: &Snapshot, n
             return Err(invalid());
         }
         Principal { user: c.user.clone(), via: Via::Token { credential: credential_id } }
-    } else if let Some(value) = cookie(headers, SESSION_COOKIE) {
-        let (id, secret) = value.split_once('.').ok_or_else(invalid)?;
-        let credential_id = session_credential_id(id);
-        let c = live(snapshot, &credential_id, CredentialKind::Session, now).ok_or_else(invalid)?;
-        if !secret_matches(&c.hash, secret) {
-            return Err(invalid());
-        }
+    } else if let Some((principal, secret)) = session(headers, snapshot, now)? {
         // Cookies travel with cross-site requests; state changes need the CSRF token too.
         if !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-            let expected = csrf_token(secret);
-            if !bool::from(sent.as_bytes().ct_eq(expected.as_bytes())) {
+            if !csrf_matches(&secret, sent) {
                 return Err(ApiError::forbidden(format!(
                     "a request authenticated by the session cookie must carry the {CSRF_HEADER} header returned at sign-in"
                 )));
             }
         }
-        Principal { user: c.user.clone(), via: Via::Session { credential: credential_id } }
+        principal
     } else {
         return Ok(None);
     };
+    in_standing(principal, snapshot).map(Some)
+}
+
+/// The principal, if its user still exists and is enabled.
+fn in_standing(principal: Principal, snapshot: &Snapshot) -> Result<Principal, ApiError> {
     match snapshot.model.users.get(&principal.user) {
-        Some(u) if u.enabled => Ok(Some(principal)),
+        Some(u) if u.enabled => Ok(principal),
         Some(_) => Err(ApiError::unauthorized(format!("user '{}' is disabled", principal.user))),
-        None => Err(invalid()),
+        None => Err(ApiError::unauthorized("the credential is invalid, expired or revoked")),
     }
 }
 

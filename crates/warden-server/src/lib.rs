@@ -185,7 +185,11 @@ fn declared_routes(state: &AppState, table: &'static [Endpoint]) -> Router<AppSt
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    declared_routes(&state, &ENDPOINTS)
+    let mut routes = declared_routes(&state, &ENDPOINTS);
+    if let Some(pages) = state.pages {
+        routes = routes.merge(pages(state.clone()));
+    }
+    routes
         .route_layer(middleware::from_fn(record_metrics))
         .fallback(not_found)
         // After the metrics layer, as before: a 405 is answered here, unlayered and uncounted.

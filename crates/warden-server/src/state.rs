@@ -30,6 +30,10 @@ pub struct Inner {
     pub webhooks: crate::webhooks::WebhookOptions,
     /// Whether this server runs the background session processor.
     pub processor: bool,
+    /// Makes the routes served beside the API (the web console,
+    /// `warden-console`), which depends on this crate and so is handed in by
+    /// the binary.
+    pub pages: Option<fn(AppState) -> axum::Router<AppState>>,
     ready: AtomicBool,
 }
 
@@ -49,6 +53,7 @@ impl AppState {
             secure_cookies,
             webhooks: crate::webhooks::WebhookOptions::default(),
             processor: true,
+            pages: None,
             ready: AtomicBool::new(true),
         }))
     }
@@ -61,6 +66,11 @@ impl AppState {
     /// The same state with the session processor on or off (set once, before serving).
     pub fn with_processor(self, processor: bool) -> AppState {
         self.configure(|inner| inner.processor = processor)
+    }
+
+    /// The same state serving `pages` beside the API (set once, before serving).
+    pub fn with_pages(self, pages: fn(AppState) -> axum::Router<AppState>) -> AppState {
+        self.configure(|inner| inner.pages = Some(pages))
     }
 
     /// Changes a setting while the state is not shared yet (before serving);

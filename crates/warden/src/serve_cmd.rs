@@ -59,7 +59,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
     }
     let webhooks = warden_server::webhooks::WebhookOptions { key: webhook_key, allow_private: args.allow_private_webhooks, ..Default::default() };
     let options = ServeOptions { listen: args.listen, secure_cookies: args.secure_cookies, tls: tls.clone(), webhooks, processor: !args.no_processor };
-    let state = warden_server::prepare(store.clone(), &options).await?;
+    let state = warden_server::prepare(store.clone(), &options).await?.with_pages(warden_console::pages);
     let password = std::env::var("WARDEN_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     match warden_server::bootstrap_admin(&store, password.as_deref()).await? {
         Bootstrap::NotNeeded => {}
@@ -90,7 +90,7 @@ pub async fn serve(store: Arc<dyn Store>, args: ServeArgs, webhook_key: Option<w
     };
     let addr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    println!("Warden listening on {scheme}://{addr} (API: {scheme}://{addr}/api/v1, OpenAPI: {scheme}://{addr}/api/v1/openapi.json)");
+    println!("Warden listening on {scheme}://{addr} (console: {scheme}://{addr}/, API: {scheme}://{addr}/api/v1, OpenAPI: {scheme}://{addr}/api/v1/openapi.json)");
     tracing::info!(%addr, tls = tls.is_some(), revision = state.snapshot().revision, "serving");
     match &tls {
         Some(tls) => warden_server::serve_tls(state, listener, tls, shutdown_signal()).await?,
