@@ -42,7 +42,7 @@ pub use csv_io::{
 pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
 pub use host::{ModelHost, WritePath};
-pub use sod_files::{parse_entry_point_side, parse_sod_rules, write_sod_rules_csv, SOD_RULE_COLUMNS};
+pub use sod_files::{parse_entry_point_side, parse_sod_rules, resolve_side, write_sod_rules_csv, SOD_RULE_COLUMNS};
 pub use sod::{ConflictFound, Resolution, RoleReport, RoleViolation, VerifyOutcome};
 pub use service::{
     write_dataset, AotImportOutcome, AssignOutcome, CsvImportOutcome, DatasetReport, DemoOutcome, ExportOutcome, RevokeOutcome,

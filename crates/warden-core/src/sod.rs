@@ -434,8 +434,14 @@ impl Warden {
     /// `sod rule import FILE`: adds or replaces rules by name from CSV or JSON
     /// ([`crate::parse_sod_rules`]), all or nothing.
     pub async fn import_sod_rules(&self, path: &std::path::Path) -> Result<crate::CsvImportOutcome, CoreError> {
-        let file = path.display().to_string();
         let data = std::fs::read(path).map_err(|source| CoreError::Read { path: path.to_path_buf(), source })?;
+        self.import_sod_rules_data(&path.display().to_string(), data).await
+    }
+
+    /// [`Warden::import_sod_rules`] from data already read (a form, a request
+    /// body); `file` names it in errors.
+    pub async fn import_sod_rules_data(&self, file: &str, data: Vec<u8>) -> Result<crate::CsvImportOutcome, CoreError> {
+        let file = file.to_string();
         self.import_csv(&file, ObjectKind::SodRule, "sod rule import", Target::default(), |model| {
             let rules = crate::sod_files::parse_sod_rules(&file, &data, model)?;
             Ok(rules.into_iter().map(Object::SodRule).collect())

@@ -57,7 +57,7 @@ pub fn parse_sod_rules(file: &str, data: &[u8], model: &Model) -> Result<Vec<Sod
 }
 
 /// Puts a side's names in the stored spelling; an unknown name is an error.
-pub(crate) fn resolve_side(model: &Model, side: &mut SodSide) -> Result<(), CoreError> {
+pub fn resolve_side(model: &Model, side: &mut SodSide) -> Result<(), CoreError> {
     match side {
         SodSide::Duty { duty } => *duty = crate::edit::resolve(model, warden_model::ObjectKind::Duty, duty)?,
         SodSide::EntryPoint { entry_point, .. } => {
