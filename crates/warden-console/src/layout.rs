@@ -137,7 +137,7 @@ pub fn field(label: &str, name: &str, value: &str, error: Option<&str>, attrs: F
     let err_id = format!("{id}-error");
     html! {
         div.field {
-            label for=(id) { (label) @if attrs.required { " " span.req aria-hidden="true" { "*" } } }
+            label for=(id) { (label) }
             input id=(id) name=(name) value=(value) type=(attrs.kind)
                 required[attrs.required]
                 placeholder=[attrs.placeholder]

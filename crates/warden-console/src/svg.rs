@@ -22,12 +22,12 @@ pub fn bars(title: &str, bars: &[Bar]) -> Markup {
     let summary = bars.iter().map(|b| format!("{}: {}", b.label, b.value)).collect::<Vec<_>>().join(", ");
     let span = WIDTH - LABEL - 48;
     html! {
-        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH} {height}")) width=(WIDTH) height=(height) role="img" aria-label=(format!("{title}: {summary}")) {
+        svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH} {height}")) width=(WIDTH) height=(height) role="group" aria-label=(format!("{title}: {summary}")) {
             title { (title) ": " (summary) }
             @for (i, b) in bars.iter().enumerate() {
                 @let y = i * ROW + 2;
                 @let w = if b.value == 0 { 0 } else { (b.value * span / max).max(2) };
-                a href=(b.href) {
+                a href=(b.href) aria-label=(format!("{}: {}", b.label, b.value)) {
                     text x="0" y=(y + 17) font-size="12" fill="#1b1f24" { (truncate(&b.label)) }
                     rect x=(LABEL) y=(y + 4) width=(w) height=(ROW - 8) fill="#0a58ca" rx="2" {}
                     text x=(LABEL + w + 6) y=(y + 17) font-size="12" fill="#1b1f24" { (b.value) }

@@ -106,15 +106,16 @@ pub async fn list(Extension(v): Extension<Viewer>, Query(q): Query<ListQuery>) -
     Ok(Html(layout::page(&v, "/security", "Security configuration", body).into_string()).into_response())
 }
 
-/// A tree node: a link to the object's page and, for what holds something, a lazily loaded branch.
+/// A tree node: a link to the object's page and a branch, loaded when it is
+/// opened, with what the object holds (a summary may not hold a link).
 fn node(kind: ObjectKind, name: &str, label: Option<&str>) -> Markup {
+    let holds = if kind == ObjectKind::Privilege { "grants" } else { "holds" };
     html! {
+        span.muted { (segment(kind)) " " }
+        a href=(href(kind, name)) { (name) }
+        @if let Some(l) = label { " " span.muted { "— " (l) } }
         details.tree data-src=(format!("/security/tree/{}/{}", segment(kind), encode(name))) {
-            summary {
-                span.muted { (segment(kind)) " " }
-                a href=(href(kind, name)) { (name) }
-                @if let Some(l) = label { " " span.muted { "— " (l) } }
-            }
+            summary aria-label=(format!("What {name} {holds}")) { "what it " (holds) }
             div data-slot { p.muted { "Loading…" } }
         }
     }
