@@ -15,13 +15,15 @@ const WIDTH: usize = 320;
 const ROW: usize = 26;
 const LABEL: usize = 120;
 
-/// A horizontal bar chart of `bars`, titled `title`.
+/// A horizontal bar chart of `bars` in a figure captioned `title`.
 pub fn bars(title: &str, bars: &[Bar]) -> Markup {
     let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
     let height = ROW * bars.len().max(1) + 4;
     let summary = bars.iter().map(|b| format!("{}: {}", b.label, b.value)).collect::<Vec<_>>().join(", ");
     let span = WIDTH - LABEL - 48;
     html! {
+        figure {
+        figcaption { (title) }
         svg xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {WIDTH} {height}")) width=(WIDTH) height=(height) role="group" aria-label=(format!("{title}: {summary}")) {
             title { (title) ": " (summary) }
             @for (i, b) in bars.iter().enumerate() {
@@ -33,6 +35,7 @@ pub fn bars(title: &str, bars: &[Bar]) -> Markup {
                     text x=(LABEL + w + 6) y=(y + 17) font-size="12" fill="#1b1f24" { (b.value) }
                 }
             }
+        }
         }
     }
 }

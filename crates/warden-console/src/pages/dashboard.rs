@@ -109,7 +109,7 @@ pub async fn page(Extension(v): Extension<Viewer>) -> PageResult {
             }
         }
         div.charts {
-            @for chart in &charts { figure { (chart) } }
+            @for chart in &charts { (chart) }
         }
     };
     Ok(Html(layout::page(&v, "/", "Dashboard", body).into_string()).into_response())
