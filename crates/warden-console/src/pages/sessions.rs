@@ -626,7 +626,8 @@ fn actions(v: &Viewer, family: Family, found: &Found, here: &str, refusal: Optio
                             @if !r.conflicts.is_empty() {
                                 ul.error { @for c in &r.conflicts { li { (c) } } }
                                 @if family == Family::Temp {
-                                    (layout::field("Reason for override (recorded in the conflicts register)", "override_reason", "", Some("Say why these conflicts are allowed, or cancel the session and request other roles."), REQUIRED))
+                                    p.muted { "To approve anyway, say why these conflicts are allowed (recorded in the conflicts register); otherwise cancel the session and request other roles." }
+                                    (layout::field("Reason for override", "override_reason", "", None, REQUIRED))
                                 }
                             }
                         }
