@@ -124,14 +124,50 @@ impl<'a> Row<'a> {
             history: &s.history,
         }
     }
+}
 
-    /// The search box: id, user, roles or action, requester, approver, reason (case-insensitive).
-    fn matches(&self, q: &str) -> bool {
-        q.is_empty()
-            || [Some(self.id), Some(self.user), Some(self.what.as_str()), Some(self.requested_by), self.approved_by, self.reason]
-                .into_iter()
-                .flatten()
-                .any(|t| t.to_lowercase().contains(q))
+/// Which sessions a list shows: a status, and the search box over id, user,
+/// roles or action, requester, approver and reason (case-insensitive). Read
+/// straight off the sessions, nothing built per session: every list request
+/// passes over all of them once to count.
+struct Filter<'q> {
+    status: Option<&'q str>,
+    /// Lowercase; empty: no search.
+    needle: String,
+}
+
+impl Filter<'_> {
+    fn is_empty(&self) -> bool {
+        self.status.is_none() && self.needle.is_empty()
+    }
+
+    fn searched<'s>(&self, mut texts: impl Iterator<Item = &'s str>) -> bool {
+        self.needle.is_empty() || texts.any(|t| contains_ci(t, &self.needle))
+    }
+
+    fn temp(&self, s: &TempRoleSession) -> bool {
+        self.status.is_none_or(|t| s.status.as_str() == t)
+            && self.searched(
+                [s.id.as_str(), &s.user, &s.requested_by, s.session_type.as_str()]
+                    .into_iter()
+                    .chain(s.roles.iter().map(String::as_str))
+                    .chain(s.approved_by.as_deref())
+                    .chain(s.reason.as_deref()),
+            )
+    }
+
+    fn privileged(&self, s: &PrivilegedSession) -> bool {
+        self.status.is_none_or(|t| s.status.as_str() == t)
+            && self.searched([s.id.as_str(), &s.user, &s.requested_by, s.action.as_str()].into_iter().chain(s.approved_by.as_deref()).chain(s.reason.as_deref()))
+    }
+}
+
+/// Whether `hay` contains `needle` (lowercase), ignoring case; without allocating for ASCII text.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        !needle.is_empty() && hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    } else {
+        hay.to_lowercase().contains(needle)
     }
 }
 
@@ -169,19 +205,18 @@ fn list(v: &Viewer, family: Family, q: &ListQuery, failed: Option<(StatusCode, F
         }
     }
     let text = q.q.clone().unwrap_or_default();
-    let needle = text.trim().to_lowercase();
-    let keep = |r: &Row| status.is_none_or(|s| r.status == s) && r.matches(&needle);
+    let filter = Filter { status, needle: text.trim().to_lowercase() };
     let m = &v.snapshot.model;
     let upper = q.before.as_ref().map_or(Bound::Unbounded, |b| Bound::Excluded(b.clone()));
     // Newest first: ids grow with each request (TRS-000001, TRS-000002, ...).
     let (total, mut rows): (usize, Vec<Row>) = match family {
         Family::Temp => (
-            m.temp_role_sessions.values().map(Row::temp).filter(keep).count(),
-            m.temp_role_sessions.range((Bound::Unbounded, upper)).rev().map(|(_, s)| Row::temp(s)).filter(keep).take(PAGE + 1).collect(),
+            if filter.is_empty() { m.temp_role_sessions.len() } else { m.temp_role_sessions.values().filter(|s| filter.temp(s)).count() },
+            m.temp_role_sessions.range((Bound::Unbounded, upper)).rev().map(|(_, s)| s).filter(|s| filter.temp(s)).take(PAGE + 1).map(Row::temp).collect(),
         ),
         Family::Privileged => (
-            m.privileged_sessions.values().map(Row::privileged).filter(keep).count(),
-            m.privileged_sessions.range((Bound::Unbounded, upper)).rev().map(|(_, s)| Row::privileged(s)).filter(keep).take(PAGE + 1).collect(),
+            if filter.is_empty() { m.privileged_sessions.len() } else { m.privileged_sessions.values().filter(|s| filter.privileged(s)).count() },
+            m.privileged_sessions.range((Bound::Unbounded, upper)).rev().map(|(_, s)| s).filter(|s| filter.privileged(s)).take(PAGE + 1).map(Row::privileged).collect(),
         ),
     };
     let next = (rows.len() > PAGE).then(|| {
