@@ -884,3 +884,35 @@ async fn process(family: Family, Path(id): Path<String>, Submitted(v, Nothing {}
     };
     answer(&v, family, &id, "process", done, outcome).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_read_as_datetime_local_sends_them_in_utc() {
+        let t = parse_time("2026-03-01T08:30").unwrap();
+        assert_eq!(t, Timestamp::parse("2026-03-01T08:30:00Z").unwrap());
+        assert_eq!(parse_time("2026-03-01T08:30:15").unwrap(), Timestamp::parse("2026-03-01T08:30:15Z").unwrap());
+        assert_eq!(parse_time(" 2026-03-01T08:30:00+02:00 ").unwrap(), Timestamp::parse("2026-03-01T06:30:00Z").unwrap());
+        assert_eq!(local_input(t), "2026-03-01T08:30");
+        assert_eq!(parse_time("").unwrap_err(), "Enter a time.");
+        assert!(parse_time("tomorrow").unwrap_err().contains("RFC 3339"));
+        assert!(parse_time("2026-02-30T08:30").is_err());
+    }
+
+    #[test]
+    fn the_default_window_starts_at_the_next_minute_and_lasts_four_hours() {
+        let now = Timestamp::parse("2026-03-01T08:30:15Z").unwrap();
+        assert_eq!(default_window(now), ("2026-03-01T08:31".to_string(), "2026-03-01T12:31".to_string()));
+    }
+
+    #[test]
+    fn search_ignores_case() {
+        assert!(contains_ci("VendInvoiceAccountsPayableClerk", "payable"));
+        assert!(contains_ci("TRS-000042", "trs-000042"));
+        assert!(!contains_ci("julia", "julian"));
+        assert!(contains_ci("Überprüfung der Zahlungen", "überprüfung"));
+        assert!(!contains_ci("anything", ""));
+    }
+}
