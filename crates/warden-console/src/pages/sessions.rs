@@ -199,10 +199,10 @@ enum Failed<'a> {
 fn list(v: &Viewer, family: Family, q: &ListQuery, failed: Option<(StatusCode, Failed)>) -> PageResult {
     v.require(Area::Sessions, Access::Read)?;
     let status = q.status.as_deref().map(str::trim).filter(|s| !s.is_empty() && *s != "all");
-    if let Some(s) = status {
-        if !statuses(family).contains(&s) {
-            return Err(Failure::BadRequest(format!("status: '{s}' is not one of {}", statuses(family).join(", "))));
-        }
+    if let Some(s) = status
+        && !statuses(family).contains(&s)
+    {
+        return Err(Failure::BadRequest(format!("status: '{s}' is not one of {}", statuses(family).join(", "))));
     }
     let text = q.q.clone().unwrap_or_default();
     let filter = Filter { status, needle: text.trim().to_lowercase() };
