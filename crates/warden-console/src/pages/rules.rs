@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
-use std::collections::HashMap;
 use std::ops::Bound;
 use warden_core::CoreError;
 use warden_model::{Access, AssignmentRule, Condition, Model, Object, ObjectKind, ObjectRef, User};
@@ -44,17 +43,6 @@ pub async fn list(Extension(v): Extension<Viewer>, Query(q): Query<ListQuery>) -
     Ok(Html(list_page(&v, &q, &Draft::enabled(), &Errors::default()).into_string()).into_response())
 }
 
-/// How many assignments each rule has made now: one pass over the assignments.
-fn made_by_rule(m: &Model) -> HashMap<&str, usize> {
-    let mut out = HashMap::new();
-    for a in m.assignments.iter() {
-        if let Some(r) = &a.rule {
-            *out.entry(r.as_str()).or_insert(0) += 1;
-        }
-    }
-    out
-}
-
 fn list_page(v: &Viewer, q: &ListQuery, d: &Draft, errors: &Errors) -> Markup {
     let m = &v.snapshot.model;
     let text = q.q.clone().unwrap_or_default();
@@ -71,14 +59,13 @@ fn list_page(v: &Viewer, q: &ListQuery, d: &Draft, errors: &Errors) -> Markup {
         items.truncate(PAGE);
         format!("/rules?q={}&after={}", encode(&text), encode(items.last().map_or("", |r| r.name.as_str())))
     });
-    let made = made_by_rule(m);
     let body = html! {
         p.muted { "A rule gives its role to every user whose attributes meet all its conditions, except the users it excludes. Warden re-applies the rules whenever users or rules change; a manual assignment of the same role stands instead of the rule's." }
         form.card.row method="get" action="/rules" role="search" {
             (layout::field("Search by name, role or description", "q", &text, None, TEXT))
             div.actions { button type="submit" { "Search" } }
         }
-        (layout::table("Assignment rules", &["Name", "Role", "Conditions", "Organizations", "Enabled", "Assignments made"], html! {
+        (layout::table("Assignment rules", &["Name", "Role", "Conditions", "Organizations", "Enabled", "Description"], html! {
             @for r in &items {
                 tr {
                     td { a href=(href(&r.name)) { (r.name) } }
@@ -86,7 +73,7 @@ fn list_page(v: &Viewer, q: &ListQuery, d: &Draft, errors: &Errors) -> Markup {
                     td { @for c in &r.conditions { code { (c) } " " } }
                     td { @if r.organizations.is_empty() { span.muted { "all (global)" } } @else { (r.organizations.join(", ")) } }
                     td { (layout::badge(if r.enabled { "Yes" } else { "No" })) }
-                    td { (made.get(r.name.as_str()).copied().unwrap_or(0)) }
+                    td { (r.description.as_deref().unwrap_or("")) }
                 }
             }
         }))
@@ -324,16 +311,18 @@ async fn rule_page(v: &Viewer, name: &str, q: &MatchQuery, failed: Option<(&Draf
     let needle = text.to_lowercase();
     let hit = |u: &User| needle.is_empty() || u.id.to_lowercase().contains(&needle) || u.name.as_ref().is_some_and(|n| n.to_lowercase().contains(&needle));
     // One pass over the users: the matches of this page, and how many there are in all.
-    let from: Box<dyn Iterator<Item = (&String, &User)>> = match q.after.as_deref() {
-        Some(a) => Box::new(m.users.range::<_, str>((Bound::Excluded(a), Bound::Unbounded))),
-        None => Box::new(m.users.iter()),
-    };
-    let mut shown: Vec<&User> = from.map(|(_, u)| u).filter(|u| hit(u) && matches(r, u)).take(PAGE + 1).collect();
+    let mut shown: Vec<&User> = Vec::new();
+    let mut total = 0;
+    for u in m.users.values().filter(|u| hit(u) && matches(r, u)) {
+        total += 1;
+        if shown.len() <= PAGE && q.after.as_deref().is_none_or(|a| u.id.as_str() > a) {
+            shown.push(u);
+        }
+    }
     let next = (shown.len() > PAGE).then(|| {
         shown.truncate(PAGE);
         format!("{}?q={}&after={}#matches", href(name), encode(&text), encode(shown.last().map_or("", |u| u.id.as_str())))
     });
-    let total = m.users.values().filter(|u| hit(u) && matches(r, u)).count();
     let version = if v.can(Area::Assignments, Access::Update) {
         v.state.store.get_versioned(&ObjectRef::new(ObjectKind::AssignmentRule, name.to_string())).await.map_err(CoreError::from)?.map(|s| s.version)
     } else {

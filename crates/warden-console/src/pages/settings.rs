@@ -369,7 +369,7 @@ async fn locked_now(v: &Viewer) -> Result<(Vec<Locked>, bool), Failure> {
     let rows = v.warden().activity(&filter).await?;
     let mut truncated = rows.len() >= LOCKOUT_SCAN;
     let mut candidates: BTreeMap<String, (&'static str, String)> = BTreeMap::new();
-    for r in rows.iter().rev() {
+    for r in &rows {
         let scope = r.detail["locked"].as_str().unwrap_or_default();
         let source = r.source.as_deref().unwrap_or_default();
         if let Some(k) = lockout_keys(&r.user, source).into_iter().find(|k| k.scope == scope) {
@@ -413,7 +413,7 @@ async fn lockout_section(v: &Viewer) -> Result<Markup, Failure> {
                     }
                 }))
             }
-            @if truncated { p.muted { "Only the most recent lockouts were looked at: there were more than " (LOCKOUT_KEYS) " in the window." } }
+            @if truncated { p.muted { "More lockouts started in the window than this page looks up (the first " (LOCKOUT_KEYS) " keys of at most " (LOCKOUT_SCAN) " records): the activity log (sign_in_locked) has them all." } }
         }
     })
 }
