@@ -147,7 +147,7 @@ fn items(text: &str) -> Vec<String> {
 
 /// The rule a draft describes, checked against the snapshot field by field
 /// (the write checks it again, whole, against the model it commits to).
-fn rule_of(m: &Model, d: &Draft) -> Result<AssignmentRule, Errors> {
+fn rule_of(m: &Model, d: &Draft) -> Result<AssignmentRule, Box<Errors>> {
     let mut errors = Errors::default();
     let name = d.name.trim().to_string();
     if name.is_empty() {
@@ -181,7 +181,7 @@ fn rule_of(m: &Model, d: &Draft) -> Result<AssignmentRule, Errors> {
         errors.excluded_users = Some(format!("unknown user '{u}'"));
     }
     if errors.name.is_some() || errors.role.is_some() || errors.conditions.is_some() || errors.organizations.is_some() || errors.excluded_users.is_some() {
-        return Err(errors);
+        return Err(Box::new(errors));
     }
     let description = Some(d.description.trim().to_string()).filter(|t| !t.is_empty());
     Ok(AssignmentRule { name, role, description, conditions, organizations, excluded_users, enabled: d.enabled.is_some() })
@@ -243,7 +243,7 @@ pub async fn create(Submitted(v, d): Submitted<Draft>) -> PageResult {
             let name = r.name.clone();
             v.warden().create(Object::AssignmentRule(r)).await.map(|_| name).map_err(errors_of)
         }
-        Err(errors) => Err(errors),
+        Err(errors) => Err(*errors),
     };
     match outcome {
         Ok(name) => Ok(see_other(&href(&name))),
@@ -260,7 +260,7 @@ pub async fn edit(Path(name): Path<String>, Submitted(v, d): Submitted<Draft>) -
     let d = Draft { name: name.clone(), ..d };
     let outcome = match rule_of(&v.snapshot.model, &d) {
         Ok(r) => v.warden().replace(Object::AssignmentRule(r), d.version).await.map(|_| ()).map_err(errors_of),
-        Err(errors) => Err(errors),
+        Err(errors) => Err(*errors),
     };
     match outcome {
         Ok(()) => Ok(see_other(&href(&name))),

@@ -123,7 +123,7 @@ fn organizations_section(v: &Viewer, q: &SettingsQuery, forms: &Forms) -> Markup
     let mut items: Vec<&Organization> = from.map(|(_, o)| o).filter(|o| hit(o)).take(PAGE + 1).collect();
     let next = (items.len() > PAGE).then(|| {
         items.truncate(PAGE);
-        format!("/settings?org_q={}&org_after={}#organizations", encode(&text), encode(&items.last().map(|o| o.id.as_str()).unwrap_or_default()))
+        format!("/settings?org_q={}&org_after={}#organizations", encode(&text), encode(items.last().map(|o| o.id.as_str()).unwrap_or_default()))
     });
     html! {
         section #organizations {
