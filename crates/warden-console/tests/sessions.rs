@@ -3,30 +3,22 @@
 //! the SoD override, refusals shown on the page, the logs and the recording,
 //! and a read-only auditor.
 
+mod common;
+
+use common::ADMIN_PASSWORD;
 use reqwest::{Client, StatusCode};
-use std::sync::Arc;
-use tempfile::TempDir;
 use warden_core::Warden;
 use warden_model::Timestamp;
-use warden_server::{AppState, ServeOptions};
-use warden_store::Store;
 
-const ADMIN_PASSWORD: &str = "correct horse battery staple";
 const OTHER_PASSWORD: &str = "another long enough passphrase";
 
-struct Server {
-    base: String,
-    state: AppState,
-    store: Arc<dyn Store>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: TempDir,
-}
+/// The shared test server ([`common::Console`]), with this file's helpers.
+struct Server(common::Console);
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+impl std::ops::Deref for Server {
+    type Target = common::Console;
+    fn deref(&self) -> &common::Console {
+        &self.0
     }
 }
 
@@ -34,25 +26,8 @@ impl Drop for Server {
 /// administrator; no background processor, so that sessions move only when
 /// a test moves them.
 async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = warden_store::open(None, dir.path()).await.unwrap();
-    Warden::new(store.clone(), "test").load_demo(false, Timestamp::now()).await.unwrap();
-    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks: Default::default(), processor: false };
-    let state = warden_server::prepare(store.clone(), &options).await.unwrap().with_pages(warden_console::pages);
-    warden_server::bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.unwrap();
-    state.refresh(None).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = state.clone();
-    tokio::spawn(async move {
-        warden_server::serve(serving, listener, async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    Server { base, state, store, stop: Some(tx), _dir: dir }
+    let server = Server(common::start().await);
+    server
 }
 
 impl Server {

@@ -1,66 +1,37 @@
 //! The Webhooks, Settings and Assignment rules pages over a real server, a
 //! real SQLite store and a browser-like client (cookies, forms, redirects).
 
+mod common;
+
+use common::ADMIN_PASSWORD;
 use reqwest::{Client, StatusCode};
-use std::sync::Arc;
-use tempfile::TempDir;
 use warden_core::webhooks::WebhookKey;
-use warden_core::Warden;
 use warden_model::Timestamp;
 use warden_server::webhooks::WebhookOptions;
-use warden_server::{AppState, ServeOptions};
-use warden_store::{ActivityEvent, Store};
+use warden_store::ActivityEvent;
 
 // ------------------------------------------------------------------ harness
 
-const ADMIN_PASSWORD: &str = "correct horse battery staple";
-const AUDITOR_PASSWORD: &str = "auditors read everything twice";
 
-struct Server {
-    base: String,
-    state: AppState,
-    store: Arc<dyn Store>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: TempDir,
-}
+/// The shared test server ([`common::Console`]), with this file's helpers.
+struct Server(common::Console);
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+impl std::ops::Deref for Server {
+    type Target = common::Console;
+    fn deref(&self) -> &common::Console {
+        &self.0
     }
 }
 
 /// A server with the demo data, the console, a bootstrap administrator and
 /// an auditor (`audrey`, built-in role SecurityAuditor).
 async fn start(webhooks: WebhookOptions) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = warden_store::open(None, dir.path()).await.unwrap();
-    Warden::new(store.clone(), "test").load_demo(false, Timestamp::now()).await.unwrap();
-    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks, processor: true };
-    let state = warden_server::prepare(store.clone(), &options).await.unwrap().with_pages(warden_console::pages);
-    warden_server::bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.unwrap();
-    let w = Warden::new(store.clone(), "test");
-    w.add_user(warden_model::User::new("audrey")).await.unwrap();
-    w.assign("audrey", "SecurityAuditor", &[], None, None, Timestamp::now()).await.unwrap();
-    w.set_password("audrey", AUDITOR_PASSWORD).await.unwrap();
-    state.refresh(None).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = state.clone();
-    tokio::spawn(async move {
-        warden_server::serve(serving, listener, async move {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
-    Server { base, state, store, stop: Some(tx), _dir: dir }
+    let server = Server(common::start_with(webhooks, true).await);
+    server.add_user_with_role("audrey", "SecurityAuditor").await;
+    server
 }
 
-/// A signed-in browser.
+/// A signed-in browser that follows redirects, as a person's does.
 struct Browser {
     client: Client,
     base: String,
@@ -353,7 +324,7 @@ async fn an_auditor_sees_the_pages_without_forms_and_cannot_post() {
     let keys = tempfile::tempdir().unwrap();
     let key = WebhookKey::load(Some(keys.path())).unwrap().unwrap();
     let server = start(WebhookOptions { key: Some(key), allow_private: true, ..Default::default() }).await;
-    let auditor = server.sign_in("audrey", AUDITOR_PASSWORD).await;
+    let auditor = server.sign_in("audrey", common::PASSWORD).await;
 
     let (status, page) = auditor.get("/settings").await;
     assert_eq!(status, StatusCode::OK);

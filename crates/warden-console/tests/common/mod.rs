@@ -30,12 +30,19 @@ impl Drop for Console {
     }
 }
 
-/// Starts a server with the console, the demo data and the bootstrap administrator.
+/// Starts a server with the console, the demo data and the bootstrap
+/// administrator, without the background processor (sessions move only when
+/// a test moves them).
 pub async fn start() -> Console {
+    start_with(Default::default(), false).await
+}
+
+/// [`start`] with these webhook options, and the session processor on or off.
+pub async fn start_with(webhooks: warden_server::webhooks::WebhookOptions, processor: bool) -> Console {
     let dir = tempfile::tempdir().unwrap();
     let store = warden_store::open(None, dir.path()).await.unwrap();
     Warden::new(store.clone(), "test").load_demo(false, warden_model::Timestamp::now()).await.unwrap();
-    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks: Default::default(), processor: false };
+    let options = ServeOptions { listen: "127.0.0.1:0".parse().unwrap(), secure_cookies: false, tls: None, webhooks, processor };
     let state = warden_server::prepare(store.clone(), &options).await.unwrap().with_pages(warden_console::pages);
     warden_server::bootstrap_admin(&store, Some(ADMIN_PASSWORD)).await.unwrap();
     state.refresh(None).await.unwrap();
