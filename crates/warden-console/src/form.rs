@@ -32,6 +32,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Submitted<T> {
     }
 }
 
+/// A form of one button: nothing but its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct Nothing {}
+
 /// An optional text field: blank is none.
 pub fn given(text: &Option<String>) -> Option<&str> {
     text.as_deref().map(str::trim).filter(|t| !t.is_empty())

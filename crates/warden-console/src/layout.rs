@@ -149,6 +149,19 @@ pub fn field(label: &str, name: &str, value: &str, error: Option<&str>, attrs: F
     }
 }
 
+/// A labelled text area with a line of help under it, and `error` after that.
+pub fn textarea(label: &str, name: &str, value: &str, error: Option<&str>, help: &str) -> Markup {
+    let (id, help_id, err_id) = (format!("f-{name}"), format!("f-{name}-help"), format!("f-{name}-error"));
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            textarea id=(id) name=(name) rows="4" aria-describedby=(match error { Some(_) => format!("{help_id} {err_id}"), None => help_id.clone() }) aria-invalid=[error.map(|_| "true")] { (value) }
+            span.muted id=(help_id) { (help) }
+            @if let Some(e) = error { p.error id=(err_id) role="alert" { (e) } }
+        }
+    }
+}
+
 /// Options of [`field`].
 #[derive(Clone, Copy)]
 pub struct FieldAttrs {

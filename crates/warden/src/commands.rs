@@ -803,17 +803,12 @@ async fn assign_on_server(
     Ok(server.post::<Answer>(&path, &body).await?.map(|a| warden_core::AssignOutcome { assignment: a.assignment, replaced: a.replaced, notes: a.notes, revision: a.revision }))
 }
 
+/// What [`path_segment`] leaves as it is: RFC 3986's unreserved characters.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// One percent-encoded path segment, so that any id names itself.
 fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(text, UNRESERVED).to_string()
 }
 
 /// What `user assign` prints (without an override reason).

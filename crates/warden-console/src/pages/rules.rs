@@ -196,18 +196,6 @@ fn errors_of(e: CoreError) -> Errors {
     }
 }
 
-fn textarea(label: &str, name: &str, value: &str, error: Option<&str>, help: &str) -> Markup {
-    let (id, help_id, err_id) = (format!("f-{name}"), format!("f-{name}-help"), format!("f-{name}-error"));
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            textarea id=(id) name=(name) rows="4" aria-describedby=(match error { Some(_) => format!("{help_id} {err_id}"), None => help_id.clone() }) aria-invalid=[error.map(|_| "true")] { (value) }
-            span.muted id=(help_id) { (help) }
-            @if let Some(e) = error { p.error id=(err_id) role="alert" { (e) } }
-        }
-    }
-}
-
 fn rule_form(v: &Viewer, existing: Option<&str>, d: &Draft, errors: &Errors) -> Markup {
     let action = existing.map_or_else(|| "/rules".to_string(), |name| format!("{}/edit", href(name)));
     html! {
@@ -224,10 +212,10 @@ fn rule_form(v: &Viewer, existing: Option<&str>, d: &Draft, errors: &Errors) -> 
                 (layout::field("Role it gives", "role", &d.role, errors.role.as_deref(), REQUIRED))
                 (layout::field("Description", "description", &d.description, None, TEXT))
             }
-            (textarea("Conditions (all must hold)", "conditions", &d.conditions, errors.conditions.as_deref(),
+            (layout::textarea("Conditions (all must hold)", "conditions", &d.conditions, errors.conditions.as_deref(),
                 "One per line: ATTRIBUTE=VALUE, != (none of), ~= (contains) or ^= (starts with); alternatives separated by |. Attributes: id, name, email, type, enabled and the user's own (department, title, company, ...). Case is ignored. Example: department=Finance|Accounting"))
-            (textarea("Organizations", "organizations", &d.organizations, errors.organizations.as_deref(), "One per line (or separated by commas); none for a global assignment."))
-            (textarea("Excluded users", "excluded_users", &d.excluded_users, errors.excluded_users.as_deref(), "Users the rule never assigns, even when they match."))
+            (layout::textarea("Organizations", "organizations", &d.organizations, errors.organizations.as_deref(), "One per line (or separated by commas); none for a global assignment."))
+            (layout::textarea("Excluded users", "excluded_users", &d.excluded_users, errors.excluded_users.as_deref(), "Users the rule never assigns, even when they match."))
             div.field {
                 label { input type="checkbox" name="enabled" value="on" checked[d.enabled.is_some()]; " Enabled" }
             }

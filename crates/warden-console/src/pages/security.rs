@@ -5,7 +5,7 @@
 //! through the same services (and so the same SoD and similarity checks) as
 //! the CLI and the API.
 
-use crate::form::Submitted;
+use crate::form::{Nothing, Submitted};
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::{encode, see_other, Failure, PageResult, Viewer};
 use axum::extract::{Path, Query};
@@ -325,32 +325,18 @@ fn object_form(v: &Viewer, kind: ObjectKind, existing: Option<&str>, d: &Draft, 
             }
             @match kind {
                 ObjectKind::Role => {
-                    (textarea("Duties", "duties", &d.duties, errors.members.as_deref(), members_help))
-                    (textarea("Privileges", "privileges", &d.privileges, None, members_help))
-                    (textarea("Sub-roles", "sub_roles", &d.sub_roles, None, members_help))
+                    (layout::textarea("Duties", "duties", &d.duties, errors.members.as_deref(), members_help))
+                    (layout::textarea("Privileges", "privileges", &d.privileges, None, members_help))
+                    (layout::textarea("Sub-roles", "sub_roles", &d.sub_roles, None, members_help))
                 }
                 ObjectKind::Duty => {
-                    (textarea("Privileges", "privileges", &d.privileges, errors.members.as_deref(), members_help))
+                    (layout::textarea("Privileges", "privileges", &d.privileges, errors.members.as_deref(), members_help))
                 }
                 _ => {
-                    (textarea("Grants", "grants", &d.grants, errors.members.as_deref(), "One entry point per line: TYPE/NAME (or NAME) then the accesses it allows; ! before an access denies it. Example: MenuItemDisplay/CustTable read update !delete"))
+                    (layout::textarea("Grants", "grants", &d.grants, errors.members.as_deref(), "One entry point per line: TYPE/NAME (or NAME) then the accesses it allows; ! before an access denies it. Example: MenuItemDisplay/CustTable read update !delete"))
                 }
             }
             div.actions { button type="submit" { @if existing.is_some() { "Save" } @else { "Create " (segment(kind)) } } }
-        }
-    }
-}
-
-fn textarea(label: &str, name: &str, value: &str, error: Option<&str>, help: &str) -> Markup {
-    let id = format!("f-{name}");
-    let help_id = format!("{id}-help");
-    let err_id = format!("{id}-error");
-    html! {
-        div.field {
-            label for=(id) { (label) }
-            textarea id=(id) name=(name) aria-describedby=(match error { Some(_) => format!("{help_id} {err_id}"), None => help_id.clone() }) aria-invalid=[error.map(|_| "true")] { (value) }
-            span.muted id=(help_id) { (help) }
-            @if let Some(e) = error { p.error id=(err_id) role="alert" { (e) } }
         }
     }
 }
@@ -428,9 +414,6 @@ pub async fn remove_customization(Path((kind, name)): Path<(String, String)>, Su
     v.warden().remove_customizations(&[ObjectRef::new(kind, name.clone())]).await?;
     Ok(see_other(&href(kind, &name)))
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 pub async fn object(Extension(v): Extension<Viewer>, Path((kind, name)): Path<(String, String)>) -> PageResult {
     v.require(Area::SecurityConfiguration, Access::Read)?;

@@ -11,7 +11,7 @@
 //! (`warden_server::sessions_api`) and show the services' refusals at the
 //! form they concern.
 
-use crate::form::{given, Submitted};
+use crate::form::{Nothing, Submitted, given};
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::{encode, see_other, Failure, PageResult, Viewer};
 use axum::extract::{Path, Query};
@@ -826,9 +826,6 @@ pub struct NoteForm {
     #[serde(default)]
     note: Option<String>,
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 /// After a move: back to the session's page, or the page again with the refusal at its form.
 async fn answer<T>(v: &Viewer, family: Family, id: &str, action: &'static str, done: &str, outcome: Result<T, CoreError>) -> PageResult {

@@ -3,7 +3,7 @@
 //! — through the same services as `/api/v1/tokens` and the generic object
 //! create of `/api/v1/organizations`.
 
-use crate::form::{given, Submitted};
+use crate::form::{Nothing, Submitted, given};
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::{encode, Failure, PageResult, Viewer};
 use axum::extract::{Path, Query};
@@ -338,9 +338,6 @@ pub async fn rotate_token(Path(id): Path<String>, Submitted(v, d): Submitted<Rot
     let t = v.warden().rotate_token(&id, grace, days).await?;
     Ok((StatusCode::CREATED, Html(issued_page(&v, "API token rotated", &t).into_string())).into_response())
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 pub async fn revoke_token(Path(id): Path<String>, Submitted(v, _): Submitted<Nothing>) -> PageResult {
     v.require(Area::Credentials, Access::Delete)?;

@@ -1,6 +1,6 @@
 //! Sign in and out: the API's password sign-in and session, in a form.
 
-use crate::form::Submitted;
+use crate::form::{Nothing, Submitted};
 use crate::layout::{self, REQUIRED};
 use crate::{Failure, PageResult};
 use axum::extract::{ConnectInfo, Query, State};
@@ -96,9 +96,6 @@ fn same_origin(headers: &HeaderMap) -> bool {
         Some(url) => url.split_once("://").map(|(_, rest)| rest.split('/').next().unwrap_or("")) == Some(host),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 /// Ends the session (audited like the API's sign-out) and clears its cookies.
 pub async fn sign_out(Submitted(v, Nothing {}): Submitted<Nothing>) -> PageResult {

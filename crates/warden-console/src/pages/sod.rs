@@ -2,7 +2,7 @@
 //! that break a rule by themselves, the conflicts register with its Allow
 //! (reason) / Deny decisions, and the similarity settings and report.
 
-use crate::form::{given, Submitted};
+use crate::form::{Nothing, Submitted, given};
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::{encode, see_other, PageResult, Viewer};
 use axum::extract::Query;
@@ -312,9 +312,6 @@ pub async fn decide(Submitted(v, d): Submitted<Decision>) -> PageResult {
     v.warden().sod_resolve(&SodConflict::key_of(&d.user, &d.rule), resolution, v.now).await?;
     Ok(see_other(&format!("/sod/conflicts?user={}", encode(&d.user))))
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 pub async fn verify(Submitted(v, Nothing {}): Submitted<Nothing>) -> PageResult {
     v.require(AREA, Access::Invoke)?;

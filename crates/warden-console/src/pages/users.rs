@@ -2,7 +2,7 @@
 //! (attributes, enable/disable, role assignments with organization scope and
 //! validity, an SoD refusal with the override), and "view as user".
 
-use crate::form::Submitted;
+use crate::form::{Nothing, Submitted};
 use crate::form::given;
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::pages::check::{self, CheckQuery};
@@ -350,9 +350,6 @@ pub async fn edit(Path(id): Path<String>, Submitted(v, d): Submitted<NewUser>) -
         Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(user_markup(&v, &id, None, Some((&d, &e)), None)?.into_string())).into_response()),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 async fn set_enabled(v: Viewer, id: &str, enabled: bool) -> PageResult {
     v.require(Area::Users, Access::Update)?;

@@ -3,7 +3,7 @@
 //! webhook's delivery log — through the same services as `warden webhook`
 //! and `/api/v1/webhooks`, with the server's webhook key.
 
-use crate::form::{given, Submitted};
+use crate::form::{Nothing, Submitted, given};
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::pages::settings::shown_once;
 use crate::{encode, see_other, Failure, PageResult, Viewer};
@@ -187,9 +187,6 @@ pub async fn add(Submitted(v, d): Submitted<Draft>) -> PageResult {
         Err(e) => refused(&v, &d, errors_of(e)),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Nothing {}
 
 pub async fn rotate(Path(id): Path<String>, Submitted(v, _): Submitted<Nothing>) -> PageResult {
     v.require(Area::Webhooks, Access::Invoke)?;
