@@ -112,18 +112,27 @@ impl DmfEntity {
         }
     }
 
-    /// The entity a CSV header belongs to, by the columns only it has.
+    /// The entity a CSV header belongs to, by the key columns only it has
+    /// (other security entities, such as roles, have no `USERID`).
     fn of_header(columns: &[String]) -> Option<DmfEntity> {
         let has = |c: &str| columns.iter().any(|x| x == c);
-        if has("ORGANIZATIONID") {
-            Some(DmfEntity::UserRoleOrganizations)
-        } else if has("SECURITYROLEIDENTIFIER") {
-            Some(DmfEntity::UserRoles)
-        } else if has("USERID") {
-            Some(DmfEntity::Users)
-        } else {
-            None
+        match (has("USERID"), has("SECURITYROLEIDENTIFIER"), has("ORGANIZATIONID")) {
+            (true, true, true) => Some(DmfEntity::UserRoleOrganizations),
+            (true, true, false) => Some(DmfEntity::UserRoles),
+            (true, false, false) => Some(DmfEntity::Users),
+            _ => None,
         }
+    }
+
+    /// The entity a file is named for in a data package (`User information.xml`,
+    /// `SystemSecurityUserRoleEntity.csv`, ...), ignoring case.
+    fn of_file_name(path: &Path) -> Option<DmfEntity> {
+        let stem = path.file_stem()?.to_string_lossy().to_ascii_lowercase();
+        DmfEntity::ALL.into_iter().find(|e| {
+            [e.file_stem(), e.entity_name(), e.record_element()].iter().any(|n| n.eq_ignore_ascii_case(&stem))
+                || (*e == DmfEntity::UserRoles && stem == "systemsecurityuserroleassociationentity")
+                || (*e == DmfEntity::Users && stem == "systemusers")
+        })
     }
 
     /// Columns that must be present.
@@ -235,15 +244,18 @@ pub struct DmfProblem {
 
 impl fmt::Display for DmfProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.field, self.format) {
-            (Some(field), Some(DmfFormat::Csv)) => {
-                write!(f, "{}:{}: column {} ({field}): {}", self.file, self.line, self.column, self.message)
+        let (file, line, column) = (&self.file, self.line, self.column);
+        match (self.format, &self.field) {
+            (Some(DmfFormat::Csv), Some(field)) if column > 0 => write!(f, "{file}:{line}: column {column} ({field}): {}", self.message),
+            (Some(DmfFormat::Csv), Some(field)) => write!(f, "{file}:{line}: column {field}: {}", self.message),
+            (Some(DmfFormat::Csv), None) => write!(f, "{file}:{line}: {}", self.message),
+            (_, field) => {
+                let place = if column > 0 { format!("{file}:{line}:{column}") } else { format!("{file}:{line}") };
+                match field {
+                    Some(field) => write!(f, "{place}: <{field}>: {}", self.message),
+                    None => write!(f, "{place}: {}", self.message),
+                }
             }
-            (Some(field), _) if self.column > 0 => write!(f, "{}:{}:{}: <{field}>: {}", self.file, self.line, self.column, self.message),
-            _ if self.column > 0 && self.format == Some(DmfFormat::Xml) => {
-                write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
-            }
-            _ => write!(f, "{}:{}: {}", self.file, self.line, self.message),
         }
     }
 }
@@ -369,23 +381,19 @@ pub fn read_entity_file(file: &str, data: &[u8], forced: Option<DmfEntity>) -> R
     };
     let entity_file = EntityFile { file: file.to_string(), entity, format, columns, records };
     let mut problems = Vec::new();
-    for required in entity.required() {
-        if !entity_file.columns.iter().any(|c| c == required) && (format == DmfFormat::Csv || entity_file.records.is_empty()) {
-            if format == DmfFormat::Csv {
-                problems.push(entity_file.problem(
-                    1,
-                    0,
-                    None,
-                    format!("missing column {required}; {} needs {}", entity.entity_name(), entity.required().join(", ")),
-                ));
+    match format {
+        DmfFormat::Csv => {
+            for required in entity.required().iter().filter(|r| !entity_file.columns.iter().any(|c| c == *r)) {
+                let message = format!("missing column {required}; {} needs {}", entity.entity_name(), entity.required().join(", "));
+                problems.push(entity_file.problem(1, 0, None, message));
             }
         }
-    }
-    if format == DmfFormat::Xml {
-        for record in &entity_file.records {
-            for required in entity.required() {
-                if record.get(required).is_none() && problems.len() < MAX_PROBLEMS {
-                    problems.push(entity_file.problem(record.line, 0, None, format!("the record has no <{required}> element")));
+        DmfFormat::Xml => {
+            for record in &entity_file.records {
+                for required in entity.required().iter().filter(|r| record.get(r).is_none()) {
+                    if problems.len() < MAX_PROBLEMS {
+                        problems.push(entity_file.problem(record.line, 0, None, format!("the record has no <{required}> element")));
+                    }
                 }
             }
         }
@@ -744,11 +752,14 @@ pub fn plan_import(files: &[EntityFile], model: &Model) -> Result<Planned, Vec<D
                 }
             };
             let mode = record.value("ASSIGNMENTMODE");
-            match mode.to_ascii_lowercase().as_str() {
-                "" | "manual" => {}
-                "automatic" => automatic += 1,
-                _ => problems.push(file.at(record, "ASSIGNMENTMODE", format!("'{mode}' is not an assignment mode; D365 writes Manual or Automatic"))),
-            }
+            let by_rule = match mode.to_ascii_lowercase().as_str() {
+                "" | "manual" => false,
+                "automatic" => true,
+                _ => {
+                    problems.push(file.at(record, "ASSIGNMENTMODE", format!("'{mode}' is not an assignment mode; D365 writes Manual or Automatic")));
+                    false
+                }
+            };
             let (Some(user), Some(role)) = (user, role) else { continue };
             if problems.0.len() > before {
                 continue;
@@ -776,6 +787,10 @@ pub fn plan_import(files: &[EntityFile], model: &Model) -> Result<Planned, Vec<D
                 Some(stored) => stored.clone(),
                 None => Assignment::global(&user, &role),
             };
+            // Made by a D365 rule, stored as manual (a stored rule-made one stays rule-made).
+            if by_rule && assignment.rule.is_none() {
+                automatic += 1;
+            }
             assigned.insert(key, (assignment, record.line));
         }
         if automatic > 0 {
@@ -1009,6 +1024,17 @@ fn plan_users(file: &EntityFile, model: &Model, planned: &mut Planned, problems:
     }
 }
 
+/// One entity file's content, as the command line read it or the API received it.
+#[derive(Debug, Clone)]
+pub struct DmfInput {
+    /// How problems name the file.
+    pub name: String,
+    pub data: Vec<u8>,
+    /// A file that may be something else (another entity of a data package):
+    /// passed over with a warning when it is not one of ours.
+    pub optional: bool,
+}
+
 /// What `import dmf` read and changed.
 #[derive(Debug, Clone, Serialize)]
 pub struct DmfImportOutcome {
@@ -1102,9 +1128,6 @@ impl Warden {
     /// files do not mention stay. `entity` says what a single file holds when
     /// its content cannot.
     pub async fn import_dmf(&self, paths: &[PathBuf], entity: Option<DmfEntity>, override_reason: Option<&str>) -> Result<DmfImportOutcome, CoreError> {
-        if override_reason.is_some_and(|r| r.trim().is_empty()) {
-            return Err(CoreError::InvalidInput("--override-reason is empty; say why the conflicts are allowed".into()));
-        }
         let listed = entity_paths(paths)?;
         if listed.is_empty() {
             return Err(CoreError::InvalidInput(format!(
@@ -1112,26 +1135,45 @@ impl Warden {
                 paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             )));
         }
-        if entity.is_some() && listed.len() > 1 {
+        let mut inputs = Vec::with_capacity(listed.len());
+        for (path, from_folder) in listed {
+            let data = std::fs::read(&path).map_err(|source| CoreError::Read { path: path.clone(), source })?;
+            // In a folder (a data package), a file not named for one of ours may be another entity.
+            let optional = from_folder && DmfEntity::of_file_name(&path).is_none();
+            inputs.push(DmfInput { name: path.display().to_string(), data, optional });
+        }
+        self.import_dmf_data(inputs, entity, override_reason).await
+    }
+
+    /// [`Warden::import_dmf`] on file contents (the API's request body).
+    pub async fn import_dmf_data(&self, inputs: Vec<DmfInput>, entity: Option<DmfEntity>, override_reason: Option<&str>) -> Result<DmfImportOutcome, CoreError> {
+        if override_reason.is_some_and(|r| r.trim().is_empty()) {
+            return Err(CoreError::InvalidInput("--override-reason is empty; say why the conflicts are allowed".into()));
+        }
+        if inputs.is_empty() {
+            return Err(CoreError::InvalidInput("no entity file given".into()));
+        }
+        if entity.is_some() && inputs.len() > 1 {
             return Err(CoreError::InvalidInput("--entity says what one file holds; give one file with it".into()));
         }
         let mut files = Vec::new();
         let mut problems = Vec::new();
         let mut skipped = Vec::new();
-        for (path, from_folder) in &listed {
-            let name = path.display().to_string();
-            let data = std::fs::read(path).map_err(|source| CoreError::Read { path: path.clone(), source })?;
-            match read_entity_file(&name, &data, entity) {
+        for input in &inputs {
+            match read_entity_file(&input.name, &input.data, entity) {
                 Ok(f) => files.push(f),
-                // A data package holds other entities too; a file named on its own must be one of ours.
-                Err(p) if *from_folder && p.len() == 1 && p[0].message.contains("an entity Warden does not read") => {
-                    skipped.push(format!("{name}: skipped: {}", p[0].message));
+                Err(p) if input.optional => {
+                    let why = p.first().map(|p| p.message.as_str()).unwrap_or_default();
+                    skipped.push(format!("{}: skipped, not an entity file Warden reads: {why}", input.name));
                 }
                 Err(p) => problems.extend(p),
             }
         }
         if !problems.is_empty() {
             return Err(dmf_refused(problems));
+        }
+        if files.is_empty() {
+            return Err(CoreError::InvalidInput(format!("none of the files is an entity file Warden reads:\n  {}", skipped.join("\n  "))));
         }
         let read: Vec<DmfFileRead> =
             files.iter().map(|f| DmfFileRead { file: f.file.clone(), entity: f.entity, format: f.format, records: f.records() }).collect();
@@ -1167,6 +1209,15 @@ impl Warden {
         let (organizations, users, assignments, mut warnings, changed) = outcome;
         warnings.extend(skipped);
         Ok(DmfImportOutcome { files: read, organizations, users, assignments, warnings, changed, revision })
+    }
+
+    /// One entity as D365's file content (the API's export): the bytes, how
+    /// many records, the warnings of [`Warden::export_dmf`], and the revision read.
+    pub async fn dmf_entity(&self, entity: DmfEntity, format: DmfFormat) -> Result<(Vec<u8>, usize, Vec<String>, Revision), CoreError> {
+        let (model, revision) = self.loaded().await?;
+        let mut warnings = Vec::new();
+        let (bytes, records) = write_entity(&model, entity, format, self.now(), &mut warnings)?;
+        Ok((bytes, records, warnings, revision))
     }
 
     /// `export dmf --out PATH`: the stored users, role assignments and their

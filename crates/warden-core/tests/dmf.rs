@@ -182,8 +182,13 @@ async fn d365_files_round_trip_through_warden_in_csv_and_xml() {
         let u = write(&inputs, &format!("User information.{ext}"), users);
         let r = write(&inputs, &format!("Security user role association.{ext}"), roles);
         let o = write(&inputs, &format!("SystemSecurityUserRoleOrganizationEntity.{ext}"), orgs);
-        // The folder of an unpacked data package, with its manifest (not entity data).
+        // The folder of an unpacked data package, with its manifest (not entity data) and another entity.
         write(&inputs, "Manifest.xml", "<DataManagementPackageManifest/>");
+        let other = match format {
+            DmfFormat::Csv => "SECURITYROLEIDENTIFIER,SECURITYROLENAME\r\nSYSTEMUSER,System user\r\n",
+            DmfFormat::Xml => "<Document><SYSTEMSECURITYROLEENTITY><SECURITYROLEIDENTIFIER>x</SECURITYROLEIDENTIFIER></SYSTEMSECURITYROLEENTITY></Document>",
+        };
+        write(&inputs, &format!("System Security Role.{ext}"), other);
         let outcome = w.import_dmf(std::slice::from_ref(&inputs), None, None).await.expect("imports");
         assert!(outcome.changed);
         assert_eq!((outcome.users.added, outcome.assignments.added, outcome.organizations.added), (3, 5, 2), "{outcome:?}");
@@ -197,8 +202,9 @@ async fn d365_files_round_trip_through_warden_in_csv_and_xml() {
         let ledger = m.assignments_of("bob").iter().find(|a| a.role == "LedgerAccountant").unwrap();
         assert_eq!(ledger.organizations, ["DEMF", "USMF"]);
         assert!(m.assignments_of("Admin").iter().all(|a| a.is_global()));
-        // SECURITYROLENAME matches the roles' labels: nothing worth a warning.
-        assert!(outcome.warnings.is_empty(), "{:?}", outcome.warnings);
+        // SECURITYROLENAME matches the roles' labels: nothing worth a warning but the file passed over.
+        assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
+        assert!(outcome.warnings[0].contains(&format!("System Security Role.{ext}: skipped, not an entity file Warden reads")), "{:?}", outcome.warnings);
 
         // import → export gives the same records.
         let out = dir.path().join("out");
@@ -354,4 +360,43 @@ async fn export_is_atomic_and_never_writes_through_a_link() {
         .filter(|n| n.contains(".warden-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+mod readers_never_panic {
+    use proptest::prelude::*;
+    use warden_core::dmf::{read_entity_file, DmfEntity};
+
+    /// Pieces DMF files are made of, so that random files get past the first byte.
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "<?xml version=\"1.0\"?>", "<Document>", "</Document>", "<SYSTEMUSERENTITY>", "</SYSTEMUSERENTITY>",
+            "<SYSTEMSECURITYUSERROLEENTITY>", "</SYSTEMSECURITYUSERROLEENTITY>", "<USERID>", "</USERID>", "<USERID/>",
+            "<SECURITYROLEIDENTIFIER>", "</SECURITYROLEIDENTIFIER>", "&amp;", "&#x0;", "&#65;", "&bogus;", "<![CDATA[x]]>",
+            "<!DOCTYPE d>", "<!-- c -->", "alice", "\u{202e}", "\r\n", "\n", ",", "\"", "USERID,SECURITYROLEIDENTIFIER,ORGANIZATIONID",
+            "USERID", "\u{feff}", "\u{0}", " ",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes(data in prop::collection::vec(any::<u8>(), 0..400)) {
+            let _ = read_entity_file("f", &data, None);
+            let _ = read_entity_file("f", &data, Some(DmfEntity::UserRoles));
+        }
+
+        #[test]
+        fn arbitrary_dmf_like_text(parts in prop::collection::vec(fragment(), 0..60)) {
+            let text = parts.concat();
+            if let Ok(file) = read_entity_file("f", text.as_bytes(), None) {
+                // Whatever reads has D365 field names for columns.
+                for row in file.rows() {
+                    for (column, _) in row {
+                        prop_assert!(column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'), "{column}");
+                    }
+                }
+            }
+        }
+    }
 }

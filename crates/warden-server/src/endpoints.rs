@@ -256,6 +256,7 @@ pub fn all() -> Vec<Endpoint> {
         v.extend(collection_endpoints(c));
     }
     v.extend(crate::sod_api::endpoints());
+    v.extend(crate::dmf_api::endpoints());
     v.extend(crate::webhook_api::endpoints());
     v.extend(crate::sessions_api::endpoints());
     v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList")), api::customizations));
