@@ -34,13 +34,22 @@ pub fn endpoints() -> Vec<Endpoint> {
             "/api/v1/dmf/{entity}",
             needs(Area::Assignments, Access::Read),
             tag,
-            "One entity (users, user-roles or user-role-organizations) as the file D365's data management imports: text/csv (format=csv, the default) or application/xml (format=xml). The x-warden-records header counts its records, x-warden-warnings what the entity cannot hold (validity windows; see the command line's export for the list)",
+            "One entity (users, user-roles or user-role-organizations) as the file D365's data management imports, UTF-8: text/csv (format=csv, the default) or application/xml (format=xml). The x-warden-records header counts its records, x-warden-warnings what the entity cannot hold (validity windows; see the command line's export for the list)",
             Body::None,
-            (200, Body::Text),
+            (200, Body::Texts(&["text/csv", "application/xml"])),
             export,
         )
-        .with_query(vec![("format", "csv (default) or xml", false)]),
+        .with_query(vec![("format", "csv (default) or xml", false)])
+        .query_schema("format", "DmfFormatName"),
     ]
+}
+
+/// How an entity file is written.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DmfFormatName {
+    Csv,
+    Xml,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,8 +153,8 @@ async fn export(
     let p = caller.principal()?;
     let (bytes, records, warnings, revision) = state.warden(&p.actor(), &caller.origin).dmf_entity(entity, format).await?;
     let content_type = match format {
-        DmfFormat::Csv => "text/csv; charset=utf-8",
-        DmfFormat::Xml => "application/xml; charset=utf-8",
+        DmfFormat::Csv => "text/csv",
+        DmfFormat::Xml => "application/xml",
     };
     let file = format!("{}.{}", entity.file_stem(), format.extension());
     // What D365's entity cannot hold (validity windows) travels in headers: the body is the file itself.

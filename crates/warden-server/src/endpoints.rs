@@ -39,6 +39,8 @@ pub enum Body {
     Object(ObjectKind),
     /// Plain text (metrics).
     Text,
+    /// A file in one of these media types (D365's entity files: CSV or XML).
+    Texts(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone)]

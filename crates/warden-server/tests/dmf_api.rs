@@ -14,7 +14,7 @@ async fn entities_go_out_and_come_back_over_http() {
     let admin = server.admin_token().await;
     let r = reqwest::Client::new().get(server.url("/api/v1/dmf/user-roles?format=xml")).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(r.headers()["content-type"], "application/xml; charset=utf-8");
+    assert_eq!(r.headers()["content-type"], "application/xml");
     let records: usize = r.headers()["x-warden-records"].to_str().unwrap().parse().unwrap();
     assert!(records > 10, "the demo's assignments: {records}");
     let roles = r.text().await.unwrap();
@@ -25,6 +25,13 @@ async fn entities_go_out_and_come_back_over_http() {
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!(out["changed"], false, "{out}");
     assert_eq!(out["files"][0]["entity"], "user-roles");
+
+    // The document says what the export answers: both media types, and the formats there are.
+    let (_, doc) = server.call(None, Method::GET, "/api/v1/openapi.json", None).await;
+    let get = &doc["paths"]["/api/v1/dmf/{entity}"]["get"];
+    let content = get["responses"]["200"]["content"].as_object().expect("content");
+    assert_eq!(content.keys().collect::<Vec<_>>(), ["application/xml", "text/csv"], "{get}");
+    assert_eq!(doc["components"]["schemas"]["DmfFormatName"]["enum"], json!(["csv", "xml"]));
 
     let (status, problem) = server
         .call(Some(&admin), Method::GET, "/api/v1/dmf/no-such-entity", None)
