@@ -54,6 +54,10 @@ pub enum CoreError {
     #[error("{}", csv_list(.file, .problems))]
     Csv { file: String, problems: Vec<CsvProblem> },
 
+    /// Problems in D365 data-management entity files, each `file:line:column`.
+    #[error("{}", dmf_list(.0))]
+    Dmf(Vec<crate::dmf::DmfProblem>),
+
     #[error("cannot read {}: {source}", .path.display())]
     Read { path: PathBuf, source: std::io::Error },
 
@@ -185,6 +189,16 @@ Import the models they belong to in the same command, or leave out --strict to i
 fn csv_list(file: &str, problems: &[CsvProblem]) -> String {
     let n = problems.len();
     let mut out = format!("{file}: {n} problem{}; nothing was imported", if n == 1 { "" } else { "s" });
+    for p in problems {
+        out.push_str("\n  ");
+        out.push_str(&p.to_string());
+    }
+    out
+}
+
+fn dmf_list(problems: &[crate::dmf::DmfProblem]) -> String {
+    let n = problems.len();
+    let mut out = format!("{n} problem{} in the entity files; nothing was imported", if n == 1 { "" } else { "s" });
     for p in problems {
         out.push_str("\n  ");
         out.push_str(&p.to_string());

@@ -19,6 +19,7 @@ pub mod builtin;
 pub mod credentials;
 mod csv_io;
 pub mod demo;
+pub mod dmf;
 pub mod doctor;
 mod edit;
 mod error;

@@ -274,15 +274,15 @@ fn judge(introduced: Vec<ModelError>, validation: Validation) -> Result<Vec<Mode
 
 /// Counts puts by whether they add, change or repeat a stored object.
 #[derive(Default)]
-struct Tally {
-    added: usize,
-    updated: usize,
-    unchanged: usize,
-    customized: usize,
+pub(crate) struct Tally {
+    pub(crate) added: usize,
+    pub(crate) updated: usize,
+    pub(crate) unchanged: usize,
+    pub(crate) customized: usize,
 }
 
 impl Tally {
-    fn count(&mut self, model: &Model, object: &Object) -> bool {
+    pub(crate) fn count(&mut self, model: &Model, object: &Object) -> bool {
         match get_object(model, &object.key()) {
             None => {
                 self.added += 1;

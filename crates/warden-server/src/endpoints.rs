@@ -39,6 +39,8 @@ pub enum Body {
     Object(ObjectKind),
     /// Plain text (metrics).
     Text,
+    /// A file in one of these media types (D365's entity files: CSV or XML).
+    Texts(&'static [&'static str]),
 }
 
 #[derive(Debug, Clone)]
@@ -256,6 +258,7 @@ pub fn all() -> Vec<Endpoint> {
         v.extend(collection_endpoints(c));
     }
     v.extend(crate::sod_api::endpoints());
+    v.extend(crate::dmf_api::endpoints());
     v.extend(crate::webhook_api::endpoints());
     v.extend(crate::sessions_api::endpoints());
     v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList")), api::customizations));

@@ -9,6 +9,7 @@
 //! details ([`problem`]).
 
 mod api;
+mod dmf_api;
 pub mod auth;
 pub use warden_core::builtin;
 mod dto;

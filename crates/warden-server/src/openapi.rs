@@ -44,13 +44,14 @@ fn object_schema(description: &str) -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(SchemaType::Type(Type::Object)).description(Some(description)).into()
 }
 
-fn body_content(body: Body) -> Option<(String, RefOr<Schema>)> {
+fn body_content(body: Body) -> Vec<(String, RefOr<Schema>)> {
     match body {
-        Body::None => None,
-        Body::Schema("OpenApiDocument") => Some(("application/json".into(), object_schema("an OpenAPI 3.1 document"))),
-        Body::Schema(name) => Some(("application/json".into(), Ref::from_schema_name(name).into())),
-        Body::Object(kind) => Some(("application/json".into(), Ref::from_schema_name(object_schema_name(kind)).into())),
-        Body::Text => Some(("text/plain".into(), String::schema())),
+        Body::None => Vec::new(),
+        Body::Schema("OpenApiDocument") => vec![("application/json".into(), object_schema("an OpenAPI 3.1 document"))],
+        Body::Schema(name) => vec![("application/json".into(), Ref::from_schema_name(name).into())],
+        Body::Object(kind) => vec![("application/json".into(), Ref::from_schema_name(object_schema_name(kind)).into())],
+        Body::Text => vec![("text/plain".into(), String::schema())],
+        Body::Texts(types) => types.iter().map(|t| (t.to_string(), String::schema())).collect(),
     }
 }
 
@@ -340,15 +341,18 @@ fn build_api(table: &[endpoints::Endpoint]) -> OpenApi {
                     .schema(Some(ObjectBuilder::new().schema_type(SchemaType::Type(Type::String)).min_length(Some(1)).max_length(Some(crate::idempotency::MAX_KEY_LEN)).pattern(Some(r#"^"?[!#-\[\]-~]+"?$"#)))),
             );
         }
-        if let Some((content_type, schema)) = body_content(e.request) {
+        let request = body_content(e.request);
+        if !request.is_empty() {
             let required = if e.body_optional { Required::False } else { Required::True };
-            op = op.request_body(Some(
-                RequestBodyBuilder::new().content(content_type, ContentBuilder::new().schema(Some(schema)).build()).required(Some(required)).build(),
-            ));
+            let mut body = RequestBodyBuilder::new().required(Some(required));
+            for (content_type, schema) in request {
+                body = body.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
+            }
+            op = op.request_body(Some(body.build()));
         }
         let (status, body) = e.response;
         let mut ok = ResponseBuilder::new().description("success");
-        if let Some((content_type, schema)) = body_content(body) {
+        for (content_type, schema) in body_content(body) {
             ok = ok.content(content_type, ContentBuilder::new().schema(Some(schema)).build());
         }
         op = op.response(status.to_string(), ok.build());
@@ -419,6 +423,12 @@ fn build_api(table: &[endpoints::Endpoint]) -> OpenApi {
         .schema_from::<crate::sod_api::AssignResponse>()
         .schema_from::<crate::sod_api::SimilarPairDto>()
         .schema_from::<crate::sod_api::SimilarityReport>()
+        .schema_from::<crate::dmf_api::DmfImportRequest>()
+        .schema_from::<crate::dmf_api::DmfFileBody>()
+        .schema_from::<crate::dmf_api::DmfImportResponse>()
+        .schema_from::<crate::dmf_api::DmfFileReadDto>()
+        .schema_from::<crate::dmf_api::DmfCounts>()
+        .schema_from::<crate::dmf_api::DmfFormatName>()
         .schema_from::<crate::webhook_api::WebhookList>()
         .schema_from::<crate::webhook_api::NewWebhook>()
         .schema_from::<crate::webhook_api::WebhookSecret>()

@@ -136,6 +136,10 @@ impl From<CoreError> for ApiError {
             | CoreError::Aot(_) => {
                 ApiError::unprocessable(e.to_string())
             }
+            CoreError::Dmf(ref problems) => {
+                let errors = problems.iter().map(ToString::to_string).collect();
+                ApiError { errors, ..ApiError::unprocessable(e.to_string()) }
+            }
             CoreError::NotEmpty { .. } | CoreError::Transition { .. } => ApiError::conflict(e.to_string()),
             CoreError::NotPermitted(_) => ApiError::forbidden(e.to_string()),
             CoreError::RecordingAltered { .. } => ApiError::new(StatusCode::CONFLICT, "recording-altered", e.to_string()),

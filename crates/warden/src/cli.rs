@@ -211,6 +211,30 @@ imported.")]
         /// The CSV file
         file: PathBuf,
     },
+
+    /// Import users, role assignments and organization scopes from D365 data-management entity files (CSV or XML)
+    #[command(long_about = "Import users, their role assignments and the organizations each assignment is \
+limited to, from the files D365's Data management framework exports (CSV or XML): \
+SystemUserEntity (\"User information\"), SystemSecurityUserRoleEntity (\"Security user role association\") \
+and SystemSecurityUserRoleOrganizationEntity. Give the files, or the folder of an unpacked data package; \
+each file's entity is told from its records or header (or --entity for a single file).\n\n\
+Everything is checked before anything is written, as one audited change: any problem (reported as \
+file:line:column) and nothing is imported. Roles must exist (import their AOT model first); organizations \
+are added when missing. A new segregation-of-duties conflict refuses the import, naming the rule, unless \
+--override-reason allows it. Stored users and assignments the files do not mention stay. User columns \
+Warden has no field for are kept as d365.COLUMN attributes; Disabled assignments, columns D365 computes \
+and Automatic (rule-made) modes are listed as warnings. An import that changes nothing writes nothing.")]
+    Dmf {
+        /// Entity files (.csv, .xml) or folders holding them
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// What a single file holds: users, user-roles or user-role-organizations
+        #[arg(long, value_name = "ENTITY")]
+        entity: Option<warden_core::dmf::DmfEntity>,
+        /// Allow the segregation-of-duties conflicts the import creates, with this reason (recorded per conflict)
+        #[arg(long, value_name = "TEXT")]
+        override_reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -221,6 +245,29 @@ pub enum ExportCommand {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Write into a folder that already has files (same-named files are overwritten)
+        #[arg(long)]
+        force: bool,
+    },
+
+    /// Write users, role assignments and organization scopes as D365 data-management entity files
+    #[command(long_about = "Write the stored users, role assignments and their organization scopes as the \
+files D365's Data management framework imports: SystemUserEntity (\"User information\"), \
+SystemSecurityUserRoleEntity (\"Security user role association\") and SystemSecurityUserRoleOrganizationEntity, \
+as CSV or XML.\n\n\
+With --entity, --out is that entity's file; without, --out is a folder that receives all three. Each file is \
+written beside its place and renamed into it, never through a link. What D365's entities cannot hold \
+(validity windows; Warden's own built-in roles) is listed as warnings.")]
+    Dmf {
+        /// The file to write (with --entity), else the folder for the three files
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Write only this entity: users, user-roles or user-role-organizations
+        #[arg(long, value_name = "ENTITY")]
+        entity: Option<warden_core::dmf::DmfEntity>,
+        /// csv or xml
+        #[arg(long, value_name = "FORMAT", default_value = "csv")]
+        format: warden_core::dmf::DmfFormat,
+        /// Replace files that exist
         #[arg(long)]
         force: bool,
     },

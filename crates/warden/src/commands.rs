@@ -105,18 +105,28 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(cli: &Cli, data_dir_given: bool) -> Context {
-        let actor = cli
-            .actor
-            .clone()
-            .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
-            .unwrap_or_else(|| "cli".to_string());
+    /// Refuses an actor that breaks the id rule ([`warden_model::validate_id`]):
+    /// the actor is written into every audit event and printed by `audit log`,
+    /// so a control character in it would reach auditors' terminals raw. Checked
+    /// once here, so that no command (store, socket, server) sees another actor.
+    pub fn new(cli: &Cli, data_dir_given: bool) -> anyhow::Result<Context> {
+        let (actor, source) = match &cli.actor {
+            Some(actor) => (actor.clone(), "--actor"),
+            None => match std::env::var("USER").ok().filter(|u| !u.is_empty()) {
+                Some(user) => (user, "the environment variable USER"),
+                None => ("cli".to_string(), "the default actor"),
+            },
+        };
+        if let Err(e) = warden_model::validate_id(ObjectKind::User, &actor) {
+            let hint = if source == "--actor" { "give another --actor" } else { "set USER to a plain user id, or pass --actor ID" };
+            anyhow::bail!("{source} does not name a valid actor: {e}; {hint}");
+        }
         let mut prefix = program_prefix();
         if data_dir_given {
             prefix.push_str(" --data-dir ");
             prefix.push_str(&shell_quote(&cli.data_dir.display().to_string()));
         }
-        Context {
+        Ok(Context {
             opening: opening(&cli.command),
             data_dir: cli.data_dir.clone(),
             database_url: cli.database_url.clone(),
@@ -124,7 +134,7 @@ impl Context {
             actor_given: cli.actor.is_some(),
             json: cli.json,
             prefix,
-        }
+        })
     }
 
     /// Whether --actor named who acts (rather than $USER or "cli").
@@ -243,6 +253,20 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
                 outcome.revision
             );
             text.push_str(&counts_table(&outcome.counts, "  "));
+            for w in &outcome.warnings {
+                let _ = writeln!(text, "warning: {w}");
+            }
+            Ok(Output::ok(text))
+        }
+        Command::Export(ExportCommand::Dmf { out, entity, format, force }) => {
+            let outcome = ctx.warden().await?.export_dmf(&out, entity, format, force).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let mut text = format!("Wrote (revision {}):\n", outcome.revision);
+            for f in &outcome.files {
+                let _ = writeln!(text, "  {} ({}, {} record{})", f.path.display(), f.entity.entity_name(), f.records, plural(f.records));
+            }
             for w in &outcome.warnings {
                 let _ = writeln!(text, "warning: {w}");
             }
@@ -424,6 +448,31 @@ async fn import(ctx: &Context, cmd: ImportCommand) -> anyhow::Result<Output> {
                 }
                 if outcome.warnings.len() > SHOWN {
                     let _ = writeln!(text, "  ... and {} more (--json lists them all)", outcome.warnings.len() - SHOWN);
+                }
+            }
+            return Ok(Output::ok(text));
+        }
+        ImportCommand::Dmf { paths, entity, override_reason } => {
+            let outcome = warden.import_dmf(&paths, entity, override_reason.as_deref()).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let mut text = String::new();
+            for f in &outcome.files {
+                let _ = writeln!(text, "Read {}: {} record{} of {}", f.file, f.records, plural(f.records), f.entity.entity_name());
+            }
+            for (what, c) in [("organizations", outcome.organizations), ("users", outcome.users), ("assignments", outcome.assignments)] {
+                let _ = writeln!(text, "  {what}: {} added, {} updated, {} unchanged", c.added, c.updated, c.unchanged);
+            }
+            if outcome.changed {
+                let _ = writeln!(text, "revision {}", outcome.revision);
+            } else {
+                let _ = writeln!(text, "no changes: everything is stored as read; nothing was written (revision {})", outcome.revision);
+            }
+            if !outcome.warnings.is_empty() {
+                let _ = writeln!(text, "\n{} warning{}:", outcome.warnings.len(), plural(outcome.warnings.len()));
+                for w in &outcome.warnings {
+                    let _ = writeln!(text, "  {w}");
                 }
             }
             return Ok(Output::ok(text));

@@ -49,7 +49,13 @@ async fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let data_dir_given = matches.value_source("data_dir") == Some(ValueSource::CommandLine);
-    let ctx = commands::Context::new(&cli, data_dir_given);
+    let ctx = match commands::Context::new(&cli, data_dir_given) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
     match commands::run(&ctx, cli.command).await {
         Ok(out) => {
             emit(&out.stdout);

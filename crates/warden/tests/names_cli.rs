@@ -75,3 +75,47 @@ fn aot_xml_follows_the_identifier_rule() {
     let err = refused(data, &["import", "aot", file.to_str().unwrap()]);
     assert!(err.contains("Clerk.xml:3:") && err.contains("duty id"), "{err}");
 }
+
+/// The actor is written into every audit event: `--actor` and `$USER` meet
+/// the identifier rule before any command runs, so a control character never
+/// reaches the trail (nor a terminal that prints it).
+#[test]
+fn the_actor_follows_the_identifier_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    ok(data, &["user", "add", "admin"]);
+    let err = refused(data, &["--actor", "eve\u{1b}[2J", "user", "add", "bob"]);
+    assert!(err.contains("--actor does not name a valid actor: user id \"eve\\u{1b}[2J\" holds a control character (U+001B) at character 4"), "{err}");
+    assert!(!err.contains('\u{1b}'), "the refusal itself must not print the raw escape: {err:?}");
+    let err = refused(data, &["--actor", " admin", "user", "add", "bob"]);
+    assert!(err.contains("--actor does not name a valid actor") && err.contains("white space"), "{err}");
+    // From the environment: the message names USER, and says how to get past it.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["user", "add", "bob"])
+        .env_remove("WARDEN_DATA_DIR")
+        .env_remove("WARDEN_DATABASE_URL")
+        .env("USER", "eve\u{7}")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the environment variable USER does not name a valid actor"), "{err}");
+    assert!(err.contains("pass --actor ID"), "{err}");
+    // Nothing was written by the refused commands; a valid --actor still overrides a bad USER.
+    let users = ok(data, &["user", "list"]);
+    assert!(!users.contains("bob"), "{users}");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_warden"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--actor", "carol", "user", "add", "bob"])
+        .env("USER", "eve\u{7}")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = common::json(data, &["audit", "log"]);
+    let actors: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["actor"].as_str()).collect();
+    assert!(actors.contains(&"carol") && actors.iter().all(|a| !a.chars().any(char::is_control)), "{actors:?}");
+}
