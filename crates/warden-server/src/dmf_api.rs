@@ -44,7 +44,9 @@ pub fn endpoints() -> Vec<Endpoint> {
     ]
 }
 
-/// How an entity file is written.
+/// How an entity file is written. Only its schema is used (the query's
+/// values are read as text and named in the refusal of a wrong one).
+#[allow(dead_code)]
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DmfFormatName {
