@@ -115,6 +115,7 @@ async fn view_as_user_explains_a_decision() {
     let (status, body) = admin.get("/users/adam/view?entry_point=DEVSQLQueryExecute&access=update").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("Paths to the entry point") && body.contains("b-allow"), "{body}");
+    assert!(body.contains("<option value=\"update\" selected>"), "the form shows the access asked about");
     let (_, unknown) = admin.get("/check?user=adam&entry_point=NoSuchThing&access=read").await;
     assert!(unknown.contains("aria-invalid=\"true\""), "an unknown entry point is an error at its field");
 }

@@ -33,7 +33,9 @@ pub struct CheckQuery {
 /// The check form (GET, so that a check is a URL to share) and, once it is
 /// filled in, its answer; `user_fixed` hides the user field (view as user).
 pub fn form_and_answer(v: &Viewer, action: &str, q: &CheckQuery, user_fixed: Option<&str>) -> Markup {
-    let access_options: Vec<(&str, &str)> = Access::ALL.iter().map(|a| (a.as_str(), a.as_str())).collect();
+    let values: Vec<String> = Access::ALL.iter().map(|a| a.as_str().to_lowercase()).collect();
+    let access_options: Vec<(&str, &str)> = values.iter().zip(Access::ALL).map(|(value, a)| (value.as_str(), a.as_str())).collect();
+    let chosen = q.access.as_deref().unwrap_or("read").trim().to_lowercase();
     let user = user_fixed.or(given(&q.user));
     let (mut user_error, mut ep_error, mut other_error) = (None, None, None);
     let answer = match (user, given(&q.entry_point)) {
@@ -77,7 +79,7 @@ pub fn form_and_answer(v: &Viewer, action: &str, q: &CheckQuery, user_fixed: Opt
             div.row {
                 @if user_fixed.is_none() { (layout::field("User", "user", q.user.as_deref().unwrap_or(""), user_error.as_deref(), REQUIRED)) }
                 (layout::field("Entry point (NAME or TYPE/NAME)", "entry_point", q.entry_point.as_deref().unwrap_or(""), ep_error.as_deref(), REQUIRED))
-                (layout::select("Access", "access", &access_options, q.access.as_deref().unwrap_or("read")))
+                (layout::select("Access", "access", &access_options, &chosen))
                 (layout::field("Organization (optional)", "org", q.org.as_deref().unwrap_or(""), None, TEXT))
                 (layout::field("At (optional, RFC 3339 or date)", "at", q.at.as_deref().unwrap_or(""), None, TEXT))
             }
