@@ -51,6 +51,7 @@ fn body_content(body: Body) -> Option<(String, RefOr<Schema>)> {
         Body::Schema(name) => Some(("application/json".into(), Ref::from_schema_name(name).into())),
         Body::Object(kind) => Some(("application/json".into(), Ref::from_schema_name(object_schema_name(kind)).into())),
         Body::Text => Some(("text/plain".into(), String::schema())),
+        Body::Xml => Some(("application/xml".into(), String::schema())),
     }
 }
 
@@ -194,8 +195,10 @@ fn error_responses(e: &endpoints::Endpoint) -> Vec<(u16, &'static str)> {
     if has_body {
         v.extend([
             (413, "the body is larger than the limit (see the description of this document)"),
-            (415, "the body is not `application/json`"),
         ]);
+        if e.request != Body::Xml {
+            v.push((415, "the body is not `application/json`"));
+        }
     }
     if has_body || !e.query.is_empty() {
         v.push((422, "the body or a parameter does not match its schema (unknown field, wrong type, ...), or is refused by validation; the problem names the field"));
@@ -407,6 +410,7 @@ fn build_api(table: &[endpoints::Endpoint]) -> OpenApi {
         .schema_from::<ObjectName>()
         .schema_from::<RemoveCustomizations>()
         .schema_from::<CustomizationsRemoved>()
+        .schema_from::<SecurityConfigImported>()
         .schema_from::<ObjectPage>()
         .schema_from::<crate::sod_api::ConflictList>()
         .schema_from::<crate::sod_api::SodVerifyResponse>()
