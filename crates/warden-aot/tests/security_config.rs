@@ -31,11 +31,11 @@ fn the_documented_shape_is_read_whole() {
     assert_eq!(
         listed,
         vec![
-            (ConfigList::Customized, "role/DEVIntegDeveloperRole".to_string()),
-            (ConfigList::New, "role/a3f2c1d0-5b6e-4c7d-8e9f-0a1b2c3d4e5f".to_string()),
-            (ConfigList::Customized, "duty/DEVIntegWorkspaceView".to_string()),
-            (ConfigList::New, "duty/6d1e0c2b-9a8f-4e7d-b6c5-a4b3c2d1e0f9".to_string()),
-            (ConfigList::New, "privilege/0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f".to_string()),
+            (ConfigList::Customized, "role DEVIntegDeveloperRole".to_string()),
+            (ConfigList::New, "role a3f2c1d0-5b6e-4c7d-8e9f-0a1b2c3d4e5f".to_string()),
+            (ConfigList::Customized, "duty DEVIntegWorkspaceView".to_string()),
+            (ConfigList::New, "duty 6d1e0c2b-9a8f-4e7d-b6c5-a4b3c2d1e0f9".to_string()),
+            (ConfigList::New, "privilege 0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f".to_string()),
         ]
     );
     assert_eq!(config.disabled.iter().map(|d| d.key.clone()).collect::<Vec<_>>(), vec![ObjectRef::new(ObjectKind::Privilege, "DEVIntegServiceTestMaintain")]);
@@ -101,7 +101,7 @@ fn problems_are_refused_with_file_line_and_column() {
     let original = fixture_text();
     let cases: Vec<(String, &str)> = vec![
         // A name that breaks the identifier rule, inside an embedded object: the file's own line.
-        (original.replacen("<Name>DEVIntegWorkspaceView</Name>\n\t\t\t\t\t<Label>", "<Name>..</Name>\n\t\t\t\t\t<Label>", 1), "sc.xml:52:11: <Name>"),
+        (original.replacen("<Name>DEVIntegWorkspaceView</Name>\n\t\t\t\t\t<Label>", "<Name>..</Name>\n\t\t\t\t\t<Label>", 1), "sc.xml:52:12: <Name>"),
         (original.replace("<a:string>DEVIntegServiceTestMaintain</a:string>", "<a:string>bad\u{7}name</a:string>"), "sc.xml:80:"),
         (original.replace("<a:string>DEVIntegServiceTestMaintain</a:string>", "<a:string>0C9D8E7F-6A5B-4C3D-2E1F-0A9B8C7D6E5F</a:string>"), "twice"),
         (original.replacen("<AxSecurityDuty xmlns=\"\">", "<AxSecurityRole xmlns=\"\">", 1), "expected <AxSecurityDuty>"),

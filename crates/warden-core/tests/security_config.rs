@@ -98,7 +98,7 @@ async fn without_the_code_layer_customizations_are_kept_and_said_to_come_back_as
     let w = Warden::new(store, "tester");
     let imported = w.import_security_config(&config_fixture()).await.expect("imports");
     let warnings = imported.warnings.join("\n");
-    assert!(warnings.contains("exported as new objects") && warnings.contains("role/DEVIntegDeveloperRole"), "{warnings}");
+    assert!(warnings.contains("exported as new objects") && warnings.contains("role DEVIntegDeveloperRole"), "{warnings}");
     assert!(warnings.contains("disabled object(s) that Warden does not hold"), "{warnings}");
     assert!(imported.unresolved > 0, "references to the model not loaded are reported");
     let out = dir.path().join("out.xml");
