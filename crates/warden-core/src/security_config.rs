@@ -22,7 +22,7 @@ use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use warden_aot::{AotError, ConfigEntry, ConfigList, DisabledEntry, SecurityConfig};
-use warden_model::{ObjectKind, ObjectRef};
+use warden_model::{Object, ObjectKind, ObjectRef};
 use warden_store::{Change, Layer, Revision};
 
 /// The kinds a security configuration file holds.
@@ -160,12 +160,13 @@ impl Warden {
                             ),
                         ));
                     }
-                    let same = database.get(&key) == Some(&false) && get_object(model, &key).as_ref() == Some(object);
-                    if same {
+                    let stored = get_object(model, &key);
+                    let object = with_model_of(object.clone(), stored.as_ref());
+                    if database.get(&key) == Some(&false) && stored.as_ref() == Some(&object) {
                         tally.1 += 1;
                     } else {
                         tally.0 += 1;
-                        changes.push(Change::Put(object.clone()));
+                        changes.push(Change::Put(object));
                     }
                 }
                 for DisabledEntry { key, line, column } in &config.disabled {
@@ -269,6 +270,25 @@ impl Warden {
             revision,
         })
     }
+}
+
+/// The file does not say which AOT model an object belongs to; a stored
+/// object's model stays with it, so that `export aot` still writes it into
+/// its model's folder and a re-import of the same file changes nothing.
+fn with_model_of(mut object: Object, stored: Option<&Object>) -> Object {
+    let stored_model = match stored {
+        Some(Object::Role(x)) => x.model.clone(),
+        Some(Object::Duty(x)) => x.model.clone(),
+        Some(Object::Privilege(x)) => x.model.clone(),
+        _ => None,
+    };
+    match &mut object {
+        Object::Role(x) if x.model.is_none() => x.model = stored_model,
+        Object::Duty(x) if x.model.is_none() => x.model = stored_model,
+        Object::Privilege(x) if x.model.is_none() => x.model = stored_model,
+        _ => {}
+    }
+    object
 }
 
 /// The first few of a list, for a warning.

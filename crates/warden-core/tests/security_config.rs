@@ -40,6 +40,8 @@ async fn round_trip(store: Arc<dyn Store>) {
     let snapshot = w.snapshot().await.expect("snapshot");
     let role = snapshot.model.roles.get("DEVIntegDeveloperRole").expect("the role");
     assert!(role.duties.iter().any(|d| d == "DEVIntegWorkspaceView"), "{:?}", role.duties);
+    // The file does not say which AOT model a role is of; the stored one's stays.
+    assert_eq!(role.model.as_deref(), Some("DEVExternalIntegration"));
     assert!(!snapshot.model.privileges.contains_key("DEVIntegServiceTestMaintain"), "the disabled privilege no longer counts");
     assert!(snapshot.model.privileges.contains_key("0c9d8e7f-6a5b-4c3d-2e1f-0a9b8c7d6e5f"));
     let layers = w.store().layers(&ObjectRef::new(ObjectKind::Privilege, "DEVIntegServiceTestMaintain")).await.expect("layers");
@@ -123,10 +125,10 @@ async fn a_bad_file_writes_nothing_and_names_the_place() {
 
     // A new role whose name reads the same as a stored one (D365 compares without case).
     let bad = dir.path().join("look-alike.xml");
-    std::fs::write(&bad, text.replace("<Name>a3f2c1d0-5b6e-4c7d-8e9f-0a1b2c3d4e5f</Name>", "<Name>devintegdeveloperROLE</Name>")).expect("write");
+    std::fs::write(&bad, text.replace("<Name>a3f2c1d0-5b6e-4c7d-8e9f-0a1b2c3d4e5f</Name>", "<Name>devdocuexpimpjournalMAINTAIN</Name>")).expect("write");
     let error = w.import_security_config(&bad).await.expect_err("refused").to_string();
     assert!(error.starts_with(&format!("{}:32:5:", bad.display())), "{error}");
-    assert!(error.contains("DEVIntegDeveloperRole"), "{error}");
+    assert!(error.contains("reads the same as stored role 'DEVDocuExpImpJournalMaintain'"), "{error}");
 
     // Malformed XML half way: the objects before it are not written either.
     let truncated = dir.path().join("truncated.xml");
