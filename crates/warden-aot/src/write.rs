@@ -642,7 +642,7 @@ fn escape_attribute_into(buf: &mut String, text: &str) {
 /// Escapes text content. `\r` becomes a character reference so that it survives
 /// the line-end normalisation every XML reader applies; other control characters
 /// likewise, though XML 1.0 readers may still refuse them.
-fn escape_into(buf: &mut String, text: &str) {
+pub(crate) fn escape_into(buf: &mut String, text: &str) {
     if !text.contains(|c: char| matches!(c, '&' | '<' | '>') || (c.is_control() && c != '\t' && c != '\n')) {
         buf.push_str(text);
         return;

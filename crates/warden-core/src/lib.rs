@@ -27,6 +27,7 @@ pub mod host;
 pub mod idempotency;
 mod names;
 mod rules;
+mod security_config;
 mod service;
 pub mod sessions;
 mod snapshot;
@@ -42,6 +43,7 @@ pub use csv_io::{
 };
 pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
+pub use security_config::{SecurityConfigExportOutcome, SecurityConfigImportOutcome};
 pub use host::{ModelHost, WritePath};
 pub use sod_files::{parse_entry_point_side, parse_sod_rules, resolve_side, write_sod_rules_csv, SOD_RULE_COLUMNS};
 pub use sod::{ConflictFound, Resolution, RoleReport, RoleViolation, VerifyOutcome};

@@ -857,6 +857,46 @@ pub async fn remove_customizations(
     Ok(Json(CustomizationsRemoved { removed, revision: outcome.revision }))
 }
 
+/// `GET /security-config`: the database layer as D365's security configuration file.
+pub async fn security_config(State(state): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Response> {
+    let p = caller.principal()?;
+    let (xml, _warnings, _revision) = state.warden(&p.actor(), &caller.origin).security_config_xml().await?;
+    Ok(([(header::CONTENT_TYPE, "application/xml")], xml).into_response())
+}
+
+/// `POST /security-config/import`: the body is the file (`application/xml`).
+pub async fn import_security_config(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<SecurityConfigImported>> {
+    let xml = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "application/xml" | "text/xml"));
+    if !xml {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", "Expected request with `Content-Type: application/xml`"));
+    }
+    let p = caller.principal()?;
+    let o = state
+        .warden(&p.actor(), &caller.origin)
+        .import_security_config_bytes(std::path::Path::new("request body"), &body)
+        .await?;
+    Ok(Json(SecurityConfigImported {
+        customized: o.customized,
+        new: o.new,
+        disabled: o.disabled,
+        written: o.written,
+        unchanged: o.unchanged,
+        warnings: o.warnings,
+        unresolved: o.unresolved,
+        changed: o.changed,
+        revision: o.revision,
+    }))
+}
+
 impl Caller {
     pub fn principal(&self) -> ApiResult<&Principal> {
         self.principal.as_ref().ok_or_else(|| ApiError::unauthorized("sign in, or send `Authorization: Bearer <token>`"))

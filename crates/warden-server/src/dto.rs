@@ -384,6 +384,28 @@ pub struct RemoveCustomizations {
     pub objects: Vec<ObjectName>,
 }
 
+/// What `POST /security-config/import` read and wrote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecurityConfigImported {
+    /// Objects in the file's customized lists.
+    pub customized: usize,
+    /// Objects in the file's new lists.
+    pub new: usize,
+    /// Names in the file's disabled sets.
+    pub disabled: usize,
+    /// Objects and names written into the database layer.
+    pub written: usize,
+    /// Objects and names the database layer already held exactly so.
+    pub unchanged: usize,
+    /// Elements kept without being interpreted, what could not be kept, objects whose list export will not reproduce.
+    pub warnings: Vec<String>,
+    /// References to objects neither in the file nor stored (kept).
+    pub unresolved: usize,
+    /// Whether anything was committed (no revision and no audit event otherwise).
+    pub changed: bool,
+    pub revision: u64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomizationsRemoved {
     pub removed: Vec<ObjectName>,

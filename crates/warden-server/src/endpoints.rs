@@ -41,6 +41,8 @@ pub enum Body {
     Text,
     /// A file in one of these media types (D365's entity files: CSV or XML).
     Texts(&'static [&'static str]),
+    /// An XML document (`application/xml`): D365's security configuration file.
+    Xml,
 }
 
 #[derive(Debug, Clone)]
@@ -261,6 +263,29 @@ pub fn all() -> Vec<Endpoint> {
     v.extend(crate::dmf_api::endpoints());
     v.extend(crate::webhook_api::endpoints());
     v.extend(crate::sessions_api::endpoints());
+    v.push(ep(
+        Method::GET,
+        "/api/v1/security-config",
+        needs(Area::SecurityConfiguration, Access::Read),
+        "layers",
+        "The database layer's roles, duties and privileges as D365's security configuration file (SecurityDatabaseCustomizations.xml): customized, new and disabled",
+        Body::None,
+        (200, Body::Xml),
+        api::security_config,
+    ));
+    v.push(
+        ep(
+            Method::POST,
+            "/api/v1/security-config/import",
+            needs(Area::SecurityConfiguration, Access::Update),
+            "layers",
+            "Import D365's security configuration file (the request body, application/xml) into the database layer, all or nothing; a file that changes nothing writes nothing",
+            Body::Xml,
+            (200, Schema("SecurityConfigImported")),
+            api::import_security_config,
+        )
+        .error(415, "the body is not `application/xml`"),
+    );
     v.push(ep(Method::GET, "/api/v1/customizations", needs(Area::SecurityConfiguration, Access::Read), "layers", "Database customizations of security objects", None, (200, Schema("CustomizationList")), api::customizations));
     v.push(ep(
         Method::POST,

@@ -52,6 +52,7 @@ fn body_content(body: Body) -> Vec<(String, RefOr<Schema>)> {
         Body::Object(kind) => vec![("application/json".into(), Ref::from_schema_name(object_schema_name(kind)).into())],
         Body::Text => vec![("text/plain".into(), String::schema())],
         Body::Texts(types) => types.iter().map(|t| (t.to_string(), String::schema())).collect(),
+        Body::Xml => vec![("application/xml".into(), String::schema())],
     }
 }
 
@@ -195,8 +196,10 @@ fn error_responses(e: &endpoints::Endpoint) -> Vec<(u16, &'static str)> {
     if has_body {
         v.extend([
             (413, "the body is larger than the limit (see the description of this document)"),
-            (415, "the body is not `application/json`"),
         ]);
+        if e.request != Body::Xml {
+            v.push((415, "the body is not `application/json`"));
+        }
     }
     if has_body || !e.query.is_empty() {
         v.push((422, "the body or a parameter does not match its schema (unknown field, wrong type, ...), or is refused by validation; the problem names the field"));
@@ -411,6 +414,7 @@ fn build_api(table: &[endpoints::Endpoint]) -> OpenApi {
         .schema_from::<ObjectName>()
         .schema_from::<RemoveCustomizations>()
         .schema_from::<CustomizationsRemoved>()
+        .schema_from::<SecurityConfigImported>()
         .schema_from::<ObjectPage>()
         .schema_from::<crate::sod_api::ConflictList>()
         .schema_from::<crate::sod_api::SodVerifyResponse>()

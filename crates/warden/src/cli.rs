@@ -182,6 +182,19 @@ not import) are warnings, or errors with --strict.")]
         strict: bool,
     },
 
+    /// Import D365's security configuration file (SecurityDatabaseCustomizations.xml) into the database layer
+    #[command(name = "security-config", long_about = "Import the file D365's Security configuration form exports \
+(System administration > Security > Security configuration > Data > Export, SecurityDatabaseCustomizations.xml): \
+the roles, duties and privileges customized, created or disabled in D365's user interface.\n\n\
+Customized and new objects become database-layer objects (they win over the code layer, as in D365); disabled \
+ones hide their code form. Objects the file does not mention stay. Everything is read and checked before \
+anything is written: one problem (reported as file:line:column) and nothing is imported; a file that changes \
+nothing writes nothing. What Warden keeps without interpreting, and what it cannot keep, is listed as warnings.")]
+    SecurityConfig {
+        /// The SecurityDatabaseCustomizations.xml file
+        file: PathBuf,
+    },
+
     /// Import or update users from a CSV file: id,name,type,enabled,email
     #[command(long_about = "Import or update users from a CSV file with the header \
 id,name,type,enabled,email (any order; only id is required).\n\n\
@@ -268,6 +281,20 @@ written beside its place and renamed into it, never through a link. What D365's 
         #[arg(long, value_name = "FORMAT", default_value = "csv")]
         format: warden_core::dmf::DmfFormat,
         /// Replace files that exist
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write the database layer's roles, duties and privileges as D365's security configuration file
+    #[command(name = "security-config", long_about = "Write the database layer's roles, duties and privileges \
+as the file D365's Security configuration form imports (SecurityDatabaseCustomizations.xml): an object whose \
+code form Warden holds is customized, one without is new, a deleted code object is disabled.\n\n\
+The file is written to a new file beside FILE and renamed into place, so FILE is never half written; a \
+symbolic link at FILE is refused, and an existing file is replaced only with --force.")]
+    SecurityConfig {
+        /// The file to write
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Replace the file if it exists
         #[arg(long)]
         force: bool,
     },

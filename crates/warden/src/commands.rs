@@ -228,6 +228,12 @@ fn program_prefix() -> String {
     }
 }
 
+/// Text from a file, made safe for a terminal: control characters (escape
+/// sequences included) are shown escaped instead of reaching it raw.
+fn printable(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+}
+
 fn shell_quote(s: &str) -> String {
     if s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c)) {
         s.to_string()
@@ -269,6 +275,24 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
             }
             for w in &outcome.warnings {
                 let _ = writeln!(text, "warning: {w}");
+            }
+            Ok(Output::ok(text))
+        }
+        Command::Export(ExportCommand::SecurityConfig { out, force }) => {
+            let outcome = ctx.warden().await?.export_security_config(&out, force).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let mut text = format!(
+                "Wrote {} (revision {}): {} customized, {} new, {} disabled\n",
+                outcome.file.display(),
+                outcome.revision,
+                outcome.customized,
+                outcome.new,
+                outcome.disabled
+            );
+            for w in &outcome.warnings {
+                let _ = writeln!(text, "warning: {}", printable(w));
             }
             Ok(Output::ok(text))
         }
@@ -473,6 +497,46 @@ async fn import(ctx: &Context, cmd: ImportCommand) -> anyhow::Result<Output> {
                 let _ = writeln!(text, "\n{} warning{}:", outcome.warnings.len(), plural(outcome.warnings.len()));
                 for w in &outcome.warnings {
                     let _ = writeln!(text, "  {w}");
+                }
+            }
+            return Ok(Output::ok(text));
+        }
+        ImportCommand::SecurityConfig { file } => {
+            let outcome = warden.import_security_config(&file).await?;
+            if ctx.json {
+                return ctx.json(&outcome);
+            }
+            let mut text = format!(
+                "Read {}: {} customized, {} new, {} disabled\n",
+                outcome.file.display(),
+                outcome.customized,
+                outcome.new,
+                outcome.disabled
+            );
+            if outcome.changed {
+                let _ = writeln!(
+                    text,
+                    "{} written to the database layer, {} unchanged (revision {})",
+                    outcome.written, outcome.unchanged, outcome.revision
+                );
+            } else {
+                let _ = writeln!(
+                    text,
+                    "no changes: all {} are stored as read; nothing was written (revision {})",
+                    outcome.unchanged, outcome.revision
+                );
+            }
+            if outcome.unresolved > 0 {
+                let _ = writeln!(text, "{} reference(s) to objects neither in the file nor stored (kept)", outcome.unresolved);
+            }
+            const SHOWN: usize = 20;
+            if !outcome.warnings.is_empty() {
+                let _ = writeln!(text, "\n{} warning{}:", outcome.warnings.len(), plural(outcome.warnings.len()));
+                for w in outcome.warnings.iter().take(SHOWN) {
+                    let _ = writeln!(text, "  {}", printable(w));
+                }
+                if outcome.warnings.len() > SHOWN {
+                    let _ = writeln!(text, "  ... and {} more (--json lists them all)", outcome.warnings.len() - SHOWN);
                 }
             }
             return Ok(Output::ok(text));
