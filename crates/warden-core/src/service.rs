@@ -542,9 +542,12 @@ impl Warden {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // Where a write's time goes, phase by phase (logged at debug level).
+            let mut phases = Phases::start();
             let snapshot = host.snapshot();
             let before: &Model = &snapshot.model;
             let Plan { action, mut summary, mut changes, outcome } = plan(before)?;
+            phases.mark("plan");
             if target.nothing_if_unchanged && changes.is_empty() {
                 return Ok((outcome, snapshot.revision, Vec::new()));
             }
@@ -571,6 +574,7 @@ impl Warden {
                 }
                 changes.extend(derived);
             }
+            phases.mark("apply and rules");
             let now = self.now();
             let role_check = target.layer == Layer::Database;
             let same_index = !touched.iter().any(|k| k.kind.is_deployable() || k.kind == ObjectKind::SodRule);
@@ -582,10 +586,13 @@ impl Warden {
                 }
                 changes.extend(review.changes);
             }
+            phases.mark("sod");
             if role_check {
                 similarity(&model, &changes, &mut summary)?;
             }
+            phases.mark("similarity");
             let judgement = crate::validate::judge_write(before, &model, &touched, &asked);
+            phases.mark("validate");
             if !judgement.kept.is_empty() {
                 return Err(CoreError::ReadOnly(judgement.kept));
             }
@@ -594,11 +601,14 @@ impl Warden {
             let answered = commit.idempotency.as_ref().map(|r| r.response.is_some());
             match self.store.commit(commit).await {
                 Ok(rev) => {
+                    phases.mark("commit");
                     if let (Some(claim), Some(answered)) = (&self.idempotency, answered) {
                         claim.took(rev, answered);
                     }
                     // Read-your-writes: the snapshot holds the write before the caller hears of it.
                     host.install(snapshot.derive(model, rev, &touched));
+                    phases.mark("derive");
+                    tracing::debug!(action, revision = rev, phases = %phases, "write phases");
                     tracing::info!(action, revision = rev, "committed");
                     return Ok((outcome, rev, dangling));
                 }
@@ -1144,6 +1154,35 @@ impl Warden {
 }
 
 /// Refuses to write into a folder that already has files, unless told to.
+/// The time a write spends in each phase, for the debug log: `plan 12us,
+/// sod 40us, ...`. Cheap enough to keep on every write.
+struct Phases {
+    last: std::time::Instant,
+    spent: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Phases {
+    fn start() -> Phases {
+        Phases { last: std::time::Instant::now(), spent: Vec::new() }
+    }
+
+    /// Ends the phase called `name`, which began at the last mark.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.spent.push((name, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (name, d)) in self.spent.iter().enumerate() {
+            write!(f, "{}{name} {}us", if i == 0 { "" } else { ", " }, d.as_micros())?;
+        }
+        Ok(())
+    }
+}
+
 fn ensure_empty_dir(out: &Path, overwrite: bool) -> Result<(), CoreError> {
     match std::fs::read_dir(out) {
         Ok(mut entries) => {

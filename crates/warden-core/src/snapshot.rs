@@ -269,43 +269,61 @@ impl Snapshot {
 
     /// The snapshot of `model`, which is this snapshot's model with the
     /// objects in `touched` changed, at `revision`: what the touched kinds
-    /// cannot have changed is shared, the access index is patched for the
-    /// users they concern (or built anew when the security configuration
-    /// changed), and the SoD index is kept unless roles or rules changed.
+    /// cannot have changed is shared. The access index is patched: the grant
+    /// rows of the roles a change to the security configuration affects
+    /// ([`warden_engine::affected_roles`], [`Index::with_roles`]), then the
+    /// slots of the users the write concerns ([`Index::with_users`]); it is
+    /// built anew only when roles or entry points were added or removed, or
+    /// when patches left more than half of a table unused. The SoD index is
+    /// kept while roles and rules stay, patched for the affected roles when
+    /// only their contents changed, and built again (when first asked for)
+    /// when rules changed.
     pub fn derive(&self, model: Model, revision: Revision, touched: &std::collections::BTreeSet<warden_model::ObjectRef>) -> Snapshot {
         use warden_model::ObjectKind as K;
+        let started = std::time::Instant::now();
         let security = touched.iter().any(|k| k.kind.is_deployable());
-        let sod_inputs = security || touched.iter().any(|k| k.kind == K::SodRule);
+        let rules = touched.iter().any(|k| k.kind == K::SodRule);
         let privileged = touched.iter().any(|k| k.kind == K::PrivilegedSession);
-        let index = if security {
-            Index::build(&model)
-        } else {
-            let mut users: BTreeSet<String> = BTreeSet::new();
-            for key in touched {
-                match key.kind {
-                    K::User => drop(users.insert(key.name.clone())),
-                    K::Assignment => users.extend(warden_model::split_key(&key.name).map(|[user, _]: [String; 2]| user)),
-                    K::TempRoleSession => {
-                        users.extend(self.model.temp_role_sessions.get(&key.name).map(|s| s.user.clone()));
-                        users.extend(model.temp_role_sessions.get(&key.name).map(|s| s.user.clone()));
+        // The roles whose contents the write can have changed; `None`: roles or entry points renumber.
+        let affected = if security { warden_engine::affected_roles(&self.model, &model, touched) } else { Some(BTreeSet::new()) };
+        let roles = || affected.iter().flatten().map(String::as_str);
+        let patched_roles = match &affected {
+            Some(set) if set.is_empty() => Some(self.index.clone()),
+            Some(_) => self.index.with_roles(&self.model, &model, roles()),
+            None => None,
+        };
+        let index = match patched_roles {
+            None => Index::build(&model),
+            Some(index) => {
+                let mut users: BTreeSet<String> = BTreeSet::new();
+                for key in touched {
+                    match key.kind {
+                        K::User => drop(users.insert(key.name.clone())),
+                        K::Assignment => users.extend(warden_model::split_key(&key.name).map(|[user, _]: [String; 2]| user)),
+                        K::TempRoleSession => {
+                            users.extend(self.model.temp_role_sessions.get(&key.name).map(|s| s.user.clone()));
+                            users.extend(model.temp_role_sessions.get(&key.name).map(|s| s.user.clone()));
+                        }
+                        K::PrivilegedSession => {
+                            users.extend(self.model.privileged_sessions.get(&key.name).map(|s| s.user.clone()));
+                            users.extend(model.privileged_sessions.get(&key.name).map(|s| s.user.clone()));
+                        }
+                        _ => {}
                     }
-                    K::PrivilegedSession => {
-                        users.extend(self.model.privileged_sessions.get(&key.name).map(|s| s.user.clone()));
-                        users.extend(model.privileged_sessions.get(&key.name).map(|s| s.user.clone()));
-                    }
-                    _ => {}
                 }
-            }
-            if users.is_empty() {
-                self.index.clone()
-            } else {
-                let patched = self.index.with_users(&model, users.iter().map(String::as_str));
-                // Patched users leave their old side-table entries behind; past half, compact.
+                let patched = if users.is_empty() { index } else { index.with_users(&model, users.iter().map(String::as_str)) };
+                // Patched users and roles leave old side-table entries and rows behind; past half, compact.
                 if patched.garbage_ratio() > 0.5 { Index::build(&model) } else { patched }
             }
         };
         let recorded = if privileged { Arc::new(recorded_users(&model)) } else { self.recorded.clone() };
-        let sod = if sod_inputs { Arc::default() } else { self.sod.clone() };
+        let sod = match (&affected, self.sod.get()) {
+            _ if rules => Arc::default(),
+            (Some(set), _) if set.is_empty() => self.sod.clone(),
+            (Some(_), Some(old)) => old.with_roles(&model, roles()).map_or_else(Arc::default, |s| Arc::new(std::sync::OnceLock::from(s))),
+            _ => Arc::default(),
+        };
+        tracing::debug!(revision, keys = touched.len(), roles = affected.as_ref().map(BTreeSet::len), us = started.elapsed().as_micros() as u64, "snapshot derived");
         Snapshot { model: Arc::new(model), index, revision, recorded, sod }
     }
 

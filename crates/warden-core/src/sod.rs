@@ -132,16 +132,24 @@ pub(crate) fn review(
     if users.is_empty() && !configuration {
         return Ok(None);
     }
+    let security = changes.iter().any(|c| c.key().kind.is_deployable());
+    let rules_changed = changes.iter().any(|c| c.key().kind == ObjectKind::SodRule);
     let built;
     let index = match cached {
         Some((snapshot, true)) => snapshot.sod_index(),
         _ => {
-            built = SodIndex::build(after);
+            // Rules unchanged and roles renumbered by nothing: the snapshot's
+            // index with the masks of the roles the change affects computed again.
+            let keys: Vec<ObjectRef> = changes.iter().map(Change::key).collect();
+            let patched = match cached {
+                Some((snapshot, false)) if !rules_changed => warden_engine::affected_roles(before, after, &keys)
+                    .and_then(|roles| snapshot.sod_index().with_roles(after, roles.iter().map(String::as_str))),
+                _ => None,
+            };
+            built = patched.unwrap_or_else(|| SodIndex::build(after));
             &built
         }
     };
-    let security = changes.iter().any(|c| c.key().kind.is_deployable());
-    let rules_changed = changes.iter().any(|c| c.key().kind == ObjectKind::SodRule);
     let old_built;
     let old: Option<&SodIndex> = match (security, cached) {
         (false, _) => None,

@@ -4,7 +4,8 @@
 //! *neighbourhood* of the touched objects in both states and keeps what is new:
 //! the touched objects; what they refer to, before and after; what refers to
 //! an object the write removes; the names a new name could be confused with;
-//! and, when roles change, the whole role graph (cycles are global). Running
+//! and, when roles change, the roles reachable from them through sub-roles
+//! (where any cycle through a changed role lies). Running
 //! [`Model::validate`] itself on those two small models keeps one definition
 //! of every rule; the property test holds this to the full validation.
 
@@ -127,10 +128,30 @@ fn neighbourhood(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>) -
         }
     }
     if roles {
-        // Sub-role cycles are a property of the whole role graph.
+        // A sub-role cycle that the write makes (or leaves) passes through a
+        // role it touched (or the target of an extension it touched), so the
+        // roles reachable from those, in either state, hold every such cycle.
+        let mut seeds: Vec<&str> = Vec::new();
+        for key in touched {
+            match key.kind {
+                ObjectKind::Role => seeds.push(key.name.as_str()),
+                ObjectKind::RoleExtension => seeds.extend([before, after].iter().filter_map(|m| m.role_extensions.get(&key.name)).map(|e| e.target.as_str())),
+                _ => {}
+            }
+        }
         for m in [before, after] {
-            scope.extend(m.roles.keys().map(|r| ObjectRef::new(ObjectKind::Role, r.clone())));
-            scope.extend(m.role_extensions.keys().map(|r| ObjectRef::new(ObjectKind::RoleExtension, r.clone())));
+            let mut reached: HashSet<&str> = HashSet::new();
+            let mut stack = seeds.clone();
+            while let Some(name) = stack.pop() {
+                if !reached.insert(name) {
+                    continue;
+                }
+                if let Some(role) = m.roles.get(name) {
+                    scope.insert(ObjectRef::new(ObjectKind::Role, name));
+                    stack.extend(m.role_sub_roles(role));
+                }
+            }
+            scope.extend(m.role_extensions.values().filter(|e| reached.contains(e.target.as_str())).map(|e| ObjectRef::new(ObjectKind::RoleExtension, e.name.clone())));
         }
     }
     for kind in sessions {
@@ -335,6 +356,30 @@ mod tests {
         );
         // An object outside the problem: allowed.
         assert!(judged(|m| m.put(role("C", &[], Some("fine"))), &["C"]).kept.is_empty());
+    }
+
+    #[test]
+    fn a_cycle_through_a_changed_role_is_found_among_the_roles_it_reaches() {
+        let mut before = Model::default();
+        for o in [role("A", &["B"], None), role("B", &["C"], None), role("C", &[], None), role("D", &[], None)] {
+            before.put(o);
+        }
+        let cycles = |errors: &[ModelError]| errors.iter().filter(|e| matches!(e, ModelError::SubRoleCycle { .. })).count();
+        // C → A closes A → B → C → A: found, as whole validation finds it.
+        let mut after = before.clone();
+        after.put(role("C", &["A"], None));
+        let touched: BTreeSet<ObjectRef> = [key("C")].into();
+        let j = judge_write(&before, &after, &touched, &touched);
+        assert_eq!(cycles(&j.introduced), 1, "{:?}", j.introduced);
+        assert_eq!(cycles(&j.introduced), cycles(&diff(&before.validate(), after.validate())));
+        // Only the roles C reaches, in either state, are in scope: not D.
+        let scope = neighbourhood(&before, &after, &touched);
+        assert!(["A", "B", "C"].iter().all(|r| scope.contains(&key(r))) && !scope.contains(&key("D")), "{scope:?}");
+        // A role that reaches no cycle makes none.
+        let mut after = before.clone();
+        after.put(role("D", &["C"], Some("x")));
+        let touched: BTreeSet<ObjectRef> = [key("D")].into();
+        assert!(judge_write(&before, &after, &touched, &touched).introduced.is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use warden_core::{Edit, ListEdit, ModelHost, Resolution, RoleEdit, Snapshot, UserEdit, Warden, WritePath};
+use warden_core::{DutyEdit, Edit, ListEdit, ModelHost, PrivilegeEdit, Resolution, RoleEdit, Snapshot, UserEdit, Warden, WritePath};
 use warden_model::{
     Access, AssignmentRule, Condition, ConditionOp, EntryPointKey, Model, Object, ObjectKind, ObjectRef, Organization, SessionType, SodRule,
     SodSide, TempSessionRequest, Timestamp, User,
@@ -30,6 +30,9 @@ enum Op {
     SetDepartment { user: usize, finance: bool },
     AddOrg { n: u8 },
     RoleDuty { role: usize, duty: usize, add: bool },
+    RoleSubRole { role: usize, sub: usize, add: bool },
+    DutyPrivilege { duty: usize, privilege: usize, add: bool },
+    PrivilegeGrant { privilege: usize, entry_point: usize, access: usize, deny: bool },
     DeleteRole { role: usize },
     AddRule { n: u8, role: usize, finance: bool },
     DeleteRule { n: u8 },
@@ -52,6 +55,9 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (i(), any::<bool>()).prop_map(|(user, finance)| Op::SetDepartment { user, finance }),
         1 => any::<u8>().prop_map(|n| Op::AddOrg { n }),
         3 => (i(), i(), any::<bool>()).prop_map(|(role, duty, add)| Op::RoleDuty { role, duty, add }),
+        2 => (i(), i(), any::<bool>()).prop_map(|(role, sub, add)| Op::RoleSubRole { role, sub, add }),
+        2 => (i(), i(), any::<bool>()).prop_map(|(duty, privilege, add)| Op::DutyPrivilege { duty, privilege, add }),
+        2 => (i(), i(), 0usize..6, any::<bool>()).prop_map(|(privilege, entry_point, access, deny)| Op::PrivilegeGrant { privilege, entry_point, access, deny }),
         1 => i().prop_map(|role| Op::DeleteRole { role }),
         2 => (0u8..4, i(), any::<bool>()).prop_map(|(n, role, finance)| Op::AddRule { n, role, finance }),
         1 => (0u8..4).prop_map(|n| Op::DeleteRule { n }),
@@ -80,6 +86,9 @@ fn department(finance: bool) -> String {
 async fn run(w: &Warden, op: &Op, dir: &std::path::Path) {
     let m = w.snapshot().await.expect("snapshot").model.clone();
     let (users, roles, duties, orgs) = (names(&m.users), names(&m.roles), names(&m.duties), names(&m.organizations));
+    let privileges = names(&m.privileges);
+    let entry_points: Vec<String> = m.entry_points.keys().map(ToString::to_string).collect();
+    let list = |name: String, add: bool| if add { ListEdit::adding(vec![name]) } else { ListEdit { add: vec![], remove: vec![name] } };
     let result: Result<(), warden_core::CoreError> = match op.clone() {
         Op::Assign { user, role, org, window, reason } => {
             let orgs: Vec<String> = org.map(|o| pick(&orgs, o)).into_iter().collect();
@@ -105,6 +114,19 @@ async fn run(w: &Warden, op: &Op, dir: &std::path::Path) {
         Op::RoleDuty { role, duty, add } => {
             let list = if add { ListEdit::adding(vec![pick(&duties, duty)]) } else { ListEdit { add: vec![], remove: vec![pick(&duties, duty)] } };
             w.edit(&pick(&roles, role), &Edit::Role(RoleEdit { duties: list, ..RoleEdit::default() })).await.map(drop)
+        }
+        Op::RoleSubRole { role, sub, add } => {
+            let edit = RoleEdit { sub_roles: list(pick(&roles, sub), add), ..RoleEdit::default() };
+            w.edit(&pick(&roles, role), &Edit::Role(edit)).await.map(drop)
+        }
+        Op::DutyPrivilege { duty, privilege, add } => {
+            let edit = DutyEdit { privileges: list(pick(&privileges, privilege), add), ..DutyEdit::default() };
+            w.edit(&pick(&duties, duty), &Edit::Duty(edit)).await.map(drop)
+        }
+        Op::PrivilegeGrant { privilege, entry_point, access, deny } => {
+            let grant = vec![(pick(&entry_points, entry_point), vec![Access::ALL[access]])];
+            let edit = if deny { PrivilegeEdit { deny: grant, ..PrivilegeEdit::default() } } else { PrivilegeEdit { allow: grant, ..PrivilegeEdit::default() } };
+            w.edit(&pick(&privileges, privilege), &Edit::Privilege(edit)).await.map(drop)
         }
         Op::DeleteRole { role } => w.delete(&ObjectRef::new(ObjectKind::Role, pick(&roles, role)), None).await.map(drop),
         Op::AddRule { n, role, finance } => {

@@ -20,7 +20,7 @@ use crate::names::Names;
 use crate::chunked::Chunked;
 use crate::rows::{GrantRows, Row, ROLE_SHIFT};
 use crate::Decision;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use warden_model::{Access, Assignment, EntryPointKey, Model, Timestamp, MAX_ROLES};
 
@@ -135,6 +135,8 @@ pub struct Index {
     garbage: usize,
     /// Grant rows, addressed by [`EntryPointId`].
     grants: Arc<GrantRows>,
+    /// Places in `grants` held by rows that patched roles replaced, until the next build.
+    grant_garbage: usize,
     /// By the entry point's number in `ep_ids`: its row handle, the id callers get.
     ep_handles: Arc<[u32]>,
 }
@@ -297,18 +299,7 @@ impl Index {
                 }
                 stack.extend_from_slice(&subs[r as usize]);
             }
-            table.sort_unstable_by_key(|t| t.0);
-            let mut merged: Vec<(u32, u8, u8)> = Vec::with_capacity(table.len());
-            for (ep, allow, deny) in table {
-                match merged.last_mut() {
-                    Some(last) if last.0 == ep => {
-                        last.1 |= allow;
-                        last.2 |= deny;
-                    }
-                    _ => merged.push((ep, allow, deny)),
-                }
-            }
-            merged.retain(|t| t.1 | t.2 != 0);
+            let merged = merge_grants(table);
             for t in &merged {
                 per_ep_count[t.0 as usize] += 1;
             }
@@ -321,7 +312,7 @@ impl Index {
         let mut grant_count = 0;
         for (role, table) in role_tables.iter().enumerate().take(MAX_ROLES) {
             for &(ep, allow, deny) in table {
-                rows[ep as usize].push((role as u32) << ROLE_SHIFT | u32::from(deny & 0x3f) << 6 | u32::from(allow & 0x3f));
+                rows[ep as usize].push(pack(role as u32, allow, deny));
                 grant_count += 1;
             }
         }
@@ -369,6 +360,7 @@ impl Index {
             scopes: tables.scopes.into(),
             garbage: 0,
             grants: Arc::new(grants),
+            grant_garbage: 0,
             ep_handles: ep_handles.into(),
         }
     }
@@ -436,11 +428,139 @@ impl Index {
         next
     }
 
-    /// Side-table entries that patched users left unused, as a share of those
-    /// in use: past a limit, building anew is worth its cost.
+    /// What patched users and roles left unused, as a share of what is in
+    /// use (the larger of the two: users' side-table entries, grant rows'
+    /// places): past a limit, building anew is worth its cost.
     pub fn garbage_ratio(&self) -> f64 {
-        let used = self.more_roles.len() + self.terms.len();
-        if used == 0 { 0.0 } else { self.garbage as f64 / used as f64 }
+        let ratio = |garbage: usize, total: usize| if total == 0 { 0.0 } else { garbage as f64 / total as f64 };
+        let users = ratio(self.garbage, self.more_roles.len() + self.terms.len());
+        users.max(ratio(self.grant_garbage, self.grants.places()))
+    }
+
+    /// This index with the grant rows of `roles` compiled again: `before` is
+    /// the model this index was built from (or patched to), and `after`
+    /// differs from it in the contents of roles, duties, privileges or
+    /// extensions, and `roles` holds every role whose grants that can change
+    /// ([`crate::affected_roles`]: the roles changed and every role that
+    /// reaches what changed). Each of those roles is flattened in both models;
+    /// the rows of the entry points where one of them grants something else
+    /// are rebuilt from the old row (the other roles' grants) and the new
+    /// grants, appended to the rows, and their entry points re-pointed (the
+    /// entry point's id is its row's handle). User slots, names and every
+    /// other row are shared with this index.
+    ///
+    /// `None` when a patch cannot express the change, and [`Index::build`]
+    /// must: a role in `roles` that this index does not number (roles added
+    /// or removed renumber them), or a grant on an entry point this index has
+    /// no id for.
+    pub fn with_roles<'a>(&self, before: &Model, after: &Model, roles: impl IntoIterator<Item = &'a str>) -> Option<Index> {
+        let mut patched: FxHashSet<u32> = FxHashSet::default();
+        // New grants of the patched roles by entry point, and the entry points whose rows change.
+        let mut new_grants: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        let mut dirty: Vec<u32> = Vec::new();
+        for name in roles {
+            let role = self.role_ids.get(0, name)?;
+            if !after.roles.contains_key(name) || !before.roles.contains_key(name) {
+                return None;
+            }
+            if role as usize >= MAX_ROLES {
+                // Such roles grant nothing in a build either.
+                continue;
+            }
+            let old = self.flatten_role(before, name)?;
+            let new = self.flatten_role(after, name)?;
+            if old == new {
+                // Its grants stay, but a row rewritten for another role must keep them.
+                for &(ep, allow, deny) in &new {
+                    new_grants.entry(ep).or_default().push(pack(role, allow, deny));
+                }
+                patched.insert(role);
+                continue;
+            }
+            patched.insert(role);
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() || j < new.len() {
+                match (old.get(i), new.get(j)) {
+                    (Some(o), Some(n)) if o.0 == n.0 => {
+                        if o != n {
+                            dirty.push(o.0);
+                        }
+                        i += 1;
+                        j += 1;
+                    }
+                    (Some(o), Some(n)) if o.0 < n.0 => {
+                        dirty.push(o.0);
+                        i += 1;
+                    }
+                    (Some(o), None) => {
+                        dirty.push(o.0);
+                        i += 1;
+                    }
+                    (_, Some(n)) => {
+                        dirty.push(n.0);
+                        j += 1;
+                    }
+                    (None, None) => unreachable!("the loop runs while one side has entries"),
+                }
+            }
+            for &(ep, allow, deny) in &new {
+                new_grants.entry(ep).or_default().push(pack(role, allow, deny));
+            }
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        let mut next = self.clone();
+        if dirty.is_empty() {
+            return Some(next);
+        }
+        let mut rows: Vec<Vec<u32>> = Vec::with_capacity(dirty.len());
+        for &ep in &dirty {
+            let old = self.grants.read(self.ep_handles[ep as usize]);
+            next.grant_garbage += old.len();
+            next.grant_count -= old.len();
+            let mut row: Vec<u32> = old.into_iter().filter(|g| !patched.contains(&(g >> ROLE_SHIFT))).collect();
+            row.extend(new_grants.get(&ep).into_iter().flatten());
+            row.sort_unstable();
+            next.grant_count += row.len();
+            rows.push(row);
+        }
+        let (grants, handles) = self.grants.with_rows(&rows);
+        let mut ep_handles = self.ep_handles.to_vec();
+        for (&ep, handle) in dirty.iter().zip(handles) {
+            ep_handles[ep as usize] = handle;
+        }
+        next.grants = Arc::new(grants);
+        next.ep_handles = ep_handles.into();
+        Some(next)
+    }
+
+    /// What `role` grants in `model`, flattened as [`Index::build`] does (its
+    /// duties, privileges and sub-roles, extensions included; what is not
+    /// loaded grants nothing; cycles are cut): `(entry point id, allow,
+    /// deny)`, sorted by entry point, without empty entries. `None` when a
+    /// grant names an entry point this index has no id for.
+    fn flatten_role(&self, model: &Model, role: &str) -> Option<Vec<(u32, u8, u8)>> {
+        let mut seen_roles: FxHashSet<&str> = FxHashSet::default();
+        let mut seen_privileges: FxHashSet<&str> = FxHashSet::default();
+        let mut table: Vec<(u32, u8, u8)> = Vec::new();
+        let mut stack = vec![role];
+        while let Some(name) = stack.pop() {
+            if !seen_roles.insert(name) {
+                continue;
+            }
+            let Some(r) = model.roles.get(name) else { continue };
+            let duties = model.role_duties(r).filter_map(|d| model.duties.get(d));
+            for p in model.role_privileges(r).chain(duties.flat_map(|d| model.duty_privileges(d))) {
+                let Some(privilege) = model.privileges.get(p).filter(|_| seen_privileges.insert(p)) else { continue };
+                for g in &privilege.entry_points {
+                    let key = g.key();
+                    let ep = self.ep_ids.get(key.kind as u8, &key.name)?;
+                    table.push((ep, g.grant.allow.0, g.grant.deny.0));
+                }
+            }
+            stack.extend(model.role_sub_roles(r));
+        }
+        Some(merge_grants(table))
     }
 
     pub fn user(&self, id: &str) -> Option<UserId> {
@@ -577,6 +697,30 @@ impl Accumulator {
             self.bits |= bits;
         }
     }
+}
+
+/// A role's `(entry point, allow, deny)` grants sorted by entry point, one
+/// entry per entry point (allows and denies of its grants united), without
+/// entries that set nothing.
+fn merge_grants(mut table: Vec<(u32, u8, u8)>) -> Vec<(u32, u8, u8)> {
+    table.sort_unstable_by_key(|t| t.0);
+    let mut merged: Vec<(u32, u8, u8)> = Vec::with_capacity(table.len());
+    for (ep, allow, deny) in table {
+        match merged.last_mut() {
+            Some(last) if last.0 == ep => {
+                last.1 |= allow;
+                last.2 |= deny;
+            }
+            _ => merged.push((ep, allow, deny)),
+        }
+    }
+    merged.retain(|t| t.1 | t.2 != 0);
+    merged
+}
+
+/// A role's grant on an entry point as rows hold it: `role << ROLE_SHIFT | deny << 6 | allow`.
+fn pack(role: u32, allow: u8, deny: u8) -> u32 {
+    role << ROLE_SHIFT | u32::from(deny & 0x3f) << 6 | u32::from(allow & 0x3f)
 }
 
 /// The entry in `Index::terms` that a term word refers to, if it does.

@@ -11,6 +11,7 @@
 //! [`reference`](mod@reference) is the naive evaluator written straight from the semantics in
 //! DESIGN.md; property tests and benchmarks hold the index to it.
 
+mod affected;
 mod chunked;
 mod explain;
 mod flatten;
@@ -22,6 +23,7 @@ mod rows;
 mod similarity;
 pub mod sod;
 
+pub use affected::affected_roles;
 pub use explain::{explain, AssignmentState, AssignmentStatus, Explanation, GrantPath, PathStep, StepKind};
 pub use flatten::{effective_permissions, role_permissions, EffectivePermission};
 pub use index::{EntryPointId, Index, IndexStats, OrgId, UserId};

@@ -94,59 +94,44 @@ pub(crate) struct GrantRows {
 impl GrantRows {
     /// Packs `rows` (each sorted by role) and returns the handle of each.
     pub(crate) fn build(rows: &[Vec<u32>]) -> (GrantRows, Vec<u32>) {
-        let mut packed = GrantRows::default();
-        let mut handles = vec![NO_GRANTS; rows.len()];
-        let line_handle = |line: usize, start: usize, len: usize| -> Option<u32> {
-            let line = u32::try_from(line).ok().filter(|&l| l < 1 << (31 - LINE_SHIFT))?;
-            Some(line << LINE_SHIFT | (start as u32) << START_SHIFT | (len as u32 - 1))
-        };
-        // Long rows first, then the shorter ones by decreasing length, each
-        // into the fullest line that still has room for it.
-        let mut order: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].is_empty()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(rows[i].len()));
-        // Lines with room left, by how many places are free.
-        let mut open: [Vec<usize>; WORDS] = Default::default();
-        for i in order {
-            let row = &rows[i];
-            let len = row.len();
-            let fits_lines = row.iter().all(|&g| g >> ROLE_SHIFT < u32::from(NO_ROLE));
-            let placed = if !fits_lines {
-                None
-            } else if len <= WORDS {
-                let (line, start) = match (len..WORDS).find(|&free| !open[free].is_empty()) {
-                    Some(free) => (open[free].pop().expect("non-empty"), WORDS - free),
-                    None => {
-                        packed.lines.push(EMPTY_LINE);
-                        (packed.lines.len() - 1, 0)
-                    }
-                };
-                put(&mut packed.lines[line], start, row);
-                if start + len < WORDS {
-                    open[WORDS - start - len].push(line);
-                }
-                line_handle(line, start, len)
-            } else if len <= LINE_ROW_MAX {
-                let first = packed.lines.len();
-                for chunk in row.chunks(WORDS) {
-                    let mut line = EMPTY_LINE;
-                    put(&mut line, 0, chunk);
-                    packed.lines.push(line);
-                }
-                line_handle(first, 0, len)
-            } else {
-                None
-            };
-            handles[i] = match placed {
-                Some(handle) => handle,
-                None => {
-                    let at = u32::try_from(packed.long.len()).expect("fewer than 2^32 grants");
-                    packed.long.extend_from_slice(row);
-                    packed.long_rows.push((at, len as u32));
-                    u32::try_from(packed.long_rows.len() - 1).ok().filter(|&i| i < LONG - 1).expect("fewer than 2^31 long rows") | LONG
-                }
+        let mut packer = Packer { packed: GrantRows::default(), open: Default::default() };
+        let handles = packer.place_all(rows);
+        (packer.packed, handles)
+    }
+
+    /// These rows with `rows` (each sorted by role) added after them, and the
+    /// handle of each new row: a revision that changes a few rows appends them
+    /// and re-points their entry points, and the rows it replaces stay behind,
+    /// unused, until the next build (see [`GrantRows::places`]). New short rows
+    /// share only new lines, so every line an existing handle points at is
+    /// left as it was.
+    pub(crate) fn with_rows(&self, rows: &[Vec<u32>]) -> (GrantRows, Vec<u32>) {
+        let mut packer = Packer { packed: self.clone(), open: Default::default() };
+        let handles = packer.place_all(rows);
+        (packer.packed, handles)
+    }
+
+    /// The grants of the row `handle` refers to, packed, sorted by role.
+    pub(crate) fn read(&self, handle: u32) -> Vec<u32> {
+        if handle == NO_GRANTS {
+            return Vec::new();
+        }
+        if handle & LONG != 0 {
+            return match self.long_rows.get((handle & !LONG) as usize) {
+                Some(&(at, len)) => self.long.get(at as usize..(at + len) as usize).map_or_else(Vec::new, <[u32]>::to_vec),
+                None => Vec::new(),
             };
         }
-        (packed, handles)
+        let line = (handle >> LINE_SHIFT) as usize;
+        let len = (handle & 0x3F) as usize + 1;
+        let start = if len > WORDS { 0 } else { ((handle >> START_SHIFT) & 0xF) as usize };
+        let Some(lines) = self.lines.get(line..line + (start + len).div_ceil(WORDS)) else { return Vec::new() };
+        (start..start + len).map(|k| u32::from(lines[k / WORDS].roles[k % WORDS]) << ROLE_SHIFT | u32::from(lines[k / WORDS].bits[k % WORDS])).collect()
+    }
+
+    /// Places that rows take or took: lines' places and long rows' grants.
+    pub(crate) fn places(&self) -> usize {
+        self.lines.len() * WORDS + self.long.len()
     }
 
     /// The row that `handle` refers to. Reads nothing but the handle, so the
@@ -178,6 +163,73 @@ impl GrantRows {
 
     pub(crate) fn bytes(&self) -> usize {
         self.lines.len() * std::mem::size_of::<Line>() + self.long.len() * 4 + self.long_rows.len() * 8
+    }
+}
+
+/// Places rows into a [`GrantRows`]: long rows first, then the shorter ones
+/// by decreasing length, each into the fullest line (of those this packer
+/// opened) that still has room for it.
+struct Packer {
+    packed: GrantRows,
+    /// Lines with room left, by how many places are free.
+    open: [Vec<usize>; WORDS],
+}
+
+impl Packer {
+    /// Places every non-empty row; the handle of each ([`NO_GRANTS`] for an empty one).
+    fn place_all(&mut self, rows: &[Vec<u32>]) -> Vec<u32> {
+        let mut handles = vec![NO_GRANTS; rows.len()];
+        let mut order: Vec<usize> = (0..rows.len()).filter(|&i| !rows[i].is_empty()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(rows[i].len()));
+        for i in order {
+            handles[i] = self.place(&rows[i]);
+        }
+        handles
+    }
+
+    fn place(&mut self, row: &[u32]) -> u32 {
+        let line_handle = |line: usize, start: usize, len: usize| -> Option<u32> {
+            let line = u32::try_from(line).ok().filter(|&l| l < 1 << (31 - LINE_SHIFT))?;
+            Some(line << LINE_SHIFT | (start as u32) << START_SHIFT | (len as u32 - 1))
+        };
+        let packed = &mut self.packed;
+        let len = row.len();
+        let fits_lines = row.iter().all(|&g| g >> ROLE_SHIFT < u32::from(NO_ROLE));
+        let placed = if !fits_lines {
+            None
+        } else if len <= WORDS {
+            let (line, start) = match (len..WORDS).find(|&free| !self.open[free].is_empty()) {
+                Some(free) => (self.open[free].pop().expect("non-empty"), WORDS - free),
+                None => {
+                    packed.lines.push(EMPTY_LINE);
+                    (packed.lines.len() - 1, 0)
+                }
+            };
+            put(&mut packed.lines[line], start, row);
+            if start + len < WORDS {
+                self.open[WORDS - start - len].push(line);
+            }
+            line_handle(line, start, len)
+        } else if len <= LINE_ROW_MAX {
+            let first = packed.lines.len();
+            for chunk in row.chunks(WORDS) {
+                let mut line = EMPTY_LINE;
+                put(&mut line, 0, chunk);
+                packed.lines.push(line);
+            }
+            line_handle(first, 0, len)
+        } else {
+            None
+        };
+        match placed {
+            Some(handle) => handle,
+            None => {
+                let at = u32::try_from(packed.long.len()).expect("fewer than 2^32 grants");
+                packed.long.extend_from_slice(row);
+                packed.long_rows.push((at, len as u32));
+                u32::try_from(packed.long_rows.len() - 1).ok().filter(|&i| i < LONG - 1).expect("fewer than 2^31 long rows") | LONG
+            }
+        }
     }
 }
 
@@ -216,6 +268,34 @@ mod tests {
         // Short rows share lines: 1+3+15+16+1+2+5+7+11+13 = 74 places fit in 5 lines;
         // rows of 17, 31, 32, 33 and 64 take 2+2+2+3+4 lines of their own.
         assert_eq!(packed.lines.len(), 5 + 13);
+    }
+
+    #[test]
+    fn rows_read_back_and_appended_rows_leave_the_others_alone() {
+        let row = |len: usize, salt: u32| -> Vec<u32> { (0..len as u32).map(|k| grant(k * 5 + salt, (k + salt) % 4095 + 1)).collect() };
+        let lengths = [0, 1, 3, 15, 16, 17, 31, 64, 65, 2, 9];
+        let rows: Vec<Vec<u32>> = lengths.iter().enumerate().map(|(i, &len)| row(len, i as u32)).collect();
+        let (packed, handles) = GrantRows::build(&rows);
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(&packed.read(handles[i]), r, "row {i}");
+        }
+        let more: Vec<Vec<u32>> = [2, 0, 20, 70, 16, 1, 7].iter().enumerate().map(|(i, &len)| row(len, 100 + i as u32)).collect();
+        let (next, added) = packed.with_rows(&more);
+        for (i, r) in more.iter().enumerate() {
+            assert_eq!(&next.read(added[i]), r, "new row {i}");
+            for role in 0..600 {
+                let expected = r.iter().find(|&&g| g >> ROLE_SHIFT == role).map_or(0, |g| g & PERMISSION_BITS);
+                assert_eq!(next.row(added[i]).bits(role), expected, "new row {i}, role {role}");
+            }
+        }
+        assert_eq!(added[1], NO_GRANTS, "an empty row has no grants");
+        // Every old handle reads the same row in the new table, from lines left as they were.
+        for (i, r) in rows.iter().enumerate() {
+            assert_eq!(&next.read(handles[i]), r, "old row {i} in the new table");
+        }
+        assert!(next.lines[..packed.lines.len()].iter().zip(&packed.lines).all(|(a, b)| a.roles == b.roles && a.bits == b.bits));
+        // 2+20+70+16+1+7 grants: the 70 long, 20 in two lines, 16, 7+2+1 sharing one.
+        assert_eq!(next.places() - packed.places(), 70 + 2 * WORDS + WORDS + WORDS);
     }
 
     #[test]

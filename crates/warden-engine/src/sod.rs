@@ -22,6 +22,7 @@
 
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 use warden_model::{Access, AccessView, Assignment, EntryPointKey, Model, SodRule, SodSide, Timestamp};
 
 /// One rule broken by one user: where, and through which roles.
@@ -68,17 +69,33 @@ impl CompiledRule {
 }
 
 /// The compiled SoD view of one model.
+///
+/// What depends on the rules alone (features, compiled rules, role numbers)
+/// sits behind `Arc`s, so that [`SodIndex::with_roles`] copies only the role
+/// masks when a change to the security configuration leaves the rules alone.
+#[derive(Clone)]
 pub struct SodIndex {
     words: usize,
-    rules: Vec<CompiledRule>,
+    rules: Arc<Vec<CompiledRule>>,
     /// Rules by their first feature.
-    by_first: Vec<Vec<u32>>,
-    role_ids: FxHashMap<String, u32>,
-    role_names: Vec<String>,
+    by_first: Arc<Vec<Vec<u32>>>,
+    /// The features rules' sides are numbered by.
+    features: Arc<Features>,
+    role_ids: Arc<FxHashMap<String, u32>>,
+    role_names: Arc<Vec<String>>,
     /// Per role: features it holds or allows.
     allow: Vec<Mask>,
     /// Per role: entry-point features it denies.
     deny: Vec<Mask>,
+}
+
+/// Rule sides by what a role must hold to reach them.
+#[derive(Default)]
+struct Features {
+    /// A duty side: its feature.
+    duties: FxHashMap<String, u32>,
+    /// Entry-point sides: each access asked for on the entry point, with its feature.
+    entry_points: FxHashMap<EntryPointKey, Vec<(Access, u32)>>,
 }
 
 /// Every duty and every privilege a role holds, sub-roles and extensions included.
@@ -107,8 +124,7 @@ fn role_closure<'a>(model: &'a Model, role: &'a str) -> (HashSet<&'a str>, HashS
 impl SodIndex {
     pub fn build(model: &Model) -> SodIndex {
         let mut features: FxHashMap<&SodSide, u32> = FxHashMap::default();
-        let mut duty_features: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut ep_features: FxHashMap<&EntryPointKey, Vec<(Access, u32)>> = FxHashMap::default();
+        let mut numbered = Features::default();
         let mut next = 0u32;
         let mut rules = Vec::with_capacity(model.sod_rules.len());
         for r in model.sod_rules.values() {
@@ -118,9 +134,9 @@ impl SodIndex {
                     next += 1;
                     match side {
                         SodSide::Duty { duty } => {
-                            duty_features.insert(duty.as_str(), f);
+                            numbered.duties.insert(duty.clone(), f);
                         }
-                        SodSide::EntryPoint { entry_point, access } => ep_features.entry(entry_point).or_default().push((*access, f)),
+                        SodSide::EntryPoint { entry_point, access } => numbered.entry_points.entry(entry_point.clone()).or_default().push((*access, f)),
                     }
                     f
                 })
@@ -133,39 +149,77 @@ impl SodIndex {
         for (i, r) in rules.iter().enumerate() {
             by_first[r.first as usize].push(i as u32);
         }
+        let mut index = SodIndex {
+            words,
+            rules: Arc::new(rules),
+            by_first: Arc::new(by_first),
+            features: Arc::new(numbered),
+            role_ids: Arc::default(),
+            role_names: Arc::default(),
+            allow: Vec::with_capacity(model.roles.len()),
+            deny: Vec::with_capacity(model.roles.len()),
+        };
         let mut role_ids = FxHashMap::default();
         let mut role_names = Vec::with_capacity(model.roles.len());
-        let mut allow = Vec::with_capacity(model.roles.len());
-        let mut deny = Vec::with_capacity(model.roles.len());
         for name in model.roles.keys() {
-            let (mut a, mut d) = (vec![0u64; words], vec![0u64; words]);
-            if next > 0 {
-                let (duties, privileges) = role_closure(model, name);
-                for duty in duties {
-                    if let Some(f) = duty_features.get(duty) {
+            let (a, d) = index.role_masks(model, name);
+            role_ids.insert(name.clone(), role_names.len() as u32);
+            role_names.push(name.clone());
+            index.allow.push(a);
+            index.deny.push(d);
+        }
+        index.role_ids = Arc::new(role_ids);
+        index.role_names = Arc::new(role_names);
+        index
+    }
+
+    /// This index with the masks of `roles` computed again from `model`,
+    /// which differs from the model this index was built from (or patched
+    /// to) only in the contents of roles, duties, privileges or extensions,
+    /// `roles` holding every role that can change by it
+    /// ([`crate::affected_roles`]); the rules are the same. `None` when a
+    /// role in `roles` is one this index does not number, or `model` has
+    /// other roles than it: then [`SodIndex::build`] must.
+    pub fn with_roles<'a>(&self, model: &Model, roles: impl IntoIterator<Item = &'a str>) -> Option<SodIndex> {
+        if model.roles.len() != self.role_names.len() {
+            return None;
+        }
+        let mut next = self.clone();
+        for name in roles {
+            let id = *self.role_ids.get(name)? as usize;
+            let (a, d) = self.role_masks(model, name);
+            next.allow[id] = a;
+            next.deny[id] = d;
+        }
+        Some(next)
+    }
+
+    /// What `role` holds or allows, and what it denies, over the features.
+    fn role_masks(&self, model: &Model, role: &str) -> (Mask, Mask) {
+        let (mut a, mut d) = (vec![0u64; self.words], vec![0u64; self.words]);
+        if self.rules.is_empty() {
+            return (a, d);
+        }
+        let (duties, privileges) = role_closure(model, role);
+        for duty in duties {
+            if let Some(f) = self.features.duties.get(duty) {
+                set(&mut a, *f);
+            }
+        }
+        for p in privileges.iter().filter_map(|p| model.privileges.get(*p)) {
+            for g in &p.entry_points {
+                let Some(list) = self.features.entry_points.get(&g.key()) else { continue };
+                for (access, f) in list {
+                    if g.grant.allow.contains(*access) {
                         set(&mut a, *f);
                     }
-                }
-                for p in privileges.iter().filter_map(|p| model.privileges.get(*p)) {
-                    for g in &p.entry_points {
-                        let Some(list) = ep_features.get(&g.key()) else { continue };
-                        for (access, f) in list {
-                            if g.grant.allow.contains(*access) {
-                                set(&mut a, *f);
-                            }
-                            if g.grant.deny.contains(*access) {
-                                set(&mut d, *f);
-                            }
-                        }
+                    if g.grant.deny.contains(*access) {
+                        set(&mut d, *f);
                     }
                 }
             }
-            role_ids.insert(name.clone(), role_names.len() as u32);
-            role_names.push(name.clone());
-            allow.push(a);
-            deny.push(d);
         }
-        SodIndex { words, rules, by_first, role_ids, role_names, allow, deny }
+        (a, d)
     }
 
     /// Rules violated by `allow - deny`, by index, during `[start, end)`.
@@ -190,7 +244,7 @@ impl SodIndex {
     /// (what a change to the security configuration did), and roles only one has.
     pub fn changed_roles<'a>(&'a self, before: &SodIndex) -> Vec<&'a str> {
         let same_rules = self.rules.len() == before.rules.len()
-            && self.rules.iter().zip(&before.rules).all(|(a, b)| a.name == b.name && a.first == b.first && a.second == b.second);
+            && self.rules.iter().zip(before.rules.iter()).all(|(a, b)| a.name == b.name && a.first == b.first && a.second == b.second);
         self.role_names
             .iter()
             .enumerate()
