@@ -7,13 +7,16 @@
 //!
 //! `writes` ([`writes::run_writes`]) is the other kind of benchmark: Warden's
 //! administrative writes over its real HTTP API and command line, against
-//! today's full-reload write path in the same run.
+//! today's full-reload write path in the same run. `pages`
+//! ([`pages::run_pages`]) times the web console's pages beside the API
+//! requests that serve the same data.
 //!
 //! The binary is a thin command line over [`run::run`]; the tests call the same
 //! function at small scale. See README.md for the encodings and how to read the output.
 
 pub mod alloc;
 pub mod engines;
+pub mod pages;
 pub mod report;
 pub mod run;
 pub mod sod;

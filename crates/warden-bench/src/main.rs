@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::time::Duration;
+use warden_bench::pages::{run_pages, PagesConfig};
 use warden_bench::sod::{run_sod, SodConfig};
 use warden_bench::writes::{run_writes, Samples, WritesConfig};
 use warden_bench::{report, run, sod, Config, EngineKind};
@@ -11,7 +12,8 @@ use warden_gen::Scale;
 /// Benchmarks Warden's access check against a hash map, cedar-policy, casbin and
 /// the reference evaluator, on one generated model and one request stream.
 /// `warden-bench sod` benchmarks the segregation-of-duties analysis instead, and
-/// `warden-bench writes` the administrative writes of `warden serve`.
+/// `warden-bench writes` the administrative writes of `warden serve`, and
+/// `warden-bench pages` the web console's pages.
 #[derive(Debug, Parser)]
 #[command(version, args_conflicts_with_subcommands = true)]
 struct Args {
@@ -60,6 +62,73 @@ enum Command {
     /// `warden serve` as is beside the full-reload write path
     /// (`WARDEN_WRITE_PATH=reload`), both on copies of one imported store, in one run.
     Writes(WritesArgs),
+    /// The web console's pages at scale, each beside the API request that
+    /// serves the same data, on one `warden serve` over the `writes` dataset.
+    Pages(PagesArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct PagesArgs {
+    /// Dataset size (`warden gen --scale`): small or d365.
+    #[arg(long, default_value = "d365")]
+    scale: Scale,
+    /// Seed of the dataset.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The `warden` binary; default: the one beside this executable.
+    #[arg(long, value_name = "PATH")]
+    warden: Option<std::path::PathBuf>,
+    /// Also write every sample as JSON to this file.
+    #[arg(long, value_name = "PATH")]
+    json: Option<std::path::PathBuf>,
+    /// Timed fetches of each page, and as many of its API peer, interleaved.
+    #[arg(long, default_value_t = 30)]
+    samples: usize,
+    /// Untimed fetches of each first.
+    #[arg(long, default_value_t = 3)]
+    warmups: usize,
+    /// Users the role of the role pages reaches (topped up as `writes` does).
+    #[arg(long, default_value_t = 5_000)]
+    holders: usize,
+    /// A request unanswered after this many seconds is an error.
+    #[arg(long, default_value_t = 60)]
+    timeout_s: u64,
+    /// No progress messages on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Exits non-zero when a page or its peer failed; a slow page is a figure, not a failure.
+fn pages(a: PagesArgs) -> Result<()> {
+    let warden = match a.warden {
+        Some(p) => p,
+        None => WritesConfig::warden_beside_me().ok_or_else(|| anyhow::anyhow!("no `warden` beside this executable: build it (cargo build --release -p warden) or pass --warden PATH"))?,
+    };
+    let mut config = PagesConfig::new(warden, a.scale);
+    config.seed = a.seed;
+    config.samples = a.samples.max(1);
+    config.warmups = a.warmups;
+    config.holders = a.holders;
+    config.request_timeout = Duration::from_secs(a.timeout_s.max(1));
+    config.verbose = !a.quiet;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let report = runtime.block_on(async {
+        tokio::select! {
+            r = run_pages(&config) => Ok(r?),
+            s = interrupted() => Err(anyhow::anyhow!("interrupted by {s}: server stopped, temporary files removed")),
+        }
+    })?;
+    print!("{}", warden_bench::pages::to_table(&report));
+    if let Some(path) = a.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        eprintln!("raw figures: {}", path.display());
+    }
+    let errors = report.errors();
+    if !errors.is_empty() {
+        anyhow::bail!("{} page(s) or peer(s) failed: {}", errors.len(), errors.join("; "));
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]
@@ -244,6 +313,9 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(Command::Writes(a)) = args.command {
         return writes(a);
+    }
+    if let Some(Command::Pages(a)) = args.command {
+        return pages(a);
     }
     if let Some(Command::Sod(a)) = args.command {
         let mut config = SodConfig::new(a.scale);

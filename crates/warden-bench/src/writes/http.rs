@@ -49,7 +49,7 @@ pub struct Api {
 }
 
 /// A path segment, percent-encoded as the server's own `Location` headers are.
-fn segment(s: &str) -> String {
+pub(crate) fn segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {

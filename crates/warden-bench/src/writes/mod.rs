@@ -8,10 +8,10 @@
 //! issue's targets table that they can show, the two servers taking turns
 //! phase by phase. See the crate README, "Administrative writes".
 
-mod http;
+pub(crate) mod http;
 mod phases;
 pub mod plan;
-mod proc;
+pub(crate) mod proc;
 pub mod report;
 
 use phases::{order, share, Budget, Single, Until, Writer};
@@ -147,8 +147,8 @@ impl WritesConfig {
 }
 
 /// The bootstrap administrator's password, at least 12 characters.
-const ADMIN_PASSWORD: &str = "warden-bench-writes-not-secret";
-const ADMIN: &str = "admin";
+pub(crate) const ADMIN_PASSWORD: &str = "warden-bench-writes-not-secret";
+pub(crate) const ADMIN: &str = "admin";
 const NAMES: [&str; 2] = ["warden", "baseline"];
 
 /// One server and what the run keeps about it.
@@ -213,10 +213,9 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     }
 
     // The dataset: generated, planned on, imported once, copied.
-    let generated = root.join("gen");
     let t = Instant::now();
     say(config, format!("generating the {} dataset", config.scale));
-    clis[0].run(&["gen", "--out", &path_arg(&generated), "--scale", config.scale.as_str(), "--seed", &config.seed.to_string()], &[0]).await?;
+    let generated = generate_dataset(&clis[0], root, config.scale, config.seed).await?;
     report.dataset.generate_s = t.elapsed().as_secs_f64();
     let rules = csv_rows(&generated.join("sod-rules.csv"))?;
     let t = Instant::now();
@@ -249,27 +248,9 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     report.dataset.edited_role = plan.edited_role.clone();
     report.dataset.edited_role_holders = plan.edited_role_holders;
     report.dataset.extra_assignments = plan.extra_assignments.len();
-    let extra = root.join("extra-assignments.csv");
-    let mut csv = String::from("user,role,organizations,valid_from,valid_to\n");
-    for a in &plan.extra_assignments {
-        csv.push_str(&format!("{},{},,,\n", a.user, a.role));
-    }
-    std::fs::write(&extra, csv).map_err(|source| WritesError::Io { path: extra.clone(), source })?;
-
     let t = Instant::now();
     say(config, "importing into a fresh SQLite store");
-    let g = |f: &str| path_arg(&generated.join(f));
-    for args in [
-        vec!["import".to_string(), "aot".into(), g("aot")],
-        vec!["import".into(), "orgs".into(), g("organizations.csv")],
-        vec!["import".into(), "users".into(), g("users.csv")],
-        vec!["import".into(), "assignments".into(), g("assignments.csv")],
-        vec!["import".into(), "assignments".into(), path_arg(&extra)],
-        vec!["sod".into(), "rule".into(), "import".into(), g("sod-rules.csv")],
-    ] {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        clis[0].run(&args, &[0]).await?;
-    }
+    import_dataset(&clis[0], root, &generated, &plan.extra_assignments).await?;
     report.dataset.import_s = t.elapsed().as_secs_f64();
     proc::copy_store(&clis[0].data_dir, &clis[1].data_dir)?;
 
@@ -503,6 +484,39 @@ pub async fn run_writes(config: &WritesConfig) -> Result<WritesReport, WritesErr
     Ok(report)
 }
 
+/// `warden gen --scale SCALE --seed SEED` into `root/gen`, which it returns.
+pub(crate) async fn generate_dataset(cli: &Warden, root: &Path, scale: Scale, seed: u64) -> Result<PathBuf, WritesError> {
+    let generated = root.join("gen");
+    cli.run(&["gen", "--out", &path_arg(&generated), "--scale", scale.as_str(), "--seed", &seed.to_string()], &[0]).await?;
+    Ok(generated)
+}
+
+/// Imports the generated dataset into `cli`'s (fresh) store with the
+/// command line: AOT, organizations, users, assignments, then `extra`
+/// global assignments (written to `root/extra-assignments.csv`), then the
+/// SoD rules, whose import registers the conflicts that exist by then.
+pub(crate) async fn import_dataset(cli: &Warden, root: &Path, generated: &Path, extra: &[warden_model::Assignment]) -> Result<(), WritesError> {
+    let extra_csv = root.join("extra-assignments.csv");
+    let mut csv = String::from("user,role,organizations,valid_from,valid_to\n");
+    for a in extra {
+        csv.push_str(&format!("{},{},,,\n", a.user, a.role));
+    }
+    std::fs::write(&extra_csv, csv).map_err(|source| WritesError::Io { path: extra_csv.clone(), source })?;
+    let g = |f: &str| path_arg(&generated.join(f));
+    for args in [
+        vec!["import".to_string(), "aot".into(), g("aot")],
+        vec!["import".into(), "orgs".into(), g("organizations.csv")],
+        vec!["import".into(), "users".into(), g("users.csv")],
+        vec!["import".into(), "assignments".into(), g("assignments.csv")],
+        vec!["import".into(), "assignments".into(), path_arg(&extra_csv)],
+        vec!["sod".into(), "rule".into(), "import".into(), g("sod-rules.csv")],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli.run(&args, &[0]).await?;
+    }
+    Ok(())
+}
+
 /// Where round `round`'s share of `total` starts.
 fn share_start(total: usize, rounds: usize, round: usize) -> usize {
     total * round / rounds.max(1)
@@ -513,7 +527,7 @@ fn split_writers(mut writers: Vec<Writer>, active: usize) -> (Vec<Writer>, Vec<W
     (writers, rest)
 }
 
-fn path_arg(p: &Path) -> String {
+pub(crate) fn path_arg(p: &Path) -> String {
     p.display().to_string()
 }
 
@@ -524,7 +538,7 @@ fn csv_rows(path: &Path) -> Result<usize, WritesError> {
 }
 
 /// The revision of the checkout the binary was built in, `+dirty` when it has uncommitted changes.
-fn git_revision(binary: &Path) -> Option<String> {
+pub(crate) fn git_revision(binary: &Path) -> Option<String> {
     let dir = binary.parent()?;
     let git = |args: &[&str]| std::process::Command::new("git").arg("-C").arg(dir).args(args).output().ok().filter(|o| o.status.success());
     let head = String::from_utf8_lossy(&git(&["rev-parse", "--short=12", "HEAD"])?.stdout).trim().to_string();

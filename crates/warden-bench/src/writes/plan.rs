@@ -183,7 +183,7 @@ fn closures(model: &Model) -> FxHashMap<&str, Vec<&str>> {
 /// global assignments of it to further users that bring it to `target`
 /// holders: generated roles are held by a few hundred users each, and the
 /// issue's case is a role held by thousands.
-fn top_up_holders(model: &Model, target: usize, seed: u64) -> (String, Vec<Assignment>, usize) {
+pub(crate) fn top_up_holders(model: &Model, target: usize, seed: u64) -> (String, Vec<Assignment>, usize) {
     let closures = closures(model);
     let mut holders: FxHashMap<&str, FxHashSet<&str>> = FxHashMap::default();
     for a in &model.assignments {
