@@ -310,8 +310,8 @@ impl Client {
 
 /// From the model `warden gen` wrote (regenerated in-process, same seed):
 /// the role most users hold with the assignments that top it up to
-/// `holders` (as `writes` plans it), and the direct holder of that role
-/// with the most assignments.
+/// `holders` (as `writes` plans it), and the enabled person holding that
+/// role directly, globally and without end, with the most assignments.
 fn pick_in_model(scale: Scale, seed: u64, holders: usize) -> Result<(PickedNames, Vec<warden_model::Assignment>), WritesError> {
     let model = warden_gen::generate(scale, seed);
     let (role, extra, role_holders) = plan::top_up_holders(&model, holders, seed);
@@ -321,7 +321,9 @@ fn pick_in_model(scale: Scale, seed: u64, holders: usize) -> Result<(PickedNames
     let user = model
         .assignments
         .iter()
-        .filter(|a| a.role == role)
+        // An enabled person holding the role now, so that "view as user" has something to show.
+        .filter(|a| a.role == role && a.valid_from.is_none() && a.valid_to.is_none() && a.organizations.is_empty())
+        .filter(|a| model.users.get(&a.user).is_some_and(|u| u.enabled && u.kind == warden_model::UserKind::Person))
         .map(|a| a.user.as_str())
         .max_by(|a, b| model.assignments_of(a).len().cmp(&model.assignments_of(b).len()).then(b.cmp(a)))
         .ok_or_else(|| WritesError::Plan(format!("no user holds {role} directly")))?
