@@ -28,6 +28,11 @@ async fn the_bootstrap_password_signs_in_and_every_page_opens() {
     }
     let (_, users) = admin.get("/users?q=carlos").await;
     assert!(users.contains("href=\"/users/carlos\""), "search finds carlos");
+    let page = admin.client.get(c.url("/")).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["cache-control"], "no-store", "signed-in pages are not cached");
     let (_, dashboard) = admin.get("/").await;
     assert!(dashboard.contains("<svg") && dashboard.contains("SoD conflicts by severity"), "charts are drawn");
 }

@@ -91,6 +91,9 @@ async function browser(width = 1280, height = 800) {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width, height },
+    // axe-core is injected into the page as an inline script, which the
+    // console's Content-Security-Policy refuses (tests/console.rs checks the policy).
+    bypassCSP: true,
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   browsers.push(context);
