@@ -96,7 +96,7 @@ async fn settings_page(v: &Viewer, q: &SettingsQuery, forms: &Forms) -> Result<M
     let lockout = if v.can(Area::Credentials, Access::Read) || v.can(Area::Activity, Access::Read) { Some(lockout_section(v).await?) } else { None };
     let body = html! {
         nav aria-label="On this page" {
-            ul.row {
+            ul.row.plain {
                 li { a href="#organizations" { "Organizations" } }
                 @if v.can(Area::Credentials, Access::Read) { li { a href="#tokens" { "API tokens" } } }
                 @if lockout.is_some() { li { a href="#lockout" { "Sign-in lockout" } } }
