@@ -162,6 +162,22 @@ pub fn textarea(label: &str, name: &str, value: &str, error: Option<&str>, help:
     }
 }
 
+/// The top of a create-or-edit form: the CSRF token, the form's own error,
+/// the version an edit starts from, and the name (a field when creating, kept
+/// hidden when editing: renaming is not supported).
+pub fn form_head(v: &Viewer, form_error: Option<&str>, version: Option<u64>, editing: bool, name: &str, name_error: Option<&str>) -> Markup {
+    html! {
+        (csrf(v))
+        @if let Some(e) = form_error { p.error role="alert" { (e) } }
+        @if let Some(version) = version { input type="hidden" name="version" value=(version); }
+        @if editing {
+            input type="hidden" name="name" value=(name);
+        } @else {
+            (field("Name", "name", name, name_error, REQUIRED))
+        }
+    }
+}
+
 /// Options of [`field`].
 #[derive(Clone, Copy)]
 pub struct FieldAttrs {

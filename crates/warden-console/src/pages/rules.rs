@@ -200,14 +200,7 @@ fn rule_form(v: &Viewer, existing: Option<&str>, d: &Draft, errors: &Errors) -> 
     let action = existing.map_or_else(|| "/rules".to_string(), |name| format!("{}/edit", href(name)));
     html! {
         form.card method="post" action=(action) novalidate {
-            (layout::csrf(v))
-            @if let Some(e) = &errors.form { p.error role="alert" { (e) } }
-            @if let Some(version) = d.version { input type="hidden" name="version" value=(version); }
-            @if existing.is_some() {
-                input type="hidden" name="name" value=(d.name);
-            } @else {
-                (layout::field("Name", "name", &d.name, errors.name.as_deref(), REQUIRED))
-            }
+            (layout::form_head(v, errors.form.as_deref(), d.version, existing.is_some(), &d.name, errors.name.as_deref()))
             div.row {
                 (layout::field("Role it gives", "role", &d.role, errors.role.as_deref(), REQUIRED))
                 (layout::field("Description", "description", &d.description, None, TEXT))

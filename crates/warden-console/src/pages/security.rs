@@ -6,7 +6,7 @@
 //! the CLI and the API.
 
 use crate::form::{Nothing, Submitted};
-use crate::layout::{self, REQUIRED, TEXT};
+use crate::layout::{self, TEXT};
 use crate::{encode, see_other, Failure, PageResult, Viewer};
 use axum::extract::{Path, Query};
 use axum::response::{Html, IntoResponse};
@@ -311,14 +311,7 @@ fn object_form(v: &Viewer, kind: ObjectKind, existing: Option<&str>, d: &Draft, 
     let members_help = "One per line (or separated by commas).";
     html! {
         form.card method="post" action=(action) novalidate {
-            (layout::csrf(v))
-            @if let Some(e) = &errors.form { p.error role="alert" { (e) } }
-            @if let Some(version) = d.version { input type="hidden" name="version" value=(version); }
-            @if existing.is_some() {
-                input type="hidden" name="name" value=(d.name);
-            } @else {
-                (layout::field("Name", "name", &d.name, errors.name.as_deref(), REQUIRED))
-            }
+            (layout::form_head(v, errors.form.as_deref(), d.version, existing.is_some(), &d.name, errors.name.as_deref()))
             div.row {
                 (layout::field("Label", "label", &d.label, None, TEXT))
                 (layout::field("Description", "description", &d.description, None, TEXT))
