@@ -124,3 +124,31 @@ async fn view_as_user_explains_a_decision() {
     let (_, unknown) = admin.get("/check?user=adam&entry_point=NoSuchThing&access=read").await;
     assert!(unknown.contains("aria-invalid=\"true\""), "an unknown entry point is an error at its field");
 }
+
+#[tokio::test]
+async fn odd_names_are_refused_at_their_field_or_reach_their_own_page() {
+    let c = start().await;
+    let admin = c.sign_in("admin", ADMIN_PASSWORD).await;
+    let before = c.state.snapshot().revision;
+    // Control and invisible characters are refused by the identifier rule, at the id field, and write nothing.
+    for bad in ["eve\u{1b}[2J", "zero\u{200b}width", " padded"] {
+        let (status, _, body) = admin.post("/users", &[("id", bad)]).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}: {body}");
+        let error = body.split("id=\"f-id-error\"").nth(1).and_then(|e| e.split("</p>").next()).expect("the refusal is at the id field");
+        // The field gives back what was typed, to correct it; the refusal names the character without holding it.
+        assert!(!error.contains('\u{1b}') && !error.contains('\u{200b}'), "{bad:?}: {error}");
+    }
+    assert_eq!(c.state.snapshot().revision, before);
+    // A name with `/` and `..` that the rule accepts names its own page, percent-encoded, and no other.
+    let odd = "ops/../team";
+    let (status, location, body) = admin.post("/users", &[("id", odd), ("name", "<script>alert(1)</script>")]).await;
+    if status == StatusCode::SEE_OTHER {
+        assert_eq!(location.as_deref(), Some("/users/ops%2F..%2Fteam"));
+        let (status, page) = admin.get("/users/ops%2F..%2Fteam").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page.contains("User ops/../team") && !page.contains("<script>alert(1)"), "the name is escaped");
+    } else {
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("f-id-error"), "refused at the id field");
+    }
+}

@@ -149,7 +149,7 @@ fn items(text: &str) -> Vec<String> {
 /// (the write checks it again, whole, against the model it commits to).
 fn rule_of(m: &Model, d: &Draft) -> Result<AssignmentRule, Box<Errors>> {
     let mut errors = Errors::default();
-    let name = d.name.trim().to_string();
+    let name = d.name.clone();
     if name.is_empty() {
         errors.name = Some("Enter a name.".into());
     }

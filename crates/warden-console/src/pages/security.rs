@@ -259,7 +259,7 @@ fn parse_grants(v: &Viewer, text: &str, keep: &[EntryPointGrant]) -> Result<Vec<
 /// The object a draft describes; `base` is the stored object an edit starts from
 /// (what the form does not show, such as elements kept for export, is kept).
 fn object_of(v: &Viewer, kind: ObjectKind, d: &Draft, base: Option<&Object>) -> Result<Object, Errors> {
-    let name = d.name.trim().to_string();
+    let name = d.name.clone();
     Ok(match kind {
         ObjectKind::Role => {
             let mut r = match base {

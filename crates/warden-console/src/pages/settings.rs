@@ -170,7 +170,7 @@ pub struct OrgDraft {
 
 pub async fn add_organization(Submitted(v, d): Submitted<OrgDraft>) -> PageResult {
     v.require(Area::Organizations, Access::Create)?;
-    let id = d.id.trim().to_string();
+    let id = d.id.clone();
     let outcome = if id.is_empty() {
         Err(Errors::at("id", "Enter the organization's id.".into()))
     } else {

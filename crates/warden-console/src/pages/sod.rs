@@ -161,7 +161,7 @@ pub async fn add_rule(Submitted(v, f): Submitted<RuleForm>) -> PageResult {
     };
     let opt = |s: &str| Some(s.trim().to_string()).filter(|t| !t.is_empty());
     let rule = SodRule {
-        name: f.name.trim().to_string(),
+        name: f.name.clone(),
         first,
         second,
         severity,

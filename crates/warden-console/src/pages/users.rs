@@ -177,7 +177,7 @@ fn parse_attributes(text: &str) -> Result<BTreeMap<String, String>, FieldError> 
 }
 
 fn user_of(d: &NewUser, base: Option<&User>) -> Result<User, FieldError> {
-    let mut u = base.cloned().unwrap_or_else(|| User::new(d.id.trim()));
+    let mut u = base.cloned().unwrap_or_else(|| User::new(d.id.as_str()));
     u.name = Some(d.name.trim().to_string()).filter(|s| !s.is_empty());
     u.email = Some(d.email.trim().to_string()).filter(|s| !s.is_empty());
     u.kind = d.kind.parse().map_err(|e: warden_model::ParseEnumError| FieldError { field: "kind", text: e.to_string() })?;
