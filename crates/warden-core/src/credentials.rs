@@ -357,6 +357,12 @@ impl Warden {
         Ok(WriteOutcome { revision })
     }
 
+    /// Until when a lockout key ([`lockout_keys`]) is locked out at `now`;
+    /// none when it is not.
+    pub async fn sign_in_locked_until(&self, key: &str, now: Timestamp) -> Result<Option<Timestamp>, CoreError> {
+        Ok(self.store().sign_in_locked_until(key, now).await?)
+    }
+
     /// Signs `user` in with `password` from this service's origin
     /// (`api ADDRESS:PORT`): refused without looking at the password while
     /// the user or the address is locked out ([`LOCKOUT`]); a wrong password,
@@ -367,7 +373,7 @@ impl Warden {
         let now = self.now();
         let keys = lockout_keys(user, self.origin());
         for k in &keys {
-            if let Some(until) = self.store().sign_in_locked_until(&k.key, now).await? {
+            if let Some(until) = self.sign_in_locked_until(&k.key, now).await? {
                 // Recorded, so that a lockout under attack shows.
                 self.note_activity(user, "sign_in_refused", json!({"via": "warden", "locked": k.scope, "until": until.to_string()})).await;
                 return Ok(SignIn::Locked { scope: k.scope, until });

@@ -355,11 +355,11 @@ pub fn is_loaded(model: &Model) -> bool {
 
 /// Objects per kind, by kind code (`role`, `user`, ...), leaving out empty kinds.
 pub fn counts(model: &Model) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for o in model.objects() {
-        *counts.entry(o.kind().code().to_string()).or_insert(0) += 1;
-    }
-    counts
+    warden_model::ObjectKind::ALL
+        .into_iter()
+        .map(|kind| (kind.code().to_string(), model.count_of(kind)))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 /// "3 roles, 2 users, ..." for messages about what a store holds.

@@ -339,7 +339,7 @@ pub fn resolve(model: &Model, kind: ObjectKind, text: &str) -> Result<String, Co
 /// The object named `key` before and after `edit`.
 fn planned_edit(model: &Model, kind: ObjectKind, key: &str, edit: &Edit) -> Result<(Object, Object), CoreError> {
     let name = resolve(model, kind, key)?;
-    let before = crate::service::get_object(model, &ObjectRef::new(kind, name.clone()))
+    let before = model.get(&ObjectRef::new(kind, name.clone()))
         .ok_or_else(|| CoreError::Unknown { kind, name, hint: String::new() })?;
     let mut after = before.clone();
     edit.apply(model, &mut after)?;
@@ -368,7 +368,7 @@ impl Warden {
                 edit.apply(model, &mut fresh)?;
                 let summary = json!({ "object": fresh.key(), "body": fresh.to_body() });
                 let warnings = crate::sod::similarity_warnings(model, &fresh);
-                Ok(Plan { action: crate::service::action_name(kind, "create"), summary, changes: vec![Change::Put(fresh.clone())], outcome: (fresh, warnings) })
+                Ok(Plan { action: kind.audit_action(warden_model::Verb::Create), summary, changes: vec![Change::Put(fresh.clone())], outcome: (fresh, warnings) })
             })
             .await?;
         let (object, warnings) = object;
@@ -392,7 +392,7 @@ impl Warden {
                 let summary = json!({ "object": after.key() });
                 let changes = vec![Change::Put(after.clone())];
                 let warnings = crate::sod::similarity_warnings(model, &after);
-                Ok(Plan { action: crate::service::action_name(kind, "replace"), summary, changes, outcome: (before, after, warnings) })
+                Ok(Plan { action: kind.audit_action(warden_model::Verb::Replace), summary, changes, outcome: (before, after, warnings) })
             })
             .await?;
         Ok(EditOutcome { object: after, before: Some(before), revision, warnings })

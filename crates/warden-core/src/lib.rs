@@ -25,6 +25,7 @@ mod edit;
 mod error;
 pub mod host;
 pub mod idempotency;
+mod layers;
 mod names;
 mod rules;
 mod security_config;
@@ -43,6 +44,7 @@ pub use csv_io::{
 };
 pub use edit::{resolve as resolve_name, DutyEdit, Edit, EditOutcome, EntryPointEdit, ListEdit, PrivilegeEdit, RoleEdit, RuleEdit, UserEdit};
 pub use error::CoreError;
+pub use layers::Customization;
 pub use security_config::{SecurityConfigExportOutcome, SecurityConfigImportOutcome};
 pub use host::{ModelHost, WritePath};
 pub use sod_files::{parse_entry_point_side, parse_sod_rules, resolve_side, write_sod_rules_csv, SOD_RULE_COLUMNS};

@@ -16,7 +16,7 @@
 //! come back as new ones (the import says which).
 
 use crate::error::CoreError;
-use crate::service::{Plan, Target, Validation, Warden, get_object};
+use crate::service::{Plan, Target, Validation, Warden};
 use serde::Serialize;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -160,7 +160,7 @@ impl Warden {
                             ),
                         ));
                     }
-                    let stored = get_object(model, &key);
+                    let stored = model.get(&key);
                     let object = with_model_of(object.clone(), stored.as_ref());
                     if database.get(&key) == Some(&false) && stored.as_ref() == Some(&object) {
                         tally.1 += 1;
@@ -224,7 +224,7 @@ impl Warden {
                     config.disabled.push(DisabledEntry { key, line: 0, column: 0 });
                     continue;
                 }
-                let Some(object) = get_object(&model, &key) else { continue };
+                let Some(object) = model.get(&key) else { continue };
                 let list = if code.contains(&key.name) { ConfigList::Customized } else { ConfigList::New };
                 config.objects.push(ConfigEntry { list, object, line: 0, column: 0 });
             }

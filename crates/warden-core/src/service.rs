@@ -12,7 +12,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use warden_model::{Assignment, Model, ModelError, Object, ObjectKind, ObjectRef, Organization, Timestamp, User};
+use warden_model::{Assignment, Model, ModelError, Object, ObjectKind, ObjectRef, Organization, Timestamp, User, Verb};
 use warden_store::{Change, Commit, Layer, Precondition, Revision, Store, StoreError};
 
 /// How many times the reloading path re-plans a command when another writer
@@ -151,26 +151,6 @@ fn still_referenced(object: String, e: CoreError) -> CoreError {
     }
 }
 
-/// `role create`, `user delete`, ...: the audit trail's name for a generic write.
-pub(crate) fn action_name(kind: ObjectKind, verb: &str) -> &'static str {
-    // A fixed table rather than format!: audit action names are a closed vocabulary.
-    macro_rules! table {
-        ($($k:ident => $n:literal),*) => {
-            match (kind, verb) {
-                $((ObjectKind::$k, "create") => concat!($n, " create"),
-                  (ObjectKind::$k, "replace") => concat!($n, " replace"),
-                  (ObjectKind::$k, "delete") => concat!($n, " delete"),)*
-                _ => "object write",
-            }
-        };
-    }
-    table!(EntryPoint => "entry-point", Privilege => "privilege", Duty => "duty", Role => "role",
-        RoleExtension => "role-extension", DutyExtension => "duty-extension", Policy => "policy",
-        Organization => "org", User => "user", Assignment => "assignment", Credential => "credential",
-        AssignmentRule => "assignment-rule", SodRule => "sod-rule", SodConflict => "sod-conflict", SodSettings => "sod-settings", Webhook => "webhook",
-        TempRoleSession => "temp-session", PrivilegedSession => "privileged-session", SessionSettings => "session-settings")
-}
-
 /// A planned write: what the audit trail will call it and what it changes.
 pub(crate) struct Plan<T> {
     pub action: &'static str,
@@ -207,36 +187,6 @@ pub(crate) enum Validation {
     Strict,
 }
 
-pub(crate) fn get_object(model: &Model, key: &ObjectRef) -> Option<Object> {
-    let name = key.name.as_str();
-    match key.kind {
-        ObjectKind::EntryPoint => {
-            let ep_key: warden_model::EntryPointKey = name.parse().ok()?;
-            model.entry_points.get(&ep_key).cloned().map(Object::EntryPoint)
-        }
-        ObjectKind::Privilege => model.privileges.get(name).cloned().map(Object::Privilege),
-        ObjectKind::Duty => model.duties.get(name).cloned().map(Object::Duty),
-        ObjectKind::Role => model.roles.get(name).cloned().map(Object::Role),
-        ObjectKind::RoleExtension => model.role_extensions.get(name).cloned().map(Object::RoleExtension),
-        ObjectKind::DutyExtension => model.duty_extensions.get(name).cloned().map(Object::DutyExtension),
-        ObjectKind::Policy => model.policies.get(name).cloned().map(Object::Policy),
-        ObjectKind::Organization => model.organizations.get(name).cloned().map(Object::Organization),
-        ObjectKind::User => model.users.get(name).cloned().map(Object::User),
-        ObjectKind::Assignment => {
-            let [user, role] = warden_model::split_key(name)?;
-            model.assignments_of(&user).iter().find(|a| a.role == role).cloned().map(Object::Assignment)
-        }
-        ObjectKind::Credential => model.credentials.get(name).cloned().map(Object::Credential),
-        ObjectKind::AssignmentRule => model.assignment_rules.get(name).cloned().map(Object::AssignmentRule),
-        ObjectKind::SodRule => model.sod_rules.get(name).cloned().map(Object::SodRule),
-        ObjectKind::SodConflict => model.sod_conflicts.get(name).cloned().map(Object::SodConflict),
-        ObjectKind::SodSettings => model.sod_settings.clone().map(Object::SodSettings),
-        ObjectKind::Webhook => model.webhooks.get(name).cloned().map(Object::Webhook),
-        ObjectKind::TempRoleSession => model.temp_role_sessions.get(name).cloned().map(Object::TempRoleSession),
-        ObjectKind::PrivilegedSession => model.privileged_sessions.get(name).cloned().map(Object::PrivilegedSession),
-        ObjectKind::SessionSettings => model.session_settings.clone().map(Object::SessionSettings),
-    }
-}
 
 /// Applies changes in order, as the store does: each one touches O(log n)
 /// nodes of the persistent model.
@@ -283,7 +233,7 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) fn count(&mut self, model: &Model, object: &Object) -> bool {
-        match get_object(model, &object.key()) {
+        match model.get(&object.key()) {
             None => {
                 self.added += 1;
                 true
@@ -431,6 +381,16 @@ impl Warden {
     pub(crate) async fn loaded(&self) -> Result<(Arc<Model>, Revision), CoreError> {
         let snapshot = self.host().await?.catch_up(None).await?;
         Ok((snapshot.model.clone(), snapshot.revision))
+    }
+
+    /// The model at the store's latest revision, for reading (listings,
+    /// `show`): the host's snapshot when the host is open, else one load
+    /// without compiling the access index, which a one-shot listing does not use.
+    pub async fn model(&self) -> Result<Arc<Model>, CoreError> {
+        if self.host.initialized() {
+            return Ok(self.loaded().await?.0);
+        }
+        Ok(Arc::new(self.store.load().await?.0))
     }
 
     /// Reads the time from `clock` instead of the wall clock (tests, replays).
@@ -981,10 +941,10 @@ impl Warden {
             prevention: prevention_for(key.kind),
             ..Target::default()
         };
-        let action = action_name(key.kind, "create");
+        let action = key.kind.audit_action(Verb::Create);
         let (_, revision, _) = self
             .run_to(target, Validation::AllowDangling, |model| {
-                if get_object(model, &key).is_some() {
+                if model.get(&key).is_some() {
                     return Err(CoreError::AlreadyExists { kind: key.kind, name: key.name.clone() });
                 }
                 check_new_name(model, key.kind, &key.name)?;
@@ -1006,10 +966,10 @@ impl Warden {
             prevention: prevention_for(key.kind),
             ..Target::default()
         };
-        let action = action_name(key.kind, "replace");
+        let action = key.kind.audit_action(Verb::Replace);
         let (_, revision, _) = self
             .run_to(target, Validation::AllowDangling, |model| {
-                if get_object(model, &key).is_none() {
+                if model.get(&key).is_none() {
                     return Err(CoreError::Unknown { kind: key.kind, name: key.name.clone(), hint: String::new() });
                 }
                 let summary = json!({ "object": key });
@@ -1029,10 +989,10 @@ impl Warden {
             preconditions: if_version.map(|v| Precondition { object: key.clone(), version: Some(v) }).into_iter().collect(),
             ..Target::default()
         };
-        let action = action_name(key.kind, "delete");
+        let action = key.kind.audit_action(Verb::Delete);
         let (_, revision, _) = self
             .run_to(target, Validation::Strict, |model| {
-                if get_object(model, key).is_none() {
+                if model.get(key).is_none() {
                     return Err(CoreError::Unknown { kind: key.kind, name: key.name.clone(), hint: String::new() });
                 }
                 let mut changes = vec![if has_code { Change::Hide(key.clone()) } else { Change::Delete(key.clone()) }];
@@ -1045,7 +1005,7 @@ impl Warden {
                         cascaded.push(ObjectRef::new(ObjectKind::Credential, c.id.clone()));
                     }
                 }
-                if let Some(Object::Assignment(a)) = get_object(model, key) {
+                if let Some(Object::Assignment(a)) = model.get(key) {
                     changes.extend(crate::rules::exclusion_on_revoke(model, &a));
                 }
                 // A deleted user has nothing left to be excluded from.

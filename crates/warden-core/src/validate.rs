@@ -9,7 +9,6 @@
 //! [`Model::validate`] itself on those two small models keeps one definition
 //! of every rule; the property test holds this to the full validation.
 
-use crate::service::get_object;
 use std::collections::{BTreeSet, HashSet};
 use warden_model::{Model, ModelError, Object, ObjectKind, ObjectRef, SodSide, MAX_ROLES};
 
@@ -62,7 +61,7 @@ fn read_only(after: &Model, problem: &ModelError, changed: &BTreeSet<ObjectRef>)
 /// An object whose problems no longer matter: removed, or a session that is over.
 fn released(after: &Model, key: &ObjectRef) -> bool {
     use warden_model::{PrivilegedStatus as P, TempStatus as T};
-    match get_object(after, key) {
+    match after.get(key) {
         None => true,
         Some(Object::TempRoleSession(s)) => matches!(s.status, T::Ended | T::Cancelled),
         Some(Object::PrivilegedSession(s)) => matches!(s.status, P::Ended | P::Cancelled | P::Rejected),
@@ -112,8 +111,8 @@ fn neighbourhood(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>) -
     let mut roles = false;
     let mut sessions = BTreeSet::new();
     for key in touched {
-        let old = get_object(before, key);
-        let new = get_object(after, key);
+        let old = before.get(key);
+        let new = after.get(key);
         for object in old.iter().chain(&new) {
             scope.extend(referents(object));
         }
@@ -167,7 +166,7 @@ fn neighbourhood(before: &Model, after: &Model, touched: &BTreeSet<ObjectRef>) -
 fn restrict(model: &Model, scope: &BTreeSet<ObjectRef>) -> Model {
     let mut sub = Model::default();
     for key in scope {
-        if let Some(object) = get_object(model, key) {
+        if let Some(object) = model.get(key) {
             sub.put(object);
         }
     }

@@ -9,6 +9,7 @@ mod access;
 mod assignments;
 mod ident;
 mod identity;
+mod kinds;
 mod model;
 mod object;
 mod rules;
@@ -24,7 +25,8 @@ pub use ident::{fold, join_key, split_key, validate_id, IdError, MAX_ID_BYTES};
 pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
 pub use assignments::Assignments;
 pub use model::{Map, Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
-pub use object::{assignment_key, Object};
+pub use kinds::{Object, Verb};
+pub use object::assignment_key;
 pub use rules::{AssignmentRule, Condition, ConditionOp};
 pub use sod::{ConflictStatus, Severity, SodConflict, SodRule, SodSettings, SodSide, SOD_SETTINGS_KEY};
 pub use security::{

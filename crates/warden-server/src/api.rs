@@ -427,7 +427,7 @@ pub async fn set_password(
 
 /// The core services for reading the trail and the activity log, which need no actor.
 pub(crate) fn reader(state: &AppState) -> warden_core::Warden {
-    warden_core::Warden::new(state.store.clone(), "api")
+    state.reader()
 }
 
 #[derive(Debug, Deserialize)]
@@ -640,7 +640,7 @@ fn with_etag(status: StatusCode, body: StoredObject) -> Response {
 
 pub async fn get_object(state: AppState, c: &'static Collection, params: HashMap<String, String>) -> ApiResult<Response> {
     let key = key_from_path(c, &params)?;
-    let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} does not exist")))?;
+    let found = state.reader().stored(&key).await?.ok_or_else(|| ApiError::not_found(format!("{key} does not exist")))?;
     Ok(with_etag(StatusCode::OK, stored(found)))
 }
 
@@ -676,7 +676,7 @@ pub(crate) fn if_match(headers: &HeaderMap) -> ApiResult<IfMatch> {
 async fn expected_version(state: &AppState, key: &ObjectRef, wanted: IfMatch) -> ApiResult<Option<u64>> {
     match wanted {
         IfMatch::Version(v) => Ok(Some(v)),
-        IfMatch::Any => match state.store.get_versioned(key).await? {
+        IfMatch::Any => match state.reader().stored(key).await? {
             Some(_) => Ok(None),
             None => Err(ApiError::precondition_failed(format!("If-Match: *: {key} does not exist"))),
         },
@@ -687,7 +687,7 @@ async fn expected_version(state: &AppState, key: &ObjectRef, wanted: IfMatch) ->
 /// defaults when none is stored yet, so that `If-Match: "0"` means "as
 /// nobody has changed them".
 pub(crate) async fn singleton(state: &AppState, key: &ObjectRef) -> ApiResult<(Option<Object>, u64)> {
-    Ok(match state.store.get_versioned(key).await? {
+    Ok(match state.reader().stored(key).await? {
         Some(v) => (Some(v.object), v.version),
         None => (None, 0),
     })
@@ -792,7 +792,7 @@ pub async fn replace_object(
     }
     let version = expected_version(&state, &key, wanted).await?;
     state.warden(&p.actor(), &caller.origin).replace(object, version).await?;
-    let found = state.store.get_versioned(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its update")))?;
+    let found = state.reader().stored(&key).await?.ok_or_else(|| ApiError::internal(format!("{key} vanished after its update")))?;
     Ok(with_etag(StatusCode::OK, stored(found)))
 }
 
@@ -808,12 +808,12 @@ pub async fn delete_object(state: AppState, c: &'static Collection, caller: Call
 
 pub async fn object_layers(state: AppState, c: &'static Collection, params: HashMap<String, String>) -> ApiResult<Json<ObjectLayers>> {
     let key = key_from_path(c, &params)?;
-    let layers = state.store.layers(&key).await?;
+    let layers = state.reader().layers(&key).await?;
     if layers.is_empty() {
         return Err(ApiError::not_found(format!("{key} does not exist in any layer")));
     }
     let form = |layer: Layer| layers.iter().find(|l| l.layer == layer);
-    let effective = state.store.get_versioned(&key).await?.map(stored);
+    let effective = state.reader().stored(&key).await?.map(stored);
     Ok(Json(ObjectLayers {
         kind: key.kind.code().into(),
         key: key.name.clone(),
@@ -825,13 +825,13 @@ pub async fn object_layers(state: AppState, c: &'static Collection, params: Hash
 }
 
 pub async fn customizations(State(state): State<AppState>) -> ApiResult<Json<CustomizationList>> {
-    let mut items = Vec::new();
-    for kind in ObjectKind::ALL.into_iter().filter(|k| k.is_deployable()) {
-        let code: std::collections::HashSet<String> = state.store.layer_keys(Layer::Code, kind).await?.into_iter().map(|k| k.key).collect();
-        for k in state.store.layer_keys(Layer::Database, kind).await? {
-            items.push(Customization { kind: kind.code().into(), overrides_code: code.contains(&k.key), key: k.key, hidden: k.hidden, revision: k.revision });
-        }
-    }
+    let items = state
+        .reader()
+        .customizations()
+        .await?
+        .into_iter()
+        .map(|c| Customization { kind: c.key.kind.code().into(), key: c.key.name, hidden: c.hidden, overrides_code: c.overrides_code, revision: c.revision })
+        .collect();
     Ok(Json(CustomizationList { items }))
 }
 

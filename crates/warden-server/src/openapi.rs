@@ -59,27 +59,7 @@ fn body_content(body: Body) -> Vec<(String, RefOr<Schema>)> {
 /// The component that describes a stored object of `kind`: the model type's
 /// own name (`Role`, `EntryPoint`, ...), derived from its serde shape.
 pub fn object_schema_name(kind: ObjectKind) -> &'static str {
-    match kind {
-        ObjectKind::EntryPoint => "EntryPoint",
-        ObjectKind::Privilege => "Privilege",
-        ObjectKind::Duty => "Duty",
-        ObjectKind::Role => "Role",
-        ObjectKind::RoleExtension => "RoleExtension",
-        ObjectKind::DutyExtension => "DutyExtension",
-        ObjectKind::Policy => "Policy",
-        ObjectKind::Organization => "Organization",
-        ObjectKind::User => "User",
-        ObjectKind::Assignment => "Assignment",
-        ObjectKind::Credential => "Credential",
-        ObjectKind::AssignmentRule => "AssignmentRule",
-        ObjectKind::SodRule => "SodRule",
-        ObjectKind::SodConflict => "SodConflict",
-        ObjectKind::SodSettings => "SodSettings",
-        ObjectKind::Webhook => "Webhook",
-        ObjectKind::TempRoleSession => "TempRoleSession",
-        ObjectKind::PrivilegedSession => "PrivilegedSession",
-        ObjectKind::SessionSettings => "SessionSettings",
-    }
+    kind.type_name()
 }
 
 /// Adds `T`'s schema and every schema it refers to.

@@ -100,6 +100,12 @@ impl AppState {
         Warden::with_host(self.host.clone(), actor).with_origin(origin).with_idempotency(crate::idempotency::current())
     }
 
+    /// The core services for reads that need no actor (stored versions,
+    /// layers, the audit trail), on this node's host.
+    pub fn reader(&self) -> Warden {
+        Warden::with_host(self.host.clone(), "api")
+    }
+
     /// Brings the snapshot up to at least `revision` (or to the store's latest
     /// revision when `None`), applying the commits it missed as a delta.
     pub async fn refresh(&self, revision: Option<Revision>) -> Result<Arc<Snapshot>, ApiError> {

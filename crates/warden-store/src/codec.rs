@@ -13,52 +13,11 @@ pub(crate) const TOMBSTONE: &str = r#"{"hidden":true}"#;
 
 /// The stored body of an object: its inner struct as JSON (the kind is in the key).
 pub(crate) fn encode(object: &Object) -> String {
-    match object {
-        Object::EntryPoint(x) => serde_json::to_string(x),
-        Object::Privilege(x) => serde_json::to_string(x),
-        Object::Duty(x) => serde_json::to_string(x),
-        Object::Role(x) => serde_json::to_string(x),
-        Object::RoleExtension(x) => serde_json::to_string(x),
-        Object::DutyExtension(x) => serde_json::to_string(x),
-        Object::Policy(x) => serde_json::to_string(x),
-        Object::Organization(x) => serde_json::to_string(x),
-        Object::User(x) => serde_json::to_string(x),
-        Object::Assignment(x) => serde_json::to_string(x),
-        Object::AssignmentRule(x) => serde_json::to_string(x),
-        Object::SodRule(x) => serde_json::to_string(x),
-        Object::SodConflict(x) => serde_json::to_string(x),
-        Object::SodSettings(x) => serde_json::to_string(x),
-        Object::Webhook(x) => serde_json::to_string(x),
-        Object::Credential(x) => serde_json::to_string(x),
-        Object::TempRoleSession(x) => serde_json::to_string(x),
-        Object::PrivilegedSession(x) => serde_json::to_string(x),
-        Object::SessionSettings(x) => serde_json::to_string(x),
-    }
-    .expect("model types serialize to JSON infallibly")
+    object.to_json()
 }
 
 pub(crate) fn decode(kind: ObjectKind, body: &str) -> Result<Object, serde_json::Error> {
-    Ok(match kind {
-        ObjectKind::EntryPoint => Object::EntryPoint(serde_json::from_str(body)?),
-        ObjectKind::Privilege => Object::Privilege(serde_json::from_str(body)?),
-        ObjectKind::Duty => Object::Duty(serde_json::from_str(body)?),
-        ObjectKind::Role => Object::Role(serde_json::from_str(body)?),
-        ObjectKind::RoleExtension => Object::RoleExtension(serde_json::from_str(body)?),
-        ObjectKind::DutyExtension => Object::DutyExtension(serde_json::from_str(body)?),
-        ObjectKind::Policy => Object::Policy(serde_json::from_str(body)?),
-        ObjectKind::Organization => Object::Organization(serde_json::from_str(body)?),
-        ObjectKind::User => Object::User(serde_json::from_str(body)?),
-        ObjectKind::Assignment => Object::Assignment(serde_json::from_str(body)?),
-        ObjectKind::AssignmentRule => Object::AssignmentRule(serde_json::from_str(body)?),
-        ObjectKind::SodRule => Object::SodRule(serde_json::from_str(body)?),
-        ObjectKind::SodConflict => Object::SodConflict(serde_json::from_str(body)?),
-        ObjectKind::SodSettings => Object::SodSettings(serde_json::from_str(body)?),
-        ObjectKind::Webhook => Object::Webhook(serde_json::from_str(body)?),
-        ObjectKind::Credential => Object::Credential(serde_json::from_str(body)?),
-        ObjectKind::TempRoleSession => Object::TempRoleSession(serde_json::from_str(body)?),
-        ObjectKind::PrivilegedSession => Object::PrivilegedSession(serde_json::from_str(body)?),
-        ObjectKind::SessionSettings => Object::SessionSettings(serde_json::from_str(body)?),
-    })
+    Object::from_json(kind, body)
 }
 
 /// The kind named by a stored kind code.

@@ -7,7 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::Subcommand;
 use serde_json::json;
 use warden_model::{ObjectKind, ObjectRef, Timestamp};
-use warden_store::{AuditAnchor, AuditFilter, AuditVerification, Layer};
+use warden_store::{AuditAnchor, AuditFilter, AuditVerification};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -138,20 +138,12 @@ pub async fn customizations(ctx: &Context, cmd: CustomizationsCommand) -> Result
     let warden = ctx.warden().await?;
     match cmd {
         CustomizationsCommand::List => {
-            let store = warden.store();
-            let mut rows = Vec::new();
-            for kind in ObjectKind::ALL.into_iter().filter(|k| k.is_deployable()) {
-                let code: std::collections::HashSet<String> =
-                    store.layer_keys(Layer::Code, kind).await?.into_iter().map(|k| k.key).collect();
-                for k in store.layer_keys(Layer::Database, kind).await? {
-                    let change = match (k.hidden, code.contains(&k.key)) {
-                        (true, _) => "deleted",
-                        (false, true) => "changed",
-                        (false, false) => "added",
-                    };
-                    rows.push(json!({ "kind": kind.code(), "key": k.key, "change": change, "revision": k.revision }));
-                }
-            }
+            let rows: Vec<_> = warden
+                .customizations()
+                .await?
+                .into_iter()
+                .map(|c| json!({ "kind": c.key.kind.code(), "key": c.key.name, "change": c.change(), "revision": c.revision }))
+                .collect();
             if ctx.json {
                 return ctx.json(&rows);
             }

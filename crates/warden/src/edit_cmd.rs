@@ -288,7 +288,7 @@ pub async fn duty(ctx: &Context, cmd: DutyCommand) -> anyhow::Result<Output> {
     let warden = ctx.warden().await?;
     match cmd {
         DutyCommand::List => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             if ctx.json {
                 return ctx.json(&model.duties.values().collect::<Vec<_>>());
             }
@@ -300,7 +300,7 @@ pub async fn duty(ctx: &Context, cmd: DutyCommand) -> anyhow::Result<Output> {
             Ok(Output::ok(t.render("")))
         }
         DutyCommand::Show { name } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let d = resolve(&model, &model.duties, ObjectKind::Duty, &name)?;
             if ctx.json {
                 return ctx.json(d);
@@ -329,7 +329,7 @@ pub async fn privilege(ctx: &Context, cmd: PrivilegeCommand) -> anyhow::Result<O
     let warden = ctx.warden().await?;
     match cmd {
         PrivilegeCommand::List => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             if ctx.json {
                 return ctx.json(&model.privileges.values().collect::<Vec<_>>());
             }
@@ -341,7 +341,7 @@ pub async fn privilege(ctx: &Context, cmd: PrivilegeCommand) -> anyhow::Result<O
             Ok(Output::ok(t.render("")))
         }
         PrivilegeCommand::Show { name } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let p = resolve(&model, &model.privileges, ObjectKind::Privilege, &name)?;
             if ctx.json {
                 return ctx.json(p);
@@ -393,7 +393,7 @@ pub async fn entry_point(ctx: &Context, cmd: EntryPointCommand) -> anyhow::Resul
     };
     match cmd {
         EntryPointCommand::List { filter } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let needle = filter.unwrap_or_default().to_lowercase();
             let shown: Vec<_> = model
                 .entry_points
@@ -465,7 +465,7 @@ pub async fn user(ctx: &Context, cmd: crate::cli::UserCommand) -> anyhow::Result
 
 /// "  roles from assignment rules: ..." after a user change, so the effect of the rules is visible.
 async fn rule_roles(ctx: &Context, user: &str) -> anyhow::Result<String> {
-    let (model, _) = ctx.warden().await?.store().load().await?;
+    let model = ctx.warden().await?.model().await?;
     let made: Vec<String> = model
         .assignments_of(user)
         .iter()
@@ -478,7 +478,7 @@ pub async fn assignment_rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<
     let warden = ctx.warden().await?;
     match cmd {
         RuleCommand::List => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             if ctx.json {
                 return ctx.json(&model.assignment_rules.values().collect::<Vec<_>>());
             }
@@ -504,7 +504,7 @@ pub async fn assignment_rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<
             Ok(Output::ok(t.render("")))
         }
         RuleCommand::Show { name } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let r = resolve(&model, &model.assignment_rules, ObjectKind::AssignmentRule, &name)?;
             let assigned: Vec<&str> =
                 model.assignments.iter().filter(|a| a.rule.as_deref() == Some(&r.name)).map(|a| a.user.as_str()).collect();
@@ -572,7 +572,7 @@ pub async fn assignment_rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<
 async fn rule_written(ctx: &Context, verb: &str, outcome: &EditOutcome) -> anyhow::Result<Output> {
     let mut out = written(ctx, verb, outcome)?;
     if !ctx.json {
-        let (model, _) = ctx.warden().await?.store().load().await?;
+        let model = ctx.warden().await?.model().await?;
         let name = outcome.object.key().name;
         let users: Vec<&str> = model.assignments.iter().filter(|a| a.rule.as_deref() == Some(&name)).map(|a| a.user.as_str()).collect();
         let _ = writeln!(out.stdout, "  assigns its role to {} user{}: {}", users.len(), if users.len() == 1 { "" } else { "s" }, join_or_none(&users));

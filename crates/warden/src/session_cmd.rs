@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use warden_core::sessions::{Family, PrivilegedDecision, ProcessOutcome, SessionLog};
 use warden_core::Warden;
 use warden_model::{
-    AccountAction, Model, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, SessionType, StatusChange,
+    AccountAction, PrivilegedSession, PrivilegedSessionRequest, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempSessionEdit, TempSessionRequest, Timestamp,
 };
 
@@ -225,17 +225,13 @@ fn opt_time(warden: &Warden, flag: &str, text: Option<&str>) -> anyhow::Result<O
     text.map(|t| time(warden, flag, t)).transpose()
 }
 
-async fn load(warden: &Warden) -> anyhow::Result<Model> {
-    Ok(warden.store().load().await?.0)
-}
-
 pub async fn session(ctx: &Context, cmd: SessionCommand) -> anyhow::Result<Output> {
     match cmd {
         SessionCommand::Temp(cmd) => temp(ctx, cmd).await,
         SessionCommand::Privileged(cmd) => privileged(ctx, cmd).await,
         SessionCommand::Settings { allow_self_approval } => {
             let warden = service(ctx).await?;
-            let mut settings: SessionSettings = load(&warden).await?.session_settings();
+            let mut settings: SessionSettings = warden.model().await?.session_settings();
             let mut revision = None;
             if let Some(allow) = allow_self_approval {
                 settings.allow_self_approval = allow;
@@ -317,7 +313,7 @@ async fn temp(ctx: &Context, cmd: TempCommand) -> anyhow::Result<Output> {
             process_output(ctx, &out)
         }
         TempCommand::List { status, user } => {
-            let model = load(&warden).await?;
+            let model = warden.model().await?;
             let list: Vec<&TempRoleSession> = model
                 .temp_role_sessions
                 .values()
@@ -348,7 +344,7 @@ async fn temp(ctx: &Context, cmd: TempCommand) -> anyhow::Result<Output> {
             Ok(Output::ok(t.render("")))
         }
         TempCommand::Show { id } => {
-            let model = load(&warden).await?;
+            let model = warden.model().await?;
             let s = warden_core::sessions::temp(&model, &id)?;
             if ctx.json {
                 return ctx.json(s);
@@ -419,7 +415,7 @@ async fn privileged(ctx: &Context, cmd: PrivilegedCommand) -> anyhow::Result<Out
             process_output(ctx, &out)
         }
         PrivilegedCommand::List { status, user } => {
-            let model = load(&warden).await?;
+            let model = warden.model().await?;
             let list: Vec<&PrivilegedSession> = model
                 .privileged_sessions
                 .values()
@@ -448,7 +444,7 @@ async fn privileged(ctx: &Context, cmd: PrivilegedCommand) -> anyhow::Result<Out
             Ok(Output::ok(t.render("")))
         }
         PrivilegedCommand::Show { id } => {
-            let model = load(&warden).await?;
+            let model = warden.model().await?;
             let s = warden_core::sessions::privileged(&model, &id)?;
             if ctx.json {
                 return ctx.json(s);

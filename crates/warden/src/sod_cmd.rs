@@ -195,7 +195,7 @@ pub async fn sod(ctx: &Context, cmd: SodCommand) -> anyhow::Result<Output> {
             Ok(Output::ok(text))
         }
         SodCommand::Conflicts { unresolved, allowed, user, rule, csv } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let status = if unresolved { Some(ConflictStatus::Unresolved) } else if allowed { Some(ConflictStatus::Allowed) } else { None };
             let list: Vec<_> = model
                 .sod_conflicts
@@ -309,7 +309,7 @@ async fn rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<Output> {
     let warden = ctx.warden().await?;
     match cmd {
         RuleCommand::Add { name, first, second, severity, risk, mitigation, from, to, disabled } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let side = |duty: Option<String>, ep: Option<String>| -> anyhow::Result<SodSide> {
                 Ok(match (duty, ep) {
                     (Some(d), _) => SodSide::Duty { duty: warden_core::resolve_name(&model, ObjectKind::Duty, &d)? },
@@ -343,7 +343,7 @@ async fn rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<Output> {
             )))
         }
         RuleCommand::List => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             if ctx.json {
                 return ctx.json(&model.sod_rules.values().collect::<Vec<_>>());
             }
@@ -393,7 +393,7 @@ async fn rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<Output> {
             )))
         }
         RuleCommand::Export { out } => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             let text = if ctx.json {
                 let mut t = serde_json::to_string_pretty(&model.sod_rules.values().collect::<Vec<_>>())?;
                 t.push('\n');

@@ -71,7 +71,7 @@ pub async fn webhook(ctx: &Context, cmd: WebhookCommand) -> anyhow::Result<Outpu
             Ok(Output::ok(format!("New signing secret for {} (revision {}), shown once:\n  {}\n", out.webhook.id, out.revision, out.secret)))
         }
         WebhookCommand::List => {
-            let (model, _) = warden.store().load().await?;
+            let model = warden.model().await?;
             if ctx.json {
                 return ctx.json(&model.webhooks.values().collect::<Vec<_>>());
             }

@@ -235,7 +235,7 @@ pub async fn create(Submitted(v, d): Submitted<Draft>) -> PageResult {
 pub async fn edit(Path(name): Path<String>, Submitted(v, d): Submitted<Draft>) -> PageResult {
     v.require(Area::Assignments, Access::Update)?;
     let key = ObjectRef::new(ObjectKind::AssignmentRule, name.clone());
-    if v.state.store.get_versioned(&key).await.map_err(CoreError::from)?.is_none() {
+    if v.state.reader().stored(&key).await?.is_none() {
         return Err(Failure::NotFound(format!("assignment rule '{name}' does not exist")));
     }
     let d = Draft { name: name.clone(), ..d };
@@ -305,7 +305,7 @@ async fn rule_page(v: &Viewer, name: &str, q: &MatchQuery, failed: Option<(&Draf
         format!("{}?q={}&after={}#matches", href(name), encode(&text), encode(shown.last().map_or("", |u| u.id.as_str())))
     });
     let version = if v.can(Area::Assignments, Access::Update) {
-        v.state.store.get_versioned(&ObjectRef::new(ObjectKind::AssignmentRule, name.to_string())).await.map_err(CoreError::from)?.map(|s| s.version)
+        v.state.reader().stored(&ObjectRef::new(ObjectKind::AssignmentRule, name.to_string())).await?.map(|s| s.version)
     } else {
         None
     };

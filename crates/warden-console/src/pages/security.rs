@@ -385,7 +385,7 @@ pub async fn edit(Path((kind, name)): Path<(String, String)>, Submitted(v, d): S
     v.require(Area::SecurityConfiguration, Access::Update)?;
     let kind = kind_of(&kind)?;
     let key = ObjectRef::new(kind, name.clone());
-    let stored = v.state.store.get_versioned(&key).await.map_err(CoreError::from)?.ok_or_else(|| Failure::NotFound(format!("{key} does not exist")))?;
+    let stored = v.state.reader().stored(&key).await?.ok_or_else(|| Failure::NotFound(format!("{key} does not exist")))?;
     let d = Draft { name: name.clone(), ..d };
     let object = object_of(&v, kind, &d, Some(&stored.object));
     let outcome = match object {
@@ -434,8 +434,8 @@ fn pretty(object: Option<&Object>) -> String {
 
 async fn object_page(v: &Viewer, kind: ObjectKind, name: &str, failed: Option<(&Draft, &Errors)>) -> Result<maud::Markup, Failure> {
     let key = ObjectRef::new(kind, name.to_string());
-    let layers = v.state.store.layers(&key).await.map_err(CoreError::from)?;
-    let stored = v.state.store.get_versioned(&key).await.map_err(CoreError::from)?;
+    let layers = v.state.reader().layers(&key).await?;
+    let stored = v.state.reader().stored(&key).await?;
     if layers.is_empty() && stored.is_none() {
         return Err(Failure::NotFound(format!("{} '{name}' does not exist", segment(kind))));
     }

@@ -379,7 +379,7 @@ async fn locked_now(v: &Viewer) -> Result<(Vec<Locked>, bool), Failure> {
     }
     let mut locked = Vec::new();
     for (key, (scope, tried)) in candidates {
-        if let Some(until) = v.state.store.sign_in_locked_until(&key, v.now).await.map_err(CoreError::from)? {
+        if let Some(until) = v.warden().sign_in_locked_until(&key, v.now).await? {
             locked.push(Locked { scope, key, until, tried });
         }
     }

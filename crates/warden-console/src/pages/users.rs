@@ -356,7 +356,7 @@ async fn set_enabled(v: Viewer, id: &str, enabled: bool) -> PageResult {
     let mut user = find(&v, id)?.clone();
     user.enabled = enabled;
     let key = ObjectRef::new(ObjectKind::User, user.id.clone());
-    let version = v.state.store.get_versioned(&key).await.map_err(CoreError::from)?.map(|s| s.version);
+    let version = v.state.reader().stored(&key).await?.map(|s| s.version);
     v.warden().replace(Object::User(user.clone()), version).await?;
     Ok(see_other(&href(&user.id)))
 }
