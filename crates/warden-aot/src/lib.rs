@@ -16,6 +16,7 @@ mod error;
 mod import;
 mod read;
 pub mod security_config;
+mod spelling;
 mod write;
 
 pub use compare::{xml_difference, XmlDifference};
@@ -25,6 +26,7 @@ pub use security_config::{
     ConfigEntry, ConfigList, DisabledEntry, SecurityConfig, parse_security_config, read_security_config, security_config_to_xml,
     write_file_atomically,
 };
+pub use spelling::{respell_references, Respelled};
 pub use read::{MAX_DEPTH, MAX_FILE_SIZE, parse_object, read_file};
 pub use write::{WriteReport, export_model, object_to_xml, write_model};
 

@@ -588,9 +588,13 @@ impl<'a, 'p> Parser<'a, 'p> {
     }
 
     /// `<Duties><AxSecurityDutyReference><Name>X</Name></AxSecurityDutyReference>...`
-    /// Other elements in the list are kept in `kept` (placed within the list).
+    /// Other elements in the list are kept in `kept` (placed within the list);
+    /// so is a reference holding more than its name, whole: a *reference as
+    /// written* ([`warden_model::reference_as_written`]), which export writes
+    /// in the reference's place.
     fn references(&mut self, list: &Element<'a>, item: &[u8], kind: ObjectKind, kept: &mut Vec<Unmodelled>) -> Result<Vec<String>> {
         let mut names = Vec::new();
+        let mut written = Vec::new();
         let list_name = list.display_name().into_owned();
         let mut within = Kept::within(&list_name);
         self.children(list, |p, reference| {
@@ -600,21 +604,35 @@ impl<'a, 'p> Parser<'a, 'p> {
             }
             within.advance(&reference);
             let mut name = String::new();
+            let mut extra = false;
+            let mut tree = XmlElement::new(reference.display_name());
             let path = format!("{list_name}/{}", reference.display_name());
             p.children(&reference, |p, field| {
                 if field.name() == b"Name" {
                     name = p.name(&field, kind)?;
+                    tree.children.push(XmlElement { text: Some(name.clone()), ..XmlElement::new("Name") });
                 } else {
-                    p.drop_noted(&field, &path);
+                    let child = p.element_tree(&field)?;
+                    p.note(field.pos, format!("{path}/{}", child.name));
+                    tree.children.push(child);
+                    extra = true;
                 }
                 Ok(())
             })?;
             if name.is_empty() {
                 return Err(p.err(reference.pos, format!("<{}> has no <Name>", reference.display_name())));
             }
+            if extra {
+                // Kept whole, as written: the writer puts it back in the reference's place.
+                if tree.depth() > MAX_KEPT_DEPTH {
+                    return Err(p.err(reference.pos, format!("<{}> nests deeper than {MAX_KEPT_DEPTH} levels, more than Warden keeps", tree.name)));
+                }
+                written.push(Unmodelled { within: Some(list_name.clone()), after: None, element: tree });
+            }
             names.push(name);
             Ok(())
         })?;
+        kept.append(&mut written);
         kept.append(&mut within.list);
         Ok(names)
     }

@@ -502,11 +502,17 @@ impl Xml {
         self.close(depth, name);
     }
 
+    /// A list of references; a reference kept as written
+    /// ([`Unmodelled::reference_as_written`]) is written as it was read.
     fn references(&mut self, depth: usize, name: &str, item: &str, names: &[String], kept: &[Unmodelled]) {
-        self.list_kept(depth, name, names, kept, |x, n| {
-            x.open(depth + 1, item);
-            x.leaf(depth + 2, "Name", n);
-            x.close(depth + 1, item);
+        let (written, others): (Vec<Unmodelled>, Vec<Unmodelled>) = kept.iter().cloned().partition(|u| u.is_reference_in(name, item));
+        self.list_kept(depth, name, names, &others, |x, n| match Unmodelled::written_reference(&written, name, item, n) {
+            Some(as_written) => render(&mut x.buf, depth + 1, &as_written.element),
+            None => {
+                x.open(depth + 1, item);
+                x.leaf(depth + 2, "Name", n);
+                x.close(depth + 1, item);
+            }
         });
     }
 

@@ -34,6 +34,7 @@ pub mod sessions;
 mod snapshot;
 mod sod;
 mod sod_files;
+mod spelling;
 mod validate;
 mod trail;
 pub mod webhooks;

@@ -663,10 +663,34 @@ impl Warden {
         let paths_text: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         let validation = if strict { Validation::Strict } else { Validation::AllowDangling };
         let customized = self.customized_keys().await?;
-        let (tally, revision, dangling) = self
+        let ((tally, respelled), revision, dangling) = self
             .run_to(Target { layer: Layer::Code, nothing_if_unchanged: true, ..Target::default() }, validation, |model| {
                 let mut tally = Tally::default();
                 let mut changes = Vec::new();
+                // References resolve ignoring case, as in D365: the imported
+                // objects' against the store and the import, and the stored
+                // objects' against what the import adds.
+                let spellings = crate::spelling::Spellings::new(model, &objects);
+                let mut respelled = Vec::new();
+                let mut objects = objects.clone();
+                for object in &mut objects {
+                    respelled.extend(spellings.respell(object));
+                }
+                let imported: HashSet<ObjectRef> = objects.iter().map(Object::key).collect();
+                for kind in crate::spelling::REFERRING {
+                    for mut object in model.objects_of(kind) {
+                        let key = object.key();
+                        if imported.contains(&key) || customized.contains(&key) {
+                            continue;
+                        }
+                        let changed = spellings.respell(&mut object);
+                        if !changed.is_empty() {
+                            respelled.extend(changed);
+                            tally.updated += 1;
+                            changes.push(Change::Put(object));
+                        }
+                    }
+                }
                 for object in &objects {
                     if let Object::EntryPoint(ep) = object {
                         let stub = *ep == warden_model::EntryPoint::referenced(&ep.key());
@@ -686,11 +710,13 @@ impl Warden {
                 let summary = json!({
                     "paths": paths_text, "files": import.files, "strict": strict,
                     "added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged,
-                    "customized": tally.customized,
+                    "customized": tally.customized, "respelled": respelled.len(),
                 });
-                Ok(Plan { action: "import aot", summary, changes, outcome: tally })
+                Ok(Plan { action: "import aot", summary, changes, outcome: (tally, respelled) })
             })
             .await?;
+        let mut warnings = import.warnings;
+        warnings.extend(crate::spelling::summary(&respelled));
         Ok(AotImportOutcome {
             files: import.files,
             counts,
@@ -698,7 +724,7 @@ impl Warden {
             updated: tally.updated,
             unchanged: tally.unchanged,
             customized: tally.customized,
-            warnings: import.warnings,
+            warnings,
             unresolved: dangling.len(),
             changed: tally.added + tally.updated + tally.customized > 0,
             revision,

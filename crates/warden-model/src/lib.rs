@@ -38,7 +38,7 @@ pub use session::{
     TempRoleSession, TempStatus, PRIVILEGED_MAX_MS, SESSION_SETTINGS_KEY,
 };
 pub use time::Timestamp;
-pub use unmodelled::{is_xml_name, unmodelled_problem, Unmodelled, XmlAttribute, XmlElement, MAX_KEPT_DEPTH};
+pub use unmodelled::{is_xml_name, same_name, unmodelled_problem, Unmodelled, XmlAttribute, XmlElement, MAX_KEPT_DEPTH};
 pub use webhook::Webhook;
 
 /// A value that is not one of the accepted spellings.

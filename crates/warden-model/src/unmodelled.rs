@@ -66,6 +66,37 @@ pub struct Unmodelled {
     pub element: XmlElement,
 }
 
+impl Unmodelled {
+    /// A reference as its AOT file wrote it (`<AxSecurityDutyReference>` with
+    /// its `<Name>`, and whatever else it held), kept in its list `within`
+    /// when it says more than the name Warden resolves: other child elements,
+    /// or a spelling that differs from the referenced object's name in case
+    /// only (D365 compares names ignoring case). Export writes it in the
+    /// reference's place ([`Unmodelled::written_reference`]).
+    pub fn reference_as_written(within: &str, item: &str, spelled: &str) -> Unmodelled {
+        let name = XmlElement { text: Some(spelled.to_string()), ..XmlElement::new("Name") };
+        Unmodelled { within: Some(within.to_string()), after: None, element: XmlElement { children: vec![name], ..XmlElement::new(item) } }
+    }
+
+    /// Whether this is a reference as written of list `within`, whose items are `item`s.
+    pub fn is_reference_in(&self, within: &str, item: &str) -> bool {
+        self.within.as_deref() == Some(within) && self.element.name == item
+    }
+
+    /// The reference as written to `name` in list `within`, names compared
+    /// ignoring case, as D365 compares them.
+    pub fn written_reference<'k>(kept: &'k [Unmodelled], within: &str, item: &str, name: &str) -> Option<&'k Unmodelled> {
+        kept.iter().find(|u| {
+            u.is_reference_in(within, item) && u.element.child("Name").and_then(|n| n.text.as_deref()).is_some_and(|t| same_name(t, name))
+        })
+    }
+}
+
+/// D365's comparison of names: equal ignoring case.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
 impl XmlElement {
     /// An element with a name only.
     pub fn new(name: impl Into<String>) -> XmlElement {
