@@ -145,6 +145,8 @@ impl Warden {
             .run_to(target, Validation::AllowDangling, |model| {
                 let mut tally = (0usize, 0usize);
                 let mut changes = Vec::new();
+                let imported: Vec<Object> = config.objects.iter().map(|e| e.object.clone()).collect();
+                let spellings = crate::spelling::Spellings::new(model, &imported);
                 for ConfigEntry { object, line, column, .. } in &config.objects {
                     let key = object.key();
                     crate::service::check_ids(object).map_err(|e| at(path, *line, *column, format!("<Name>: {e}")))?;
@@ -161,7 +163,9 @@ impl Warden {
                         ));
                     }
                     let stored = model.get(&key);
-                    let object = with_model_of(object.clone(), stored.as_ref());
+                    let mut object = with_model_of(object.clone(), stored.as_ref());
+                    // References resolve ignoring case, as in D365 (see `import aot`).
+                    spellings.respell(&mut object);
                     if database.get(&key) == Some(&false) && stored.as_ref() == Some(&object) {
                         tally.1 += 1;
                     } else {
