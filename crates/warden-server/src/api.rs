@@ -271,6 +271,8 @@ pub struct ExplainQuery {
     access: AccessName,
     org: Option<String>,
     at: Option<String>,
+    control: Option<String>,
+    field: Option<String>,
 }
 
 pub async fn explain(Extension(caller): Extension<Caller>, q: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Response> {
@@ -278,7 +280,7 @@ pub async fn explain(Extension(caller): Extension<Caller>, q: Result<Query<Expla
     let at = parse_at(q.at.as_deref(), caller.now)?;
     let outcome = caller
         .snapshot
-        .check(&warden_core::CheckRequest { user: q.user, entry_point: q.entry_point, access: q.access.into(), org: q.org, at, explain: true, part: None })
+        .check(&warden_core::CheckRequest { user: q.user, entry_point: q.entry_point, access: q.access.into(), org: q.org, at, explain: true, part: check_part(q.control, q.field)? })
         .map_err(ApiError::from)?;
     Ok(Json(outcome.explanation).into_response())
 }

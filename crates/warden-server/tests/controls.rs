@@ -37,6 +37,13 @@ async fn checks_name_a_control_or_a_field() {
     let (_, field) = check(json!({"user": "vera", "entry_point": "DataEntity/CustCustomerV3Entity", "access": "update", "field": "CreditLimit"})).await;
     assert_eq!((field["decision"].as_str(), field["field"].as_str()), (Some("deny"), Some("CreditLimit")), "{field}");
 
+    // GET /explain takes them too.
+    let (status, why) = server.call(Some(&admin), Method::GET, "/api/v1/explain?user=vera&entry_point=CustTable&access=update&field=CustTable.CreditMax", None).await;
+    assert_eq!((status, why["decision"].as_str()), (StatusCode::OK, Some("deny")), "{why}");
+    assert!(why["reason"].as_str().unwrap_or_default().contains("its own grant on field CustTable.CreditMax"), "{why}");
+    let (status, _) = server.call(Some(&admin), Method::GET, "/api/v1/explain?user=vera&entry_point=CustTable&access=update&field=x&control=y", None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
     // Both, or a name the identifier rule refuses: 422 naming the field.
     let (status, problem) = check(json!({"user": "vera", "entry_point": "CustTable", "access": "read", "control": "A", "field": "B"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
