@@ -225,11 +225,7 @@ fn assemble(candidates: &[Candidate], results: Vec<Result<Option<Parsed>, AotErr
     name_mismatches.warn(warnings, "file(s) whose <Name> differs from the file name (D365 expects them to match)");
     folder_mismatches.warn(warnings, "file(s) in the folder of another AOT type");
     for (what, summary) in notes {
-        let what = if what.starts_with(read::DROPPED) || what.starts_with(read::KEPT) {
-            what
-        } else {
-            format!("element(s) kept for export but not interpreted by Warden (checks do not see them), at {what}")
-        };
+        let what = read::warning_for(what);
         summary.warn(warnings, &what);
     }
     add_referenced_entry_points(&mut import.model, warnings);

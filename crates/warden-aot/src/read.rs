@@ -581,6 +581,14 @@ impl<'a, 'p> Parser<'a, 'p> {
         }
     }
 
+    /// Notes, at the grant's element, each control or field grant kept with
+    /// it that checks cannot read as written.
+    fn note_part_problems(&mut self, element: &Element<'a>, grant: &EntryPointGrant) {
+        for problem in grant.part_grant_problems() {
+            self.note(element.pos, format!("{PART}{problem}"));
+        }
+    }
+
     /// Notes an element that Warden can neither interpret nor keep where it is.
     fn drop_noted(&mut self, field: &Element<'a>, path: &str) {
         let name = field.display_name().into_owned();
@@ -751,6 +759,7 @@ impl<'a, 'p> Parser<'a, 'p> {
                         if item.name() == b"AxSecurityEntryPointReference" {
                             match p.entry_point_reference(&item)? {
                                 Reference::Grant(grant) => {
+                                    p.note_part_problems(&item, &grant);
                                     privilege.entry_points.push(grant);
                                     within.advance(&item);
                                 }
@@ -768,14 +777,9 @@ impl<'a, 'p> Parser<'a, 'p> {
                     p.children(&field, |p, item| {
                         if item.name() == b"AxSecurityDataEntityPermission" {
                             let (name, grant, unmodelled) = p.named_grant(&item, "AxSecurityPrivilege/DataEntityPermissions/AxSecurityDataEntityPermission", Some(ObjectKind::EntryPoint))?;
-                            privilege.entry_points.push(EntryPointGrant {
-                                name: name.clone(),
-                                kind: EntryPointType::DataEntity,
-                                object: name,
-                                child: None,
-                                grant,
-                                unmodelled,
-                            });
+                            let grant = EntryPointGrant { name: name.clone(), kind: EntryPointType::DataEntity, object: name, child: None, grant, unmodelled };
+                            p.note_part_problems(&item, &grant);
+                            privilege.entry_points.push(grant);
                             within.advance(&item);
                         } else {
                             p.keep(&item, "AxSecurityPrivilege/DataEntityPermissions", &mut within)?;
@@ -1157,6 +1161,20 @@ impl Kept {
 /// path of an element kept for export and not interpreted.
 pub(crate) const DROPPED: &str = "dropped (Warden can neither interpret nor keep it there): ";
 pub(crate) const KEPT: &str = "kept: ";
+/// A control or field grant that checks cannot read as written (see `EntryPointGrant::part_grant_problems`).
+pub(crate) const PART: &str = "control or field grant, kept for export: ";
+
+/// The warning for a note: kept elements are said to be kept (and whether
+/// checks read them), other notes stand as written.
+pub(crate) fn warning_for(what: String) -> String {
+    if what.starts_with(DROPPED) || what.starts_with(KEPT) || what.starts_with(PART) {
+        what
+    } else if what.ends_with("/AxSecurityEntryPointReference/Forms") || what.ends_with("/AxSecurityDataEntityPermission/Fields") {
+        format!("element(s) kept for export, whose control and field grants checks read (check --control/--field), at {what}")
+    } else {
+        format!("element(s) kept for export but not interpreted by Warden (checks do not see them), at {what}")
+    }
+}
 
 fn is_blank(text: &BytesText<'_>) -> bool {
     text.iter().all(u8::is_ascii_whitespace)

@@ -477,11 +477,7 @@ fn summarise(path: &Path, notes: Vec<Note>) -> Vec<String> {
     groups
         .into_iter()
         .map(|(what, places, count)| {
-            let what = if what.starts_with(read::DROPPED) || what.starts_with(read::KEPT) {
-                what
-            } else {
-                format!("element(s) kept for export but not interpreted by Warden (checks do not see them), at {what}")
-            };
+            let what = read::warning_for(what);
             let more = if count > places.len() { format!(" and {} more", count - places.len()) } else { String::new() };
             format!("{count} {what}: {}{more}", places.join(", "))
         })

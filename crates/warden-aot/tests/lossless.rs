@@ -116,12 +116,16 @@ fn kept_elements_are_listed_as_warnings_with_their_path_and_place() {
         import
             .warnings
             .iter()
-            .find(|w| w.contains("kept for export but not interpreted") && w.ends_with_path(path))
+            .find(|w| w.contains("kept for export") && w.ends_with_path(path))
             .unwrap_or_else(|| panic!("no warning for {path}: {:#?}", import.warnings))
             .clone()
     };
     let forms = kept("AxSecurityPrivilege/EntryPoints/AxSecurityEntryPointReference/Forms");
     assert!(forms.contains("LosslessCustTableMaintain.xml:65:4"), "file:line:column of the element: {forms}");
+    // Control and field grants are read by checks, and the warning says so.
+    assert!(forms.contains("checks read"), "{forms}");
+    assert!(kept("AxSecurityPrivilege/DataEntityPermissions/AxSecurityDataEntityPermission/Fields").contains("checks read"));
+    assert!(kept("AxSecurityRole/Tags").contains("checks do not see them"));
     kept("AxSecurityRole/Tags");
     kept("AxSecurityRole/ContextString");
     kept("AxSecurityPolicy/PolicyGroup");
@@ -248,4 +252,32 @@ mod generated {
             }
         }
     }
+}
+
+/// A control or field grant that checks cannot read as written is named in a
+/// warning with its file:line:column; the import goes on, the element is kept
+/// as written, and the typed grants read what can be read (an unreadable
+/// permission counts as Deny).
+#[test]
+fn malformed_control_and_field_grants_are_warned_about_and_kept() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let folder = dir.path().join("M/M/AxSecurityPrivilege");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let file = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<AxSecurityPrivilege xmlns:i=\"http://www.w3.org/2001/XMLSchema-instance\">\n\t<Name>P</Name>\n\t<EntryPoints>\n\t\t<AxSecurityEntryPointReference>\n\t\t\t<Name>CustTable</Name>\n\t\t\t<Grant><Read>Allow</Read><Update>Allow</Update></Grant>\n\t\t\t<ObjectName>CustTable</ObjectName>\n\t\t\t<ObjectType>MenuItemDisplay</ObjectType>\n\t\t\t<Forms><AxSecurityEntryPointReferenceForm><Name>CustTable</Name><Controls>\n\t\t\t\t<AxSecurityEntryPointReferenceFormControl><Name>CreditMax</Name><Grant><Update>Nope</Update></Grant></AxSecurityEntryPointReferenceFormControl>\n\t\t\t\t<AxSecurityEntryPointReferenceFormControl><Grant><Read>Deny</Read></Grant></AxSecurityEntryPointReferenceFormControl>\n\t\t\t</Controls></AxSecurityEntryPointReferenceForm></Forms>\n\t\t</AxSecurityEntryPointReference>\n\t</EntryPoints>\n</AxSecurityPrivilege>\n";
+    std::fs::write(folder.join("P.xml"), file).expect("write");
+    let import = read_paths(&[dir.path().to_path_buf()]).expect("imports despite the malformed grants");
+    let warnings = import.warnings.join("\n");
+    assert!(warnings.contains("control CreditMax: invalid value \"Nope\" in <Update>") && warnings.contains("counted as Deny"), "{warnings}");
+    assert!(warnings.contains("P.xml:5:3"), "the reference's place: {warnings}");
+    assert!(warnings.contains("has no <Name>"), "{warnings}");
+    let privilege = import.model.privileges.get("P").expect("privilege");
+    let grant = &privilege.entry_points[0];
+    let controls = grant.control_grants();
+    assert_eq!(controls.len(), 1, "{controls:?}");
+    assert_eq!(controls[0].grant.get(warden_model::Access::Update), Some(warden_model::Permission::Deny));
+    // Kept as written: export gives the file back.
+    let out = tempfile::TempDir::new().expect("temp dir");
+    write_model(&import.model, out.path()).expect("export");
+    let back = std::fs::read_to_string(out.path().join("M/AxSecurityPrivilege/P.xml")).expect("exported");
+    assert_eq!(xml_difference(file, &back).expect("comparable"), None);
 }

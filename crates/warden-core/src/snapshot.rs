@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use warden_engine::{Decision, EffectivePermission, Explanation, Index, SodIndex};
 use warden_model::{
-    Access, AccessSet, Assignment, EntryPointKey, EntryPointType, Model, ObjectKind, Organization, PrivilegedStatus, Role, Timestamp, User,
+    Access, AccessSet, Assignment, EntryPointKey, EntryPointType, Model, ObjectKind, Organization, Part, PrivilegedStatus, Role, Timestamp, User,
     UserKind,
 };
 use warden_store::{Revision, Store};
@@ -95,6 +95,8 @@ pub struct CheckRequest {
     pub org: Option<String>,
     pub at: Timestamp,
     pub explain: bool,
+    /// A form control or field below the entry point; `None` checks the entry point itself.
+    pub part: Option<Part>,
 }
 
 /// The answer to a check, in the shape `warden check --json` prints.
@@ -105,6 +107,9 @@ pub struct CheckOutcome {
     /// `TYPE/NAME`.
     pub entry_point: String,
     pub access: Access,
+    /// The control or field checked, if any: `{"kind": "control", "name": "CreditMax"}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<Part>,
     pub org: Option<String>,
     #[serde(serialize_with = "ts")]
     pub at: Timestamp,
@@ -391,12 +396,23 @@ impl Snapshot {
         let user = self.user(&req.user)?.id.clone();
         let ep = self.entry_point(&req.entry_point)?;
         let org = req.org.as_deref().map(|o| self.org(o).map(|o| o.id.clone())).transpose()?;
-        let decision = self.index.check_by_name(&user, &ep, req.access, org.as_deref(), req.at);
-        let explanation = req.explain.then(|| warden_engine::explain(&self.model, &user, &ep, req.access, org.as_deref(), req.at));
+        if let Some(part) = &req.part {
+            part.validate().map_err(|e| CoreError::InvalidField { field: part.kind.as_str(), message: e.to_string() })?;
+        }
+        let (decision, explanation) = match &req.part {
+            None => (
+                self.index.check_by_name(&user, &ep, req.access, org.as_deref(), req.at),
+                req.explain.then(|| warden_engine::explain(&self.model, &user, &ep, req.access, org.as_deref(), req.at)),
+            ),
+            Some(part) => (
+                warden_engine::check_part(&self.index, &self.model, &user, &ep, req.access, part, org.as_deref(), req.at),
+                req.explain.then(|| warden_engine::explain_part(&self.model, &user, &ep, req.access, part, org.as_deref(), req.at)),
+            ),
+        };
         if let Some(e) = &explanation {
             debug_assert_eq!(e.decision, decision, "index and explanation disagree on {user} {ep} {}", req.access);
         }
-        Ok(CheckOutcome { decision, user, entry_point: ep.to_string(), access: req.access, org, at: req.at, explanation })
+        Ok(CheckOutcome { decision, user, entry_point: ep.to_string(), access: req.access, part: req.part.clone(), org, at: req.at, explanation })
     }
 
     pub fn users(&self) -> Vec<UserSummary> {

@@ -103,3 +103,43 @@ async fn an_import_that_changes_nothing_commits_nothing() {
     assert_eq!(again.revision, first.revision, "no new revision");
     assert_eq!(w.store().audit_events(&warden_store::AuditFilter::default()).await.expect("audit").len(), events, "no audit event");
 }
+
+/// The control and field grants of an imported file decide checks that name
+/// them (README, "Controls and fields"): the Lossless privilege allows Update
+/// on CustTable but denies it on its control CreditMax and on the data
+/// entity's field CreditLimit.
+#[tokio::test]
+async fn control_and_field_grants_of_an_imported_file_decide_checks() {
+    use warden_model::{Access, Part, Timestamp, User};
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let store = warden_store::open(None, dir.path()).await.expect("store");
+    let w = Warden::new(store, "tester");
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    w.import_aot(&[here.join("../warden-aot/tests/fixtures/lossless")], false).await.expect("import");
+    w.add_user(User::new("vera")).await.expect("user");
+    w.assign("vera", "LosslessVendorPortalUser", &[], None, None, Timestamp::now()).await.expect("assign");
+    let snap = w.snapshot().await.expect("snapshot");
+    let check = |ep: &str, access, part: Option<Part>| {
+        let req = warden_core::CheckRequest { user: "vera".into(), entry_point: ep.into(), access, org: None, at: Timestamp::now(), explain: true, part };
+        snap.check(&req).expect("check")
+    };
+    let ep = "MenuItemDisplay/CustTable";
+    assert!(check(ep, Access::Update, None).decision.is_allowed());
+    let denied = check(ep, Access::Update, Some(Part::control("CreditMax")));
+    assert!(!denied.decision.is_allowed());
+    let why = denied.explanation.expect("explanation");
+    assert!(why.reason.contains("its own grant on control CreditMax") && why.reason.contains("LosslessCustTableMaintain"), "{}", why.reason);
+    assert_eq!(denied.part, Some(Part::control("CreditMax")));
+    assert!(check(ep, Access::Read, Some(Part::control("CreditMax"))).decision.is_allowed());
+    assert!(!check(ep, Access::Invoke, Some(Part::control("ButtonBlock"))).decision.is_allowed());
+    assert!(!check(ep, Access::Update, Some(Part::field("CustTable.CreditMax"))).decision.is_allowed());
+    assert!(check(ep, Access::Update, Some(Part::field("CustTable.Name"))).decision.is_allowed(), "a field no grant names inherits");
+    let entity = "DataEntity/CustCustomerV3Entity";
+    assert!(check(entity, Access::Update, None).decision.is_allowed());
+    assert!(!check(entity, Access::Update, Some(Part::field("CreditLimit"))).decision.is_allowed());
+    assert!(check(entity, Access::Read, Some(Part::field("CreditLimit"))).decision.is_allowed());
+    // A name that breaks the identifier rule is refused, naming the field.
+    let req = warden_core::CheckRequest { user: "vera".into(), entry_point: ep.into(), access: Access::Read, org: None, at: Timestamp::now(), explain: false, part: Some(Part::control("a\u{1b}[31m")) };
+    let e = snap.check(&req).expect_err("refused").to_string();
+    assert!(e.starts_with("control: invalid control name"), "{e}");
+}

@@ -163,6 +163,7 @@ async fn roles_duties_and_privileges_are_built_and_edited_by_name() {
             org: None,
             at: warden_model::Timestamp::now(),
             explain: false,
+            part: None,
         };
         snap.check(&req).unwrap().decision.is_allowed()
     };

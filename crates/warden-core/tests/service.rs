@@ -138,6 +138,7 @@ async fn checks_resolve_names_and_refuse_unknown_ones() {
         org: org.map(str::to_string),
         at: Timestamp::now(),
         explain: true,
+        part: None,
     };
     let allow = s.check(&request(Some("usmf"), "devintegmessagetable")).expect("check");
     assert!(allow.decision.is_allowed());

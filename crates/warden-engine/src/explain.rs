@@ -5,7 +5,7 @@ use crate::Decision;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::fmt;
-use warden_model::{Access, Assignment, EntryPointKey, Grant, Model, Permission, Role, Timestamp};
+use warden_model::{Access, Assignment, EntryPointKey, Grant, Model, Part, Permission, Role, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,6 +58,15 @@ pub struct GrantPath {
     /// on the entry point but leaves this access unset.
     pub permission: Option<Permission>,
     pub grant: Grant,
+    /// For a control or field check: that part's own grant on this path, when
+    /// the privilege names the part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_grant: Option<Grant>,
+    /// Whether `permission` is the part's own (from `part_grant`) rather than
+    /// the entry point grant's, which a part inherits when its own grant
+    /// leaves the access unset.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub from_part: bool,
     /// Whether the assignment this path starts from counts for the check.
     pub active: bool,
 }
@@ -69,6 +78,9 @@ pub struct Explanation {
     pub reason: String,
     pub user: String,
     pub entry_point: EntryPointKey,
+    /// The control or field checked below the entry point, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<Part>,
     pub access: Access,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization: Option<String>,
@@ -80,11 +92,33 @@ pub struct Explanation {
 /// Explains a check. Its decision is the reference semantics, so it always
 /// agrees with [`crate::reference::check`] and with the index.
 pub fn explain(model: &Model, user: &str, ep: &EntryPointKey, access: Access, org: Option<&str>, at: Timestamp) -> Explanation {
+    explain_with(model, user, ep, access, None, org, at)
+}
+
+/// Explains a check of a control or field below `ep` ([`crate::check_part`]):
+/// each path's permission is the part's own or the entry point's, and the
+/// reason says which grant decided. When the user cannot Read `ep` the part
+/// is out of reach, and the reason says why Read is denied.
+#[allow(clippy::too_many_arguments)]
+pub fn explain_part(model: &Model, user: &str, ep: &EntryPointKey, access: Access, part: &Part, org: Option<&str>, at: Timestamp) -> Explanation {
+    let mut out = explain_with(model, user, ep, access, Some(part), org, at);
+    let read = explain(model, user, ep, Access::Read, org, at);
+    // A missing or disabled user is explained as such already.
+    let enabled = model.users.contains_key(user) && model.access_view().enabled_at(model, user, at);
+    if read.decision == Decision::Deny && enabled {
+        out.decision = Decision::Deny;
+        out.reason = format!("{part} is out of reach: the user cannot open {ep} ({})", read.reason);
+    }
+    out
+}
+
+fn explain_with(model: &Model, user: &str, ep: &EntryPointKey, access: Access, part: Option<&Part>, org: Option<&str>, at: Timestamp) -> Explanation {
     let mut out = Explanation {
         decision: Decision::Deny,
         reason: String::new(),
         user: user.to_string(),
         entry_point: ep.clone(),
+        part: part.cloned(),
         access,
         organization: org.map(str::to_string),
         at,
@@ -120,7 +154,7 @@ pub fn explain(model: &Model, user: &str, ep: &EntryPointKey, access: Access, or
         if let Some(role) = model.roles.get(&a.role) {
             let mut steps = vec![PathStep { kind: StepKind::Role, name: role.name.clone(), extension: None }];
             let mut visited = HashSet::new();
-            walk_role(model, role, ep, access, active, &mut steps, &mut visited, &mut out.paths);
+            walk_role(model, role, ep, (access, part), active, &mut steps, &mut visited, &mut out.paths);
         }
         out.assignments.push(AssignmentStatus { assignment: a.clone(), state, session });
     }
@@ -131,13 +165,13 @@ pub fn explain(model: &Model, user: &str, ep: &EntryPointKey, access: Access, or
         let how = if u.enabled { " by a privileged user session" } else { "" };
         (Decision::Deny, format!("user {user} is disabled{how}; disabled users have no access"))
     } else if let Some(p) = deny {
-        (Decision::Deny, format!("{access} is denied by {}; Deny wins over every Allow", render_steps(&p.steps)))
+        (Decision::Deny, format!("{} is denied by {}{}; Deny wins over every Allow", asked(access, part), render_steps(&p.steps), decided_by(p, part)))
     } else if let Some(p) = allow {
-        (Decision::Allow, format!("{access} is allowed by {}", render_steps(&p.steps)))
+        (Decision::Allow, format!("{} is allowed by {}{}", asked(access, part), render_steps(&p.steps), decided_by(p, part)))
     } else if out.paths.iter().any(|p| p.permission.is_some()) {
-        (Decision::Deny, format!("no role active for this check grants {access}; the grants found come from assignments that do not count here"))
+        (Decision::Deny, format!("no role active for this check grants {}; the grants found come from assignments that do not count here", asked(access, part)))
     } else {
-        (Decision::Deny, format!("no active role grants {access} on {ep}"))
+        (Decision::Deny, format!("no active role grants {} on {ep}", asked(access, part)))
     };
     out
 }
@@ -147,7 +181,7 @@ fn walk_role<'a>(
     model: &'a Model,
     role: &'a Role,
     ep: &EntryPointKey,
-    access: Access,
+    access: Asked<'_>,
     active: bool,
     steps: &mut Vec<PathStep>,
     visited: &mut HashSet<&'a str>,
@@ -196,7 +230,7 @@ fn grants_of(
     privilege: &str,
     extension: Option<String>,
     ep: &EntryPointKey,
-    access: Access,
+    (access, part): Asked<'_>,
     active: bool,
     steps: &[PathStep],
     out: &mut Vec<GrantPath>,
@@ -205,7 +239,32 @@ fn grants_of(
     for g in p.entry_points.iter().filter(|g| g.key() == *ep) {
         let mut path = steps.to_vec();
         path.push(PathStep { kind: StepKind::Privilege, name: privilege.to_string(), extension: extension.clone() });
-        out.push(GrantPath { steps: path, permission: g.grant.get(access), grant: g.grant, active });
+        let (permission, from_part) = match part {
+            Some(part) => g.part_permission(part, access),
+            None => (g.grant.get(access), false),
+        };
+        let part_grant = part.and_then(|part| g.part_grant(part));
+        out.push(GrantPath { steps: path, permission, grant: g.grant, part_grant, from_part, active });
+    }
+}
+
+/// The access asked, and the control or field it is asked on, if any.
+type Asked<'p> = (Access, Option<&'p Part>);
+
+/// `Update`, or `Update on control CreditMax`.
+fn asked(access: Access, part: Option<&Part>) -> String {
+    match part {
+        Some(part) => format!("{access} on {part}"),
+        None => access.to_string(),
+    }
+}
+
+/// For a part check: which grant of the deciding path decided.
+fn decided_by(p: &GrantPath, part: Option<&Part>) -> String {
+    match part {
+        Some(part) if p.from_part => format!(" (its own grant on {part})"),
+        Some(part) => format!(" (its grant on the entry point, which {part} inherits)"),
+        None => String::new(),
     }
 }
 
@@ -246,7 +305,8 @@ impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}: {}", self.decision, self.reason)?;
         let org = self.organization.as_deref().unwrap_or("(none: global assignments only)");
-        writeln!(f, "  check: user {} · {} · {} · organization {} · at {}", self.user, self.entry_point, self.access, org, self.at)?;
+        let part = self.part.as_ref().map(|p| format!(" · {p}")).unwrap_or_default();
+        writeln!(f, "  check: user {} · {}{part} · {} · organization {} · at {}", self.user, self.entry_point, self.access, org, self.at)?;
         if self.assignments.is_empty() {
             writeln!(f, "  assignments: none")?;
         } else {
@@ -272,7 +332,12 @@ impl fmt::Display for Explanation {
                     None => format!("{} unset", self.access),
                 };
                 let counts = if p.active { "" } else { " (assignment not in effect)" };
-                writeln!(f, "    {what}{counts}: {} [grant: {}]", render_steps(&p.steps), p.grant)?;
+                let own = match (&self.part, p.part_grant) {
+                    (Some(part), Some(g)) => format!(" [{part}: {g}]{}", if p.from_part { "" } else { " (inherits the entry point here)" }),
+                    (Some(_), None) => " (inherits the entry point)".to_string(),
+                    _ => String::new(),
+                };
+                writeln!(f, "    {what}{counts}: {} [grant: {}]{own}", render_steps(&p.steps), p.grant)?;
             }
         }
         Ok(())

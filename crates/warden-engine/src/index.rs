@@ -33,7 +33,7 @@ pub struct OrgId(pub u32);
 
 /// An org id that no scoped assignment contains: a check in an organization the
 /// model does not know still counts global assignments, as the semantics say.
-const UNKNOWN_ORG: OrgId = OrgId(u32::MAX);
+pub(crate) const UNKNOWN_ORG: OrgId = OrgId(u32::MAX);
 
 /// An assignment's term, next to its role: [`ALWAYS_GLOBAL`]; or, with
 /// [`TERM_EXTENDED`] set, an index in `Index::terms`; or else the one
@@ -626,6 +626,42 @@ impl Index {
         let (Some(u), Some(e)) = (self.user(user), self.entry_point(ep)) else { return Decision::Deny };
         let org = org.map(|o| self.org(o).unwrap_or(UNKNOWN_ORG));
         self.check(u, e, access, org, at)
+    }
+
+    /// The names of the roles of `user`'s assignments in force in `org` (or,
+    /// with `None`, outside any organization) at `at`, as [`Index::check`]
+    /// counts them; a role may appear more than once. Not on the check path:
+    /// control and field checks ([`crate::check_part`]) start from it.
+    pub fn roles_in_force(&self, user: UserId, org: Option<OrgId>, at: Timestamp) -> Vec<&str> {
+        let Some(slot) = self.users.get(user.0 as usize) else { return Vec::new() };
+        let org_word = org.map_or(u32::MAX, |o| o.0);
+        let mut roles = Vec::new();
+        if slot.codes[0] != CODE_OVERFLOW {
+            for (&role, &code) in slot.roles.iter().zip(&slot.codes) {
+                if role == u16::MAX {
+                    continue;
+                }
+                let in_force = code == CODE_GLOBAL
+                    || (u32::from(code) < SMALL_ORGS && u32::from(code) == org_word)
+                    || code_term(code, slot.base).is_some_and(|t| self.in_term(t, org, at.0));
+                if in_force {
+                    roles.push(u32::from(role));
+                }
+            }
+        } else {
+            let (start, len) = (slot.base as usize, (u32::from(slot.roles[0]) | u32::from(slot.roles[1]) << 16) as usize);
+            let ids = self.more_roles.get(start..start + len).unwrap_or(&[]);
+            let terms = self.more_terms.get(start..start + len).unwrap_or(&[]);
+            for (&role, &term) in ids.iter().zip(terms) {
+                let in_force = term == ALWAYS_GLOBAL
+                    || (term < TERM_EXTENDED && term == org_word)
+                    || word_term(term).is_some_and(|t| self.in_term(t, org, at.0));
+                if in_force {
+                    roles.push(role);
+                }
+            }
+        }
+        roles.into_iter().filter_map(|r| self.role_ids.name(r)).collect()
     }
 
     /// Is an assignment whose term is entry `term` of `Index::terms` in force in `org` at `at`?

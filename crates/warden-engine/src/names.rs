@@ -57,6 +57,14 @@ impl Names {
         self.table.find(self.hash(tag, name), |&id| self.matches(id, tag, name)).copied()
     }
 
+    /// The name of entry `id`, if there is one.
+    pub(crate) fn name(&self, id: u32) -> Option<&str> {
+        if id as usize >= self.ends.len() {
+            return None;
+        }
+        self.entry(id).split_first().and_then(|(_, rest)| std::str::from_utf8(rest).ok())
+    }
+
     /// The id of `(tag, name)`, adding it with the next free id if it is new.
     pub(crate) fn insert(&mut self, tag: u8, name: &str) -> u32 {
         let hash = self.hash(tag, name);
@@ -107,5 +115,8 @@ mod tests {
         assert_eq!(names.insert(0, ""), 10_002);
         assert_eq!(names.get(0, ""), Some(10_002));
         assert_eq!(names.len(), 10_003);
+        assert_eq!(names.name(1), Some("carlos"));
+        assert_eq!(names.name(10_001), Some("user9999"));
+        assert_eq!(names.name(10_003), None);
     }
 }

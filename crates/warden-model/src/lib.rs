@@ -12,6 +12,7 @@ mod identity;
 mod kinds;
 mod model;
 mod object;
+mod parts;
 mod rules;
 mod security;
 mod session;
@@ -27,6 +28,7 @@ pub use assignments::Assignments;
 pub use model::{Map, Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
 pub use kinds::{Object, Verb};
 pub use object::assignment_key;
+pub use parts::{Part, PartGrant, PartKind, PartNameError};
 pub use rules::{AssignmentRule, Condition, ConditionOp};
 pub use sod::{ConflictStatus, Severity, SodConflict, SodRule, SodSettings, SodSide, SOD_SETTINGS_KEY};
 pub use security::{

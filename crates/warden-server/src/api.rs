@@ -16,7 +16,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use warden_engine::{Decision, EntryPointId, Index};
 use warden_core::credentials::SignIn;
-use warden_model::{Access, CredentialKind, EntryPointKey, EntryPointType, Object, ObjectKind, ObjectRef, Timestamp};
+use warden_model::{Access, CredentialKind, EntryPointKey, EntryPointType, Object, ObjectKind, ObjectRef, Part, PartKind, Timestamp};
 use warden_store::{AuditFilter, AuditVerification, Layer};
 
 /// Most checks in one batch request.
@@ -146,12 +146,14 @@ async fn record(state: &AppState, events: impl IntoIterator<Item = warden_store:
 }
 
 pub async fn check(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Result<crate::problem::JsonObject<CheckRequest>, crate::problem::ApiError>) -> ApiResult<Json<CheckResponse>> {
-    let crate::problem::JsonObject(req) = body?;
+    let crate::problem::JsonObject(mut req) = body?;
     let snap = &caller.snapshot;
     let at = parse_at(req.at.as_deref(), caller.now)?;
     let index = &snap.index;
-    // The common case goes straight to the index: exact names, no explanation.
+    let part = check_part(req.control.take(), req.field.take())?;
+    // The common case goes straight to the index: exact names, no explanation, no control or field.
     if !req.explain
+        && part.is_none()
         && let Some(user) = index.user(&req.user)
         && let Ok((ep, kind)) = entry_point_id(index, &req.entry_point)
         && let Some(org) = match &req.org {
@@ -165,6 +167,8 @@ pub async fn check(State(state): State<AppState>, Extension(caller): Extension<C
         return Ok(Json(CheckResponse {
             decision: decision_name(decision),
             entry_point: format!("{kind}/{name}"),
+            control: None,
+            field: None,
             user: req.user,
             access: req.access,
             org: req.org,
@@ -181,18 +185,39 @@ pub async fn check(State(state): State<AppState>, Extension(caller): Extension<C
             org: req.org,
             at,
             explain: req.explain,
+            part,
         })
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    record(&state, recorded_check(&caller, &outcome.user, &outcome.entry_point.to_string(), outcome.access, outcome.org.as_deref(), at, outcome.decision)).await?;
+    let mut recorded = recorded_check(&caller, &outcome.user, &outcome.entry_point.to_string(), outcome.access, outcome.org.as_deref(), at, outcome.decision);
+    // A recording shows a control or field check as one, not as a check of its entry point.
+    if let (Some(event), Some(part)) = (&mut recorded, &outcome.part) {
+        event.detail[part.kind.as_str()] = json!(part.name);
+    }
+    record(&state, recorded).await?;
     Ok(Json(CheckResponse {
         decision: decision_name(outcome.decision),
         user: outcome.user,
         entry_point: outcome.entry_point,
+        control: outcome.part.as_ref().filter(|p| p.kind == PartKind::Control).map(|p| p.name.clone()),
+        field: outcome.part.as_ref().filter(|p| p.kind == PartKind::Field).map(|p| p.name.clone()),
         access: access_name(outcome.access),
         org: outcome.org,
         at: outcome.at.to_string(),
         explanation: outcome.explanation.map(|e| serde_json::to_value(e).unwrap_or_default()),
     }))
+}
+
+/// The control or field a check names: at most one, named by the identifier
+/// rule; a refusal names the body field.
+fn check_part(control: Option<String>, field: Option<String>) -> ApiResult<Option<Part>> {
+    let part = match (control, field) {
+        (Some(_), Some(_)) => return Err(ApiError::unprocessable("control, field: name a control or a field, not both")),
+        (Some(c), None) => Part::control(c),
+        (None, Some(f)) => Part::field(f),
+        (None, None) => return Ok(None),
+    };
+    part.validate().map_err(|e| ApiError::unprocessable(format!("{}: {e}", part.kind)))?;
+    Ok(Some(part))
 }
 
 pub async fn check_batch(
@@ -246,6 +271,8 @@ pub struct ExplainQuery {
     access: AccessName,
     org: Option<String>,
     at: Option<String>,
+    control: Option<String>,
+    field: Option<String>,
 }
 
 pub async fn explain(Extension(caller): Extension<Caller>, q: Result<Query<ExplainQuery>, axum::extract::rejection::QueryRejection>) -> ApiResult<Response> {
@@ -253,7 +280,7 @@ pub async fn explain(Extension(caller): Extension<Caller>, q: Result<Query<Expla
     let at = parse_at(q.at.as_deref(), caller.now)?;
     let outcome = caller
         .snapshot
-        .check(&warden_core::CheckRequest { user: q.user, entry_point: q.entry_point, access: q.access.into(), org: q.org, at, explain: true })
+        .check(&warden_core::CheckRequest { user: q.user, entry_point: q.entry_point, access: q.access.into(), org: q.org, at, explain: true, part: check_part(q.control, q.field)? })
         .map_err(ApiError::from)?;
     Ok(Json(outcome.explanation).into_response())
 }

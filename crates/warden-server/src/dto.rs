@@ -89,6 +89,15 @@ pub struct CheckRequest {
     /// Include every path that grants or denies.
     #[serde(default)]
     pub explain: bool,
+    /// A control of the form the entry point opens, by control name: its own
+    /// grant where a privilege sets the access, else the entry point's; Deny
+    /// wins; denied when the user cannot Read the entry point. Not with `field`.
+    #[serde(default)]
+    pub control: Option<String>,
+    /// A field below the entry point: `DATASOURCE.FIELD` of a menu item's
+    /// form, or a data entity's field name; evaluated as `control` is. Not with `control`.
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,6 +106,12 @@ pub struct CheckResponse {
     pub user: String,
     /// `TYPE/NAME`.
     pub entry_point: String,
+    /// The control checked, when the request named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
+    /// The field checked, when the request named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     pub access: AccessName,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub org: Option<String>,

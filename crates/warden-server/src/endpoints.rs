@@ -218,6 +218,8 @@ pub fn all() -> Vec<Endpoint> {
             ("access", "read, update, create, correct, delete or invoke", true),
             ("org", "organization id", false),
             ("at", "RFC 3339 instant (default now)", false),
+            ("control", "a control of the entry point's form (not with field)", false),
+            ("field", "DATASOURCE.FIELD of the entry point's form, or a data entity's field (not with control)", false),
         ]),
         ep(Method::GET, "/api/v1/users/{id}/permissions", needs(Area::Analysis, Access::Read), "access", "Effective permissions of a user", None, (200, Schema("PermissionsResponse")), api::permissions)
             .with_query(vec![("org", "organization id", false), ("at", "RFC 3339 instant (default now)", false)]),

@@ -520,6 +520,12 @@ pub struct CheckArgs {
     /// Also print every path from the user's roles to the entry point, and why each assignment counts or not
     #[arg(long)]
     pub explain: bool,
+    /// Check a control of the form the entry point opens, by control name: its own grant where a privilege sets the access, else the entry point's; Deny wins; denied when the user cannot Read the entry point
+    #[arg(long, value_name = "NAME", conflicts_with = "field")]
+    pub control: Option<String>,
+    /// Check a field below the entry point (DATASOURCE.FIELD of a menu item's form, or a data entity's field), as --control does
+    #[arg(long, value_name = "NAME")]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, Args)]

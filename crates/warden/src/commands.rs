@@ -847,6 +847,7 @@ async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
         org: args.org,
         at: args.at.unwrap_or_else(now),
         explain: args.explain,
+        part: args.control.map(warden_model::Part::control).or(args.field.map(warden_model::Part::field)),
     };
     let outcome = match check_on_server(ctx, &request).await? {
         Some(outcome) => outcome,
@@ -877,12 +878,16 @@ async fn check_on_server(ctx: &Context, req: &warden_core::CheckRequest) -> anyh
         org: Option<String>,
     }
     let Some(server) = ctx.server().filter(|_| !req.explain) else { return Ok(None) };
-    let body = serde_json::json!({ "user": req.user, "entry_point": req.entry_point, "access": req.access.as_str().to_ascii_lowercase(), "org": req.org, "at": req.at.to_string() });
+    let mut body = serde_json::json!({ "user": req.user, "entry_point": req.entry_point, "access": req.access.as_str().to_ascii_lowercase(), "org": req.org, "at": req.at.to_string() });
+    if let Some(part) = &req.part {
+        body[part.kind.as_str()] = serde_json::json!(part.name);
+    }
     Ok(server.post::<Answer>("/api/v1/check", &body).await?.map(|a| warden_core::CheckOutcome {
         decision: a.decision,
         user: a.user,
         entry_point: a.entry_point,
         access: req.access,
+        part: req.part.clone(),
         org: a.org,
         at: req.at,
         explanation: None,

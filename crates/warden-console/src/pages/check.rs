@@ -11,7 +11,7 @@ use axum::{Extension, Router};
 use maud::{html, Markup};
 use serde::Deserialize;
 use warden_engine::{AssignmentState, Explanation, StepKind};
-use warden_model::{Access, Permission, Timestamp};
+use warden_model::{Access, Part, Permission, Timestamp};
 use warden_server::builtin::Area;
 use warden_server::AppState;
 
@@ -27,6 +27,21 @@ pub struct CheckQuery {
     pub access: Option<String>,
     pub org: Option<String>,
     pub at: Option<String>,
+    /// A control of the entry point's form, or a field below it (README, "Controls and fields").
+    pub control: Option<String>,
+    pub field: Option<String>,
+}
+
+/// The control or field the form names, if any: one of the two, by the name rule.
+fn part_of(q: &CheckQuery) -> Result<Option<Part>, (&'static str, String)> {
+    let part = match (given(&q.control), given(&q.field)) {
+        (Some(_), Some(_)) => return Err(("control", "name a control or a field, not both".into())),
+        (Some(c), None) => Part::control(c),
+        (None, Some(f)) => Part::field(f),
+        (None, None) => return Ok(None),
+    };
+    part.validate().map_err(|e| (part.kind.as_str(), e.to_string()))?;
+    Ok(Some(part))
 }
 
 
@@ -38,8 +53,10 @@ pub fn form_and_answer(v: &Viewer, action: &str, q: &CheckQuery, user_fixed: Opt
     let chosen = q.access.as_deref().unwrap_or("read").trim().to_lowercase();
     let user = user_fixed.or(given(&q.user));
     let (mut user_error, mut ep_error, mut other_error) = (None, None, None);
-    let answer = match (user, given(&q.entry_point)) {
-        (Some(user), Some(ep)) => {
+    let (mut control_error, mut field_error) = (None, None);
+    let part = part_of(q).map_err(|(which, e)| if which == "field" { field_error = Some(e) } else { control_error = Some(e) }).ok();
+    let answer = match (user, given(&q.entry_point), part) {
+        (Some(user), Some(ep), Some(part)) => {
             let access: Result<Access, _> = q.access.as_deref().unwrap_or("read").parse();
             let at = given(&q.at).map(Timestamp::parse).transpose();
             let snapshot = &v.snapshot;
@@ -67,7 +84,10 @@ pub fn form_and_answer(v: &Viewer, action: &str, q: &CheckQuery, user_fixed: Opt
                             other_error = Some(e.to_string());
                             None
                         }
-                        Ok(_) => Some(warden_engine::explain(&snapshot.model, &u.id, &key, access, org, at.unwrap_or(v.now))),
+                        Ok(_) => Some(match &part {
+                            None => warden_engine::explain(&snapshot.model, &u.id, &key, access, org, at.unwrap_or(v.now)),
+                            Some(part) => warden_engine::explain_part(&snapshot.model, &u.id, &key, access, part, org, at.unwrap_or(v.now)),
+                        }),
                     }
                 }
             }
@@ -82,6 +102,8 @@ pub fn form_and_answer(v: &Viewer, action: &str, q: &CheckQuery, user_fixed: Opt
                 (layout::select("Access", "access", &access_options, &chosen))
                 (layout::field("Organization (optional)", "org", q.org.as_deref().unwrap_or(""), None, TEXT))
                 (layout::field("At (optional, RFC 3339 or date)", "at", q.at.as_deref().unwrap_or(""), None, TEXT))
+                (layout::field("Form control (optional)", "control", q.control.as_deref().unwrap_or(""), control_error.as_deref(), TEXT))
+                (layout::field("Field (optional, DATASOURCE.FIELD or entity field)", "field", q.field.as_deref().unwrap_or(""), field_error.as_deref(), TEXT))
             }
             @if let Some(e) = &other_error { p.error role="alert" { (e) } }
             div.actions { button type="submit" { "Check" } }
@@ -96,7 +118,7 @@ pub fn explanation(x: &Explanation) -> Markup {
     let decision = if x.decision.is_allowed() { "Allow" } else { "Deny" };
     html! {
         section.card.explain aria-label="Answer" {
-            h2 { (layout::badge(decision)) " " (x.user) " · " (x.access.as_str()) " · " (x.entry_point) @if let Some(o) = &x.organization { " in " (o) } }
+            h2 { (layout::badge(decision)) " " (x.user) " · " (x.access.as_str()) " · " (x.entry_point) @if let Some(p) = &x.part { " · " (p) } @if let Some(o) = &x.organization { " in " (o) } }
             p { (x.reason) }
             p.muted { "At " (x.at) "." }
             details open {
@@ -141,6 +163,11 @@ pub fn explanation(x: &Explanation) -> Markup {
                                         }
                                     }
                                     li { "Grant on the entry point: " code { (p.grant) } }
+                                    @if let (Some(part), Some(g)) = (&x.part, p.part_grant) {
+                                        li { "Grant on " (part) ": " code { (g) } @if !p.from_part { " (silent on " (x.access.as_str()) ": the entry point's grant applies)" } }
+                                    } @else if let Some(part) = &x.part {
+                                        li { "No grant on " (part) ": the entry point's grant applies" }
+                                    }
                                 }
                             }
                         }

@@ -419,6 +419,8 @@ pub struct ViewQuery {
     entry_point: Option<String>,
     access: Option<String>,
     at: Option<String>,
+    control: Option<String>,
+    field: Option<String>,
 }
 
 /// At most this many permission rows are listed; a search narrows them.
@@ -437,7 +439,7 @@ pub async fn view_as(Extension(v): Extension<Viewer>, Path(id): Path<String>, Qu
         .filter(|p| text.as_ref().is_none_or(|t| p.entry_point.to_lowercase().contains(t) || p.label.as_ref().is_some_and(|l| l.to_lowercase().contains(t))))
         .collect();
     let base = format!("{}/view", href(&u.id));
-    let check_q = CheckQuery { user: Some(u.id.clone()), entry_point: q.entry_point.clone(), access: q.access.clone(), org: q.org.clone(), at: q.at.clone() };
+    let check_q = CheckQuery { user: Some(u.id.clone()), entry_point: q.entry_point.clone(), access: q.access.clone(), org: q.org.clone(), at: q.at.clone(), control: q.control.clone(), field: q.field.clone() };
     let body = html! {
         p { "What " a href=(href(&u.id)) { (u.id) } " may do now" @if let Some(o) = org { " in " (o) } ", from the assignments that count." }
         h2 { "Explain one entry point" }
