@@ -364,6 +364,11 @@ pub fn parse_orgs(file: &str, data: &[u8], model: &Model) -> Result<Vec<Organiza
 /// scopes and windows. `organizations` is a `;`-separated list (empty: global);
 /// `valid_from` and `valid_to` are RFC 3339 instants or dates (empty: unbounded).
 pub fn parse_assignments(file: &str, data: &[u8], model: &Model) -> Result<Vec<Assignment>, Vec<CsvProblem>> {
+    Ok(parse_assignment_rows(file, data, model)?.into_iter().map(|(_, a)| a).collect())
+}
+
+/// [`parse_assignments`] with each assignment's line, to name it in later refusals.
+pub(crate) fn parse_assignment_rows(file: &str, data: &[u8], model: &Model) -> Result<Vec<(u64, Assignment)>, Vec<CsvProblem>> {
     let table = read_table(file, data, ASSIGNMENT_COLUMNS, &["user", "role"])?;
     let mut problems = Problems(Vec::new());
     let mut seen = HashMap::new();
@@ -431,7 +436,7 @@ pub fn parse_assignments(file: &str, data: &[u8], model: &Model) -> Result<Vec<A
             continue;
         }
         organizations.sort();
-        out.push(Assignment { user, role, organizations, valid_from, valid_to, rule: None });
+        out.push((row.line, Assignment { user, role, organizations, valid_from, valid_to, rule: None }));
     }
     problems.finish(out)
 }

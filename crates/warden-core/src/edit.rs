@@ -8,6 +8,7 @@ use crate::error::CoreError;
 use crate::names::lookup;
 use crate::service::{check_ids, check_new_name, Plan, Target, Validation, Warden};
 use serde::Serialize;
+use std::collections::BTreeSet;
 use serde_json::json;
 use warden_model::{
     Access, AssignmentRule, Condition, Duty, EntryPoint, EntryPointGrant, EntryPointKey, EntryPointType, Grant, Licence, Model, Object,
@@ -336,6 +337,11 @@ pub fn resolve(model: &Model, kind: ObjectKind, text: &str) -> Result<String, Co
     }
 }
 
+/// The keys of the conflicts register's unresolved entries.
+fn unresolved(model: &Model) -> BTreeSet<String> {
+    model.sod_conflicts.iter().filter(|(_, c)| c.status == warden_model::ConflictStatus::Unresolved).map(|(k, _)| k.clone()).collect()
+}
+
 /// The object named `key` before and after `edit`.
 fn planned_edit(model: &Model, kind: ObjectKind, key: &str, edit: &Edit) -> Result<(Object, Object), CoreError> {
     let name = resolve(model, kind, key)?;
@@ -358,8 +364,10 @@ impl Warden {
         }
         let blank = edit.blank(key)?;
         check_ids(&blank)?;
+        let mut unresolved_before = BTreeSet::new();
         let (object, revision, _) = self
             .run_to(Target::default(), Validation::Strict, |model| {
+                unresolved_before = unresolved(model);
                 if let Ok(existing) = resolve(model, kind, key) {
                     return Err(CoreError::AlreadyExists { kind, name: existing });
                 }
@@ -371,7 +379,8 @@ impl Warden {
                 Ok(Plan { action: kind.audit_action(warden_model::Verb::Create), summary, changes: vec![Change::Put(fresh.clone())], outcome: (fresh, warnings) })
             })
             .await?;
-        let (object, warnings) = object;
+        let (object, mut warnings) = object;
+        warnings.extend(self.new_conflicts(&unresolved_before).await?);
         Ok(EditOutcome { object, before: None, revision, warnings })
     }
 
@@ -386,8 +395,10 @@ impl Warden {
         if before == after {
             return Ok(EditOutcome { object: after, before: Some(before), revision, warnings: Vec::new() });
         }
-        let ((before, after, warnings), revision, _) = self
+        let mut unresolved_before = BTreeSet::new();
+        let ((before, after, mut warnings), revision, _) = self
             .run_to(Target::default(), Validation::Strict, |model| {
+                unresolved_before = unresolved(model);
                 let (before, after) = planned_edit(model, kind, key, edit)?;
                 let summary = json!({ "object": after.key() });
                 let changes = vec![Change::Put(after.clone())];
@@ -395,7 +406,29 @@ impl Warden {
                 Ok(Plan { action: kind.audit_action(warden_model::Verb::Replace), summary, changes, outcome: (before, after, warnings) })
             })
             .await?;
+        warnings.extend(self.new_conflicts(&unresolved_before).await?);
         Ok(EditOutcome { object: after, before: Some(before), revision, warnings })
+    }
+
+    /// A warning naming the unresolved SoD conflicts that a write recorded
+    /// (a role edit or an assignment rule that makes users hold both sides
+    /// of a rule is not refused, but it must not pass unnoticed).
+    async fn new_conflicts(&self, before: &BTreeSet<String>) -> Result<Option<String>, CoreError> {
+        const EXAMPLES: usize = 5;
+        let model = self.model().await?;
+        let new: Vec<&warden_model::SodConflict> =
+            model.sod_conflicts.iter().filter(|(k, c)| c.status == warden_model::ConflictStatus::Unresolved && !before.contains(*k)).map(|(_, c)| c).collect();
+        if new.is_empty() {
+            return Ok(None);
+        }
+        let examples: Vec<String> = new.iter().take(EXAMPLES).map(|c| format!("user '{}' breaks rule '{}'", c.user, c.rule)).collect();
+        let more = new.len().saturating_sub(EXAMPLES);
+        Ok(Some(format!(
+            "recorded {} new unresolved segregation-of-duties conflict(s): {}{}; review them with `warden sod conflicts --unresolved`",
+            new.len(),
+            examples.join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        )))
     }
 
     /// `role remove`, `user remove`, ...: [`Warden::delete`] by the name a person typed.

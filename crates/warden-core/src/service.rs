@@ -115,6 +115,9 @@ pub struct CsvImportOutcome {
     pub updated: usize,
     pub unchanged: usize,
     pub revision: Revision,
+    /// What is legal but likely a mistake (a SoD rule that repeats another's pair).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// What `warden gen` (or any dataset writer) wrote.
@@ -885,7 +888,7 @@ impl Warden {
         let data = read_file(path)?;
         self.import_csv(&file, ObjectKind::User, "import users", Target::default(), |model| {
             let users = csv_io::parse_users(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
-            Ok(users.into_iter().map(Object::User).collect())
+            Ok((users.into_iter().map(Object::User).collect(), Vec::new()))
         })
         .await
     }
@@ -896,21 +899,37 @@ impl Warden {
         let data = read_file(path)?;
         self.import_csv(&file, ObjectKind::Organization, "import orgs", Target::default(), |model| {
             let orgs = csv_io::parse_orgs(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
-            Ok(orgs.into_iter().map(Object::Organization).collect())
+            Ok((orgs.into_iter().map(Object::Organization).collect(), Vec::new()))
         })
         .await
     }
 
     /// `import assignments FILE` (see [`csv_io::parse_assignments`]). Stored
-    /// assignments the file does not mention stay.
-    pub async fn import_assignments(&self, path: &Path) -> Result<CsvImportOutcome, CoreError> {
+    /// assignments the file does not mention stay. Rows that would give a
+    /// user both sides of a SoD rule refuse the file, each named at its line,
+    /// unless `override_reason` allows them all (recorded with each conflict,
+    /// as `user assign --override-reason` does).
+    pub async fn import_assignments(&self, path: &Path, override_reason: Option<String>) -> Result<CsvImportOutcome, CoreError> {
         let file = path.display().to_string();
         let data = read_file(path)?;
-        self.import_csv(&file, ObjectKind::Assignment, "import assignments", crate::sod::refusing(None), |model| {
-            let list = csv_io::parse_assignments(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
-            Ok(list.into_iter().map(Object::Assignment).collect())
-        })
-        .await
+        if override_reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            return Err(CoreError::InvalidInput("--override-reason is empty; say why the conflicts are allowed".into()));
+        }
+        let override_reason = override_reason.map(|r| r.trim().to_string());
+        let result = self
+            .import_csv(&file, ObjectKind::Assignment, "import assignments", crate::sod::refusing(override_reason), |model| {
+                let rows = csv_io::parse_assignment_rows(&file, &data, model).map_err(|p| csv_refused(&file, p))?;
+                Ok((rows.into_iter().map(|(_, a)| Object::Assignment(a)).collect(), Vec::new()))
+            })
+            .await;
+        match result {
+            Err(CoreError::SodConflicts(found)) => {
+                let model = self.model().await?;
+                let rows = csv_io::parse_assignment_rows(&file, &data, &model).unwrap_or_default();
+                Err(CoreError::Csv { file: file.clone(), problems: crate::sod::conflicts_at_rows(&file, &rows, &found) })
+            }
+            other => other,
+        }
     }
 
     pub(crate) async fn import_csv(
@@ -919,11 +938,11 @@ impl Warden {
         kind: ObjectKind,
         action: &'static str,
         target: Target,
-        parse: impl Fn(&Model) -> Result<Vec<Object>, CoreError>,
+        parse: impl Fn(&Model) -> Result<(Vec<Object>, Vec<String>), CoreError>,
     ) -> Result<CsvImportOutcome, CoreError> {
         let (outcome, revision, _) = self
             .run_to(target, Validation::AllowDangling, |model| {
-                let objects = parse(model)?;
+                let (objects, warnings) = parse(model)?;
                 let mut tally = Tally::default();
                 let rows = objects.len();
                 let changes: Vec<Change> =
@@ -931,10 +950,10 @@ impl Warden {
                 let summary = json!({
                     "file": file, "rows": rows, "added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged,
                 });
-                Ok(Plan { action, summary, changes, outcome: (rows, tally) })
+                Ok(Plan { action, summary, changes, outcome: (rows, tally, warnings) })
             })
             .await?;
-        let (rows, tally) = outcome;
+        let (rows, tally, warnings) = outcome;
         Ok(CsvImportOutcome {
             file: file.to_string(),
             kind,
@@ -943,6 +962,7 @@ impl Warden {
             updated: tally.updated,
             unchanged: tally.unchanged,
             revision,
+            warnings,
         })
     }
 

@@ -451,8 +451,8 @@ impl Warden {
     pub async fn import_sod_rules_data(&self, file: &str, data: Vec<u8>) -> Result<crate::CsvImportOutcome, CoreError> {
         let file = file.to_string();
         self.import_csv(&file, ObjectKind::SodRule, "sod rule import", Target::default(), |model| {
-            let rules = crate::sod_files::parse_sod_rules(&file, &data, model)?;
-            Ok(rules.into_iter().map(Object::SodRule).collect())
+            let (rules, warnings) = crate::sod_files::parse_sod_rules(&file, &data, model)?;
+            Ok((rules.into_iter().map(Object::SodRule).collect(), warnings))
         })
         .await
     }
@@ -581,6 +581,24 @@ impl Warden {
             .await?;
         Ok(crate::WriteOutcome { revision })
     }
+}
+
+/// The conflicts that refused a file of assignments, each at the last line
+/// that gives the user one of the conflict's roles, so that the person who
+/// wrote the file finds every row to change; all of them, however many.
+pub(crate) fn conflicts_at_rows(file: &str, rows: &[(u64, warden_model::Assignment)], found: &[ConflictFound]) -> Vec<crate::CsvProblem> {
+    found
+        .iter()
+        .map(|c| {
+            let line = rows.iter().filter(|(_, a)| a.user == c.user && c.roles.contains(&a.role)).map(|(line, _)| *line).max().unwrap_or(0);
+            crate::CsvProblem {
+                file: file.to_string(),
+                line,
+                field: Some("role".into()),
+                message: format!("{c}; leave the row out, or allow every such conflict with --override-reason TEXT (recorded in the conflicts register)"),
+            }
+        })
+        .collect()
 }
 
 /// A target that refuses the new conflicts of directly assigned users unless `override_reason`.

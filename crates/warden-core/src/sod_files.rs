@@ -4,6 +4,7 @@
 
 use crate::csv_io::CsvProblem;
 use crate::error::CoreError;
+use std::collections::HashMap;
 use std::io::Write;
 use warden_model::{Access, Model, Severity, SodRule, SodSide, Timestamp};
 
@@ -25,35 +26,105 @@ pub const SOD_RULE_COLUMNS: &[&str] = &[
 ];
 
 /// Reads a rules file: JSON (an array of rules as the API shows them) when it
-/// starts with `[`, CSV otherwise.
-pub fn parse_sod_rules(file: &str, data: &[u8], model: &Model) -> Result<Vec<SodRule>, CoreError> {
+/// starts with `[`, CSV otherwise. Names are resolved against `model` (one
+/// notation everywhere: an entry point is `NAME` or `TYPE/NAME`, as on the
+/// command line). Returns the rules and warnings: rules of the file that
+/// separate the same pair as another rule, in the file or stored, in either
+/// order.
+pub fn parse_sod_rules(file: &str, data: &[u8], model: &Model) -> Result<(Vec<SodRule>, Vec<String>), CoreError> {
     let text = String::from_utf8_lossy(data);
-    let rules = if text.trim_start_matches('\u{feff}').trim_start().starts_with('[') {
-        serde_json::from_str::<Vec<SodRule>>(text.trim_start_matches('\u{feff}'))
-            .map_err(|e| CoreError::InvalidInput(format!("{file}:{}:{}: {e}", e.line(), e.column())))?
+    let rules: Vec<(Place, SodRule)> = if text.trim_start_matches('\u{feff}').trim_start().starts_with('[') {
+        let rules = serde_json::from_str::<Vec<SodRule>>(text.trim_start_matches('\u{feff}'))
+            .map_err(|e| CoreError::InvalidInput(format!("{file}:{}:{}: {e}", e.line(), e.column())))?;
+        let mut problems = Vec::new();
+        let mut resolved = Vec::with_capacity(rules.len());
+        for (i, mut rule) in rules.into_iter().enumerate() {
+            // At most the start of a name: an overlong one is an error of its own.
+            let at = format!("{file}: rule {} ('{}')", i + 1, rule.name.chars().take(64).collect::<String>());
+            if let Err(e) = warden_model::validate_id(warden_model::ObjectKind::SodRule, &rule.name) {
+                problems.push(format!("{at}: field 'name': {e}"));
+            }
+            for (field, side) in [("first", &mut rule.first), ("second", &mut rule.second)] {
+                if let Err(e) = resolve_side(model, side) {
+                    problems.push(format!("{at}: field '{field}': {e}"));
+                }
+            }
+            if rule.first == rule.second {
+                problems.push(format!("{at}: field 'second': {SAME_SIDES}"));
+            }
+            resolved.push((Place::Rule(i + 1), rule));
+        }
+        if !problems.is_empty() {
+            return Err(CoreError::InvalidInput(format!("{} problem(s); nothing was imported:\n  {}", problems.len(), problems.join("\n  "))));
+        }
+        resolved
     } else {
-        parse_csv(file, data).map_err(|problems| CoreError::Csv { file: file.to_string(), problems })?
+        parse_csv(file, data, model).map_err(|problems| CoreError::Csv { file: file.to_string(), problems })?
     };
     let mut problems = Vec::new();
-    let mut out = Vec::with_capacity(rules.len());
-    for (i, mut rule) in rules.into_iter().enumerate() {
-        // At most the start of a name: an overlong one is an error of its own.
-        let at = format!("{file}: rule {} ('{}')", i + 1, rule.name.chars().take(64).collect::<String>());
-        if let Err(e) = warden_model::validate_id(warden_model::ObjectKind::SodRule, &rule.name) {
-            problems.push(format!("{at}: field 'name': {e}"));
+    let mut seen: HashMap<String, &Place> = HashMap::new();
+    for (place, rule) in &rules {
+        if let Some(first) = seen.insert(rule.name.to_lowercase(), place) {
+            problems.push(format!("{}: field 'name': rule '{}' is defined twice in the file, first at {first}; give each rule one row", place.at(file), rule.name));
         }
-        for side in [&mut rule.first, &mut rule.second] {
-            if let Err(e) = resolve_side(model, side) {
-                problems.push(format!("{at}: {e}"));
+    }
+    if !problems.is_empty() {
+        return Err(CoreError::InvalidInput(format!("{} problem(s); nothing was imported:\n  {}", problems.len(), problems.join("\n  "))));
+    }
+    let warnings = same_pairs(file, &rules, model);
+    Ok((rules.into_iter().map(|(_, r)| r).collect(), warnings))
+}
+
+const SAME_SIDES: &str = "the second side is the first; a rule separates two different duties or accesses";
+
+/// Where a rule is in its file: a CSV line, or the n-th rule of a JSON array.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    Line(u64),
+    Rule(usize),
+}
+
+impl Place {
+    fn at(&self, file: &str) -> String {
+        match self {
+            Place::Line(line) => format!("{file}:{line}"),
+            Place::Rule(n) => format!("{file}: rule {n}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Line(line) => write!(f, "line {line}"),
+            Place::Rule(n) => write!(f, "rule {n}"),
+        }
+    }
+}
+
+/// Rules that separate the same two sides as another (the same pair, or the
+/// same pair in reverse order): legal, but one of them is likely a mistake.
+fn same_pairs(file: &str, rules: &[(Place, SodRule)], model: &Model) -> Vec<String> {
+    let pair = |r: &SodRule| {
+        let (a, b) = (r.first.to_string(), r.second.to_string());
+        if a <= b { (a, b) } else { (b, a) }
+    };
+    let order = |r: &SodRule, other: &SodRule| if r.first == other.first { "" } else { " in reverse order" };
+    let in_file: std::collections::HashSet<&str> = rules.iter().map(|(_, r)| r.name.as_str()).collect();
+    let mut by_pair: HashMap<(String, String), (String, &SodRule)> = HashMap::new();
+    for r in model.sod_rules.values().filter(|r| !in_file.contains(r.name.as_str())) {
+        by_pair.entry(pair(r)).or_insert_with(|| (format!("stored rule '{}'", r.name), r));
+    }
+    let mut warnings = Vec::new();
+    for (place, r) in rules {
+        match by_pair.get(&pair(r)) {
+            Some((other, o)) => warnings.push(format!("{}: rule '{}' separates the same pair as {other}{}", place.at(file), r.name, order(r, o))),
+            None => {
+                by_pair.insert(pair(r), (format!("rule '{}' ({place})", r.name), r));
             }
         }
-        out.push(rule);
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(CoreError::InvalidInput(format!("{} problem(s); nothing was imported:\n  {}", problems.len(), problems.join("\n  "))))
-    }
+    warnings
 }
 
 /// Puts a side's names in the stored spelling; an unknown name is an error.
@@ -76,7 +147,7 @@ pub fn parse_entry_point_side(model: &Model, text: &str) -> Result<SodSide, Core
     Ok(SodSide::EntryPoint { entry_point: warden_engine::resolve_entry_point(model, ep)?, access })
 }
 
-fn parse_csv(file: &str, data: &[u8]) -> Result<Vec<SodRule>, Vec<CsvProblem>> {
+fn parse_csv(file: &str, data: &[u8], model: &Model) -> Result<Vec<(Place, SodRule)>, Vec<CsvProblem>> {
     let mut problems = Vec::new();
     let problem = |line: u64, field: Option<&str>, message: String| CsvProblem { file: file.to_string(), line, field: field.map(str::to_string), message };
     let mut reader = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(data);
@@ -84,9 +155,11 @@ fn parse_csv(file: &str, data: &[u8]) -> Result<Vec<SodRule>, Vec<CsvProblem>> {
         Ok(h) => h.iter().map(|c| c.trim_start_matches('\u{feff}').to_ascii_lowercase()).collect(),
         Err(e) => return Err(vec![problem(1, None, e.to_string())]),
     };
-    for h in &header {
+    for (i, h) in header.iter().enumerate() {
         if !SOD_RULE_COLUMNS.contains(&h.as_str()) {
             problems.push(problem(1, None, format!("unknown column '{h}'; accepted columns are: {}", SOD_RULE_COLUMNS.join(", "))));
+        } else if header[..i].contains(h) {
+            problems.push(problem(1, Some(h), "the column appears twice; give each column once".into()));
         }
     }
     if !header.iter().any(|h| h == "name") {
@@ -108,30 +181,39 @@ fn parse_csv(file: &str, data: &[u8]) -> Result<Vec<SodRule>, Vec<CsvProblem>> {
         let get = |c: &str| header.iter().position(|h| h == c).and_then(|i| record.get(i)).unwrap_or_default().to_string();
         let mut side = |which: &str| -> Option<SodSide> {
             let (duty, ep, access) = (get(&format!("{which}_duty")), get(&format!("{which}_entry_point")), get(&format!("{which}_access")));
+            let mut located = |field: &str, e: &dyn std::fmt::Display| problems.push(problem(line, Some(&format!("{which}_{field}")), e.to_string()));
             match (duty.is_empty(), ep.is_empty()) {
-                (false, true) if access.is_empty() => Some(SodSide::Duty { duty }),
-                (true, false) => match (ep.parse(), access.parse::<Access>()) {
+                (false, true) if access.is_empty() => match crate::edit::resolve(model, warden_model::ObjectKind::Duty, &duty) {
+                    Ok(duty) => Some(SodSide::Duty { duty }),
+                    Err(e) => {
+                        located("duty", &e);
+                        None
+                    }
+                },
+                (true, false) => match (warden_engine::resolve_entry_point(model, &ep), access.parse::<Access>()) {
                     (Ok(entry_point), Ok(access)) => Some(SodSide::EntryPoint { entry_point, access }),
                     (Err(e), _) => {
-                        problems.push(problem(line, Some(&format!("{which}_entry_point")), format!("{e}")));
+                        located("entry_point", &e);
                         None
                     }
                     (_, Err(e)) => {
-                        problems.push(problem(line, Some(&format!("{which}_access")), format!("{e}")));
+                        located("access", &e);
                         None
                     }
                 },
                 _ => {
-                    problems.push(problem(
-                        line,
-                        Some(&format!("{which}_duty")),
-                        format!("give either {which}_duty, or {which}_entry_point (TYPE/NAME) with {which}_access"),
-                    ));
+                    located("duty", &format!("give either {which}_duty, or {which}_entry_point (NAME or TYPE/NAME) with {which}_access"));
                     None
                 }
             }
         };
         let (first, second) = (side("first"), side("second"));
+        if let (Some(first), Some(second)) = (&first, &second)
+            && first == second
+        {
+            let field = if matches!(second, SodSide::Duty { .. }) { "second_duty" } else { "second_entry_point" };
+            problems.push(problem(line, Some(field), SAME_SIDES.into()));
+        }
         let severity = match get("severity") {
             s if s.is_empty() => Some(Severity::default()),
             s => s.parse::<Severity>().map_err(|e| problems.push(problem(line, Some("severity"), e.to_string()))).ok(),
@@ -144,6 +226,11 @@ fn parse_csv(file: &str, data: &[u8]) -> Result<Vec<SodRule>, Vec<CsvProblem>> {
             Timestamp::parse(&t).map_err(|_| problems.push(problem(line, Some(c), format!("'{t}' is not a date or RFC 3339 instant")))).ok()
         };
         let (valid_from, valid_to) = (time("valid_from"), time("valid_to"));
+        if let (Some(from), Some(to)) = (valid_from, valid_to)
+            && from >= to
+        {
+            problems.push(problem(line, Some("valid_to"), format!("{to} is not after valid_from {from}")));
+        }
         let enabled = match get("enabled").to_ascii_lowercase().as_str() {
             "" | "true" | "yes" | "1" => true,
             "false" | "no" | "0" => false,
@@ -160,7 +247,7 @@ fn parse_csv(file: &str, data: &[u8]) -> Result<Vec<SodRule>, Vec<CsvProblem>> {
         }
         let text = |c: &str| Some(get(c)).filter(|t| !t.is_empty());
         if let (Some(first), Some(second), Some(severity)) = (first, second, severity) {
-            rules.push(SodRule { name, first, second, severity, risk: text("risk"), mitigation: text("mitigation"), valid_from, valid_to, enabled });
+            rules.push((Place::Line(line), SodRule { name, first, second, severity, risk: text("risk"), mitigation: text("mitigation"), valid_from, valid_to, enabled }));
         }
     }
     if problems.is_empty() { Ok(rules) } else { Err(problems) }
@@ -211,26 +298,82 @@ mod tests {
     fn csv_and_json_round_trip_and_resolve_names() {
         let data = b"name,first_duty,second_entry_point,second_access,severity,risk\n\
             R1,vendmaintain,MenuItemAction/vendinvoiceapprove,invoke,critical,\"fraud, big\"\n";
-        let rules = parse_sod_rules("r.csv", data, &model()).expect("parses");
+        let (rules, warnings) = parse_sod_rules("r.csv", data, &model()).expect("parses");
+        assert!(warnings.is_empty(), "{warnings:?}");
         assert_eq!(rules[0].first, SodSide::Duty { duty: "VendMaintain".into() }, "stored spelling");
         assert_eq!(rules[0].severity, Severity::Critical);
         let mut csv = Vec::new();
         write_sod_rules_csv(&mut csv, &rules).unwrap();
-        assert_eq!(parse_sod_rules("r.csv", &csv, &model()).unwrap(), rules);
+        assert_eq!(parse_sod_rules("r.csv", &csv, &model()).unwrap().0, rules);
         let json = serde_json::to_vec_pretty(&rules).unwrap();
-        assert_eq!(parse_sod_rules("r.json", &json, &model()).unwrap(), rules);
+        assert_eq!(parse_sod_rules("r.json", &json, &model()).unwrap().0, rules);
+    }
+
+    /// Issue 15: an entry point side is `NAME` or `TYPE/NAME` in the file as on the command line.
+    #[test]
+    fn an_entry_point_side_takes_a_bare_name_as_the_command_line_does() {
+        let data = b"name,first_duty,second_entry_point,second_access\nR1,VendMaintain,VendInvoiceApprove,invoke\n";
+        let (rules, _) = parse_sod_rules("r.csv", data, &model()).expect("a bare name");
+        let SodSide::EntryPoint { entry_point, .. } = &rules[0].second else { panic!("{:?}", rules[0].second) };
+        assert_eq!(entry_point.to_string(), "MenuItemAction/VendInvoiceApprove");
     }
 
     #[test]
     fn problems_are_located_and_refuse_the_file() {
         let data = b"name,first_duty,second_duty,severity\nR1,VendMaintain,,severe\nR2,Nope,VendMaintain,low\n";
         let e = parse_sod_rules("r.csv", data, &model()).unwrap_err().to_string();
-        assert!(e.contains("r.csv:2: field 'second_duty': give either second_duty, or second_entry_point (TYPE/NAME) with second_access"), "{e}");
+        assert!(e.contains("r.csv:2: field 'second_duty': give either second_duty, or second_entry_point (NAME or TYPE/NAME) with second_access"), "{e}");
         assert!(e.contains("r.csv:2: field 'severity': invalid severity \"severe\""), "{e}");
-        let data = b"name,first_duty,second_duty\nR2,Nope,VendMaintain\n";
-        let e = parse_sod_rules("r.csv", data, &model()).unwrap_err().to_string();
-        assert!(e.contains("r.csv: rule 1 ('R2'): unknown duty 'Nope'"), "{e}");
+        // Issue 15: an unknown name is located at its line and field, not as "rule N".
+        assert!(e.contains("r.csv:3: field 'first_duty': unknown duty 'Nope'"), "{e}");
+        let e = parse_sod_rules("r.csv", b"name,first_duty,second_duty\nR2,VendMaintain,vendmaintain\n", &model()).unwrap_err().to_string();
+        assert!(e.contains("r.csv:2: field 'second_duty': the second side is the first"), "{e}");
         let e = parse_sod_rules("r.json", b"[{\"name\": \"x\",\n \"first\": 3}]", &model()).unwrap_err().to_string();
         assert!(e.starts_with("r.json:2:"), "{e}");
+    }
+
+    /// Issue 15: two rows with one rule name were both counted and the last won.
+    #[test]
+    fn a_rule_name_given_twice_refuses_the_file() {
+        let data = b"name,first_duty,second_duty\nR1,VendMaintain,VendInvoiceApprove\nr1,VendInvoiceApprove,VendMaintain\n";
+        let e = parse_sod_rules("r.csv", data, &model()).unwrap_err().to_string();
+        assert!(e.contains("r.csv:3: field 'name': rule 'r1' is defined twice in the file, first at line 2"), "{e}");
+    }
+
+    /// Issue 15: a repeated column was accepted, though the README says it is refused.
+    #[test]
+    fn a_repeated_column_refuses_the_file() {
+        let data = b"name,first_duty,second_duty,Name\nR1,VendMaintain,VendInvoiceApprove,R2\n";
+        let e = parse_sod_rules("r.csv", data, &model()).unwrap_err().to_string();
+        assert!(e.contains("r.csv:1: field 'name': the column appears twice"), "{e}");
+    }
+
+    /// Issue 15: a rule identical to another, or the same pair reversed, is worth a warning.
+    #[test]
+    fn the_same_pair_twice_is_a_warning() {
+        let mut m = model();
+        m.put(Object::SodRule(SodRule {
+            name: "Stored".into(),
+            first: SodSide::Duty { duty: "VendInvoiceApprove".into() },
+            second: SodSide::Duty { duty: "VendMaintain".into() },
+            severity: Severity::High,
+            risk: None,
+            mitigation: None,
+            valid_from: None,
+            valid_to: None,
+            enabled: true,
+        }));
+        let data = b"name,first_duty,second_duty\nR1,VendMaintain,VendInvoiceApprove\nR2,VendMaintain,VendInvoiceApprove\n";
+        let (rules, warnings) = parse_sod_rules("r.csv", data, &m).expect("legal");
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            warnings,
+            [
+                "r.csv:2: rule 'R1' separates the same pair as stored rule 'Stored' in reverse order",
+                "r.csv:3: rule 'R2' separates the same pair as stored rule 'Stored' in reverse order",
+            ]
+        );
+        let (_, warnings) = parse_sod_rules("r.csv", data, &model()).expect("legal");
+        assert_eq!(warnings, ["r.csv:3: rule 'R2' separates the same pair as rule 'R1' (line 2)"]);
     }
 }

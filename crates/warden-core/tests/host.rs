@@ -192,7 +192,7 @@ async fn run(w: &Warden, op: &Op, dir: &std::path::Path) {
             }
             let path = dir.join("assignments.csv");
             std::fs::write(&path, text).expect("write csv");
-            w.import_assignments(&path).await.map(drop)
+            w.import_assignments(&path, None).await.map(drop)
         }
     };
     if let Err(e) = result {

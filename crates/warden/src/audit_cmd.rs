@@ -27,7 +27,7 @@ recorded head to match; only an anchor kept outside the store catches that: pass
     /// List audit events, oldest first
     Log {
         /// Events at or after this time (now, a date, or an RFC 3339 instant)
-        #[arg(long, value_parser = crate::cli::parse_time_arg)]
+        #[arg(long, value_name = "TIME", value_parser = crate::cli::parse_time_arg, allow_hyphen_values = true)]
         since: Option<Timestamp>,
         /// Only events by this actor
         #[arg(long)]

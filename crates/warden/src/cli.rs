@@ -217,6 +217,10 @@ imported.")]
     Assignments {
         /// The CSV file
         file: PathBuf,
+        /// Allow the segregation-of-duties conflicts the file creates, recording this reason
+        /// with each in the conflicts register (without it they refuse the file, each at its line)
+        #[arg(long, value_name = "TEXT")]
+        override_reason: Option<String>,
     },
 
     /// Import or update organizations from a CSV file: id,name
@@ -396,10 +400,10 @@ and the audit trail.")]
         #[arg(long = "org", value_name = "ORG")]
         orgs: Vec<String>,
         /// Start of validity: now, a date (2026-01-31, midnight UTC) or an RFC 3339 instant
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
         from: Option<Timestamp>,
         /// End of validity, exclusive: now, a date or an RFC 3339 instant
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
         to: Option<Timestamp>,
         /// Allow the segregation-of-duties conflicts this creates, recorded with this reason in the conflicts register
         #[arg(long, value_name = "TEXT")]
@@ -439,7 +443,7 @@ Without --org only global assignments count, as in a check without an organizati
         #[arg(long, value_name = "ORG")]
         org: Option<String>,
         /// Judge assignments at this instant [default: now]
-        #[arg(long, value_name = "TIME", value_parser = parse_time)]
+        #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
         at: Option<Timestamp>,
     },
 }
@@ -515,7 +519,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "ORG")]
     pub org: Option<String>,
     /// Instant to check at [default: now]
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time, allow_hyphen_values = true)]
     pub at: Option<Timestamp>,
     /// Also print every path from the user's roles to the entry point, and why each assignment counts or not
     #[arg(long)]

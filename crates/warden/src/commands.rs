@@ -542,7 +542,7 @@ async fn import(ctx: &Context, cmd: ImportCommand) -> anyhow::Result<Output> {
             return Ok(Output::ok(text));
         }
         ImportCommand::Users { file } => warden.import_users(&file).await?,
-        ImportCommand::Assignments { file } => warden.import_assignments(&file).await?,
+        ImportCommand::Assignments { file, override_reason } => warden.import_assignments(&file, override_reason).await?,
         ImportCommand::Orgs { file } => warden.import_orgs(&file).await?,
     };
     if ctx.json {

@@ -59,10 +59,10 @@ approved, whether or not the processor has started it yet. Prints only the new s
         #[arg(long = "type", value_name = "merge|replace")]
         session_type: SessionType,
         /// Start: now, +15m, a date or an RFC 3339 instant
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         start: String,
         /// End, exclusive: +2h, +1d, a date or an RFC 3339 instant
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         end: String,
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
@@ -85,9 +85,9 @@ goes back to draft and needs approval again.")]
         global: bool,
         #[arg(long = "type", value_name = "merge|replace")]
         session_type: Option<SessionType>,
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         start: Option<String>,
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         end: Option<String>,
         /// Reason (empty to clear)
         #[arg(long, value_name = "TEXT")]
@@ -134,9 +134,9 @@ it; it counts from its start once approved. Prints only the new session's id.")]
     New {
         #[arg(long, value_name = "USER")]
         user: String,
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         start: String,
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         end: String,
         /// What happens to the account for the session
         #[arg(long, value_name = "enable|disable")]

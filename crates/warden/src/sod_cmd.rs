@@ -127,9 +127,9 @@ naming the rule. Existing roles and users are not refused retroactively: see `so
         /// What limits the risk when a conflict is allowed
         #[arg(long)]
         mitigation: Option<String>,
-        #[arg(long, value_name = "TIME", value_parser = crate::cli::parse_time_arg)]
+        #[arg(long, value_name = "TIME", value_parser = crate::cli::parse_time_arg, allow_hyphen_values = true)]
         from: Option<Timestamp>,
-        #[arg(long, value_name = "TIME", value_parser = crate::cli::parse_time_arg)]
+        #[arg(long, value_name = "TIME", value_parser = crate::cli::parse_time_arg, allow_hyphen_values = true)]
         to: Option<Timestamp>,
         /// Add the rule disabled
         #[arg(long)]
@@ -381,7 +381,7 @@ async fn rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<Output> {
             if ctx.json {
                 return ctx.json(&out);
             }
-            Ok(Output::ok(format!(
+            let mut text = format!(
                 "Imported {} SoD rule{} from {}: {} added, {} updated, {} unchanged (revision {})\n",
                 out.rows,
                 if out.rows == 1 { "" } else { "s" },
@@ -390,7 +390,11 @@ async fn rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<Output> {
                 out.updated,
                 out.unchanged,
                 out.revision
-            )))
+            );
+            for w in &out.warnings {
+                text.push_str(&format!("warning: {w}\n"));
+            }
+            Ok(Output::ok(text))
         }
         RuleCommand::Export { out } => {
             let model = warden.model().await?;

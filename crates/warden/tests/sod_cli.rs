@@ -77,3 +77,50 @@ fn rules_are_added_validated_exported_and_imported() {
     let out = ok(d, &["sod", "rule", "import", json_file.to_str().unwrap()]);
     assert!(out.contains("0 added, 0 updated, 4 unchanged"), "{out}");
 }
+
+/// Issue 15: a refused `import assignments` named no line and advised an
+/// `--override-reason` the command did not have.
+#[test]
+fn import_assignments_names_the_line_of_each_conflict_and_takes_a_reason() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    ok(d, &["demo"]);
+    let file = d.join("assignments.csv");
+    std::fs::write(&file, "user,role\r\nkenji,DEVSQLQueryExecute\r\n").unwrap();
+    let o = warden(d, &["import", "assignments", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("assignments.csv:2: field 'role': ") && e.contains("SecurityAdministrationVsSqlExecution"), "{e}");
+    assert!(e.contains("--override-reason"), "{e}");
+    assert_eq!(json(d, &["sod", "conflicts"]), serde_json::json!([]), "nothing written");
+
+    ok(d, &["import", "assignments", file.to_str().unwrap(), "--override-reason", "moved from D365 as it was"]);
+    let register = json(d, &["sod", "conflicts", "--allowed"]);
+    assert_eq!(register[0]["user"], "kenji", "{register}");
+    assert_eq!(register[0]["reason"], "moved from D365 as it was");
+}
+
+/// Issue 15: an assignment rule (or a role edit) that records new unresolved
+/// conflicts did not say so.
+#[test]
+fn a_write_that_records_conflicts_says_so() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    ok(d, &["demo"]);
+    let out = ok(d, &["assignment-rule", "add", "SqlForKenji", "--role", "DEVSQLQueryExecute", "--where", "id=kenji"]);
+    assert!(
+        out.contains("recorded 1 new unresolved segregation-of-duties conflict(s): user 'kenji' breaks rule 'SecurityAdministrationVsSqlExecution'"),
+        "{out}"
+    );
+}
+
+/// Issue 15: `--since -10d` was taken for an option; relative times in the past are values.
+#[test]
+fn relative_times_in_the_past_are_values() {
+    let dir = TempDir::new().unwrap();
+    let d = dir.path();
+    ok(d, &["demo"]);
+    let events = json(d, &["audit", "log", "--since", "-10d"]);
+    assert!(events.as_array().is_some_and(|e| !e.is_empty()), "{events}");
+    ok(d, &["user", "assign", "kenji", "SecurityAuditor", "--from", "-1d", "--to", "+1d"]);
+}
