@@ -53,6 +53,7 @@ async fn can_read(w: &Warden) -> bool {
         org: None,
         at: Timestamp::now(),
         explain: false,
+        part: None,
     };
     snapshot.check(&req).is_ok_and(|o| o.decision == warden_engine::Decision::Allow)
 }
