@@ -14,6 +14,7 @@ mod object;
 mod rules;
 mod security;
 mod session;
+mod shown;
 mod sod;
 mod time;
 mod unmodelled;
@@ -35,6 +36,7 @@ pub use session::{
     AccessView, AccountAction, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, TempSessionEdit, TempSessionRequest, RecordingDeletion, RecordingSeal, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempStatus, PRIVILEGED_MAX_MS, SESSION_SETTINGS_KEY,
 };
+pub use shown::{shown, shown_lines};
 pub use time::Timestamp;
 pub use unmodelled::{is_xml_name, unmodelled_problem, Unmodelled, XmlAttribute, XmlElement, MAX_KEPT_DEPTH};
 pub use webhook::Webhook;
