@@ -11,6 +11,7 @@ mod ident;
 mod identity;
 mod model;
 mod object;
+mod policy_tree;
 mod rules;
 mod security;
 mod session;
@@ -36,6 +37,7 @@ pub use session::{
     AccessView, AccountAction, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, TempSessionEdit, TempSessionRequest, RecordingDeletion, RecordingSeal, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempStatus, PRIVILEGED_MAX_MS, SESSION_SETTINGS_KEY,
 };
+pub use policy_tree::{ConstrainedKind, ConstrainedNode, PolicyContext, PolicyTree, UnknownElement};
 pub use shown::{shown, shown_lines};
 pub use time::Timestamp;
 pub use unmodelled::{is_xml_name, unmodelled_problem, Unmodelled, XmlAttribute, XmlElement, MAX_KEPT_DEPTH};

@@ -11,6 +11,7 @@ mod commands;
 mod credentials_cmd;
 mod doctor_cmd;
 mod edit_cmd;
+mod policy_cmd;
 mod serve_cmd;
 mod session_cmd;
 mod sod_cmd;
