@@ -98,6 +98,7 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     components = with_schema::<RoleExtension>(components);
     components = with_schema::<DutyExtension>(components);
     components = with_schema::<Policy>(components);
+    components = with_schema::<warden_model::PolicyTree>(components);
     components = with_schema::<Organization>(components);
     components = with_schema::<User>(components);
     components = with_schema::<Assignment>(components);
