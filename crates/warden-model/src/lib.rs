@@ -22,7 +22,7 @@ mod unmodelled;
 mod webhook;
 
 pub use access::{Access, AccessSet, Grant, Permission};
-pub use ident::{fold, join_key, split_key, validate_id, IdError, MAX_ID_BYTES};
+pub use ident::{fold, join_key, split_key, validate_id, IdError, FILE_NAME_FORBIDDEN, MAX_ID_BYTES};
 pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
 pub use assignments::Assignments;
 pub use model::{Map, Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};

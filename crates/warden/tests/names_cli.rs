@@ -25,6 +25,13 @@ fn command_line_arguments_follow_the_identifier_rule() {
     assert!(err.contains("already exists"), "{err}");
     let err = refused(data, &["org", "add", "US;MF"]);
     assert!(err.contains("';'"), "{err}");
+    // Security object names are AOT file names (issue 15, finding 6): what the
+    // AOT import refuses, the command line refuses; user ids may hold '/'.
+    let err = refused(data, &["role", "add", "Vend/Clerk"]);
+    assert!(err.contains("role name \"Vend/Clerk\" holds '/' at character 5") && err.contains("file names cannot hold"), "{err}");
+    let err = refused(data, &["duty", "add", "Vend\\Duty"]);
+    assert!(err.contains("duty name \"Vend\\\\Duty\" holds '\\'"), "{err}");
+    ok(data, &["user", "add", "ops/team"]);
 }
 
 #[test]
