@@ -443,16 +443,12 @@ impl<'a, 'p> Parser<'a, 'p> {
         Ok(text)
     }
 
-    /// The `<Name>` of the object a file holds: a name ([`Self::name`]) that
-    /// is also a file name, since export writes the object to `<Name>.xml`.
+    /// The `<Name>` of the object a file holds: a name ([`Self::name`]). The
+    /// name rule of security objects already makes it a file name, as export
+    /// writes it to `<Name>.xml`; the API and the command line apply the same
+    /// rule ([`warden_model::validate_id`]), so what one entrance takes the others take.
     fn object_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<String> {
-        let text = self.name(element, kind)?;
-        if !text.is_empty()
-            && let Some(reason) = crate::write::file_name_problem(&text)
-        {
-            return Err(self.err(element.inner, format!("<{}>: {kind} name {text:?}: {reason}", element.display_name())));
-        }
-        Ok(text)
+        self.name(element, kind)
     }
 
     fn opt_name(&mut self, element: &Element<'a>, kind: ObjectKind) -> Result<Option<String>> {

@@ -202,9 +202,10 @@ fn check_file_name(what: &'static str, name: &str) -> Result<(), AotError> {
     }
 }
 
-/// Why `name` cannot be the stem of an AOT file, if it cannot. The reader
-/// applies the same test to every object's `<Name>`, so that nothing is
-/// imported that export could not write.
+/// Why `name` cannot be the stem of an AOT file, if it cannot. The name rule
+/// of security objects ([`warden_model::validate_id`]) refuses the same
+/// characters at every entrance, so nothing is stored that export could not
+/// write; this is export's own guard, and the one for model folder names.
 pub(crate) fn file_name_problem(name: &str) -> Option<&'static str> {
     let reason = if name.is_empty() {
         "the name is empty"

@@ -75,6 +75,10 @@ fn names_are_held_to_the_id_rule_and_to_what_export_can_write() {
     let privilege = "<AxSecurityPrivilege>\n<Name>P</Name>\n<DataEntityPermissions><AxSecurityDataEntityPermission>\n<Name>Cust&#x1B;[31mEntity</Name>\n</AxSecurityDataEntityPermission></DataEntityPermissions>\n</AxSecurityPrivilege>";
     let message = read_paths_of(privilege).expect_err("escape sequence").to_string();
     assert!(message.contains("R.xml:4:7:") && message.contains("control character"), "{message}");
+    // A reference names an object of the same kind, whose name is a file name too.
+    let referencing = "<AxSecurityRole>\n<Name>R</Name>\n<Duties><AxSecurityDutyReference>\n<Name>Vend/Duty</Name>\n</AxSecurityDutyReference></Duties>\n</AxSecurityRole>";
+    let message = read_paths_of(referencing).expect_err("slash").to_string();
+    assert!(message.contains("R.xml:4:7:") && message.contains("duty name \"Vend/Duty\" holds '/'") && message.contains("file names cannot hold"), "{message}");
 }
 
 /// An attribute on an element whose value Warden reads cannot be kept (only

@@ -162,17 +162,19 @@ fn read_table_with(
         return Err(problems);
     }
     let mut rows = Vec::new();
+    let mut lines = LineCounter::new(data);
     for record in records {
         match record {
             Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
+                let line = lines.line_of(record.position());
                 if record.iter().all(str::is_empty) {
                     continue; // blank lines are common at the end of hand-edited files
                 }
                 rows.push(Row { line, values: record.iter().map(str::to_string).collect() });
             }
             Err(e) => {
-                problems.push(csv_error(file, e));
+                let line = lines.line_of(e.position());
+                problems.push(CsvProblem { line, ..csv_error(file, e) });
                 if problems.len() >= MAX_PROBLEMS {
                     break;
                 }
@@ -182,7 +184,39 @@ fn read_table_with(
     if problems.is_empty() { Ok(Table { file: file.to_string(), columns, attributes, rows }) } else { Err(problems) }
 }
 
-fn csv_error(file: &str, e: csv::Error) -> CsvProblem {
+/// The line each record starts on, counted from its byte offset. The csv
+/// crate's own `Position::line` puts a record that follows a CRLF on the line
+/// before (its position is the `\n` of that CRLF). Records come in order, so
+/// the count only moves forward: one pass over the file in all.
+pub(crate) struct LineCounter<'a> {
+    data: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> LineCounter<'a> {
+        LineCounter { data, at: 0, line: 1 }
+    }
+
+    /// The 1-based line of the first character of the record at `position`.
+    pub(crate) fn line_of(&mut self, position: Option<&csv::Position>) -> u64 {
+        let Some(position) = position else { return 0 };
+        let mut end = usize::try_from(position.byte()).unwrap_or(usize::MAX).min(self.data.len());
+        // Skip the line ends (and blank lines) between the previous record and this one.
+        while end < self.data.len() && matches!(self.data[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        self.line += self.data[self.at..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.at = end;
+        self.line
+    }
+}
+
+pub(crate) fn csv_error(file: &str, e: csv::Error) -> CsvProblem {
     let line = e.position().map_or(0, |p| p.line());
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
@@ -574,6 +608,17 @@ mod tests {
     fn unequal_rows_are_located() {
         let text = messages(parse_orgs("o.csv", b"id,name\nUSMF,Contoso, USA\n", &model()));
         assert_eq!(text, vec!["o.csv:2: this row has 3 fields but the header has 2; a value containing ',' must be in double quotes"]);
+    }
+
+    #[test]
+    fn lines_are_counted_after_crlf() {
+        let text = messages(parse_orgs("o.csv", b"id,name\r\nUSMF,Contoso\r\nDEMF,Contoso, Germany\r\n", &model()));
+        assert_eq!(text, vec!["o.csv:3: this row has 3 fields but the header has 2; a value containing ',' must be in double quotes"]);
+        let data = b"user,role\r\nalice,Clerk\r\n\r\nbob,Clerk\r\n";
+        let text = messages(parse_assignments("a.csv", data, &model()));
+        assert_eq!(text, vec!["a.csv:4: field 'user': unknown user 'bob'"], "a blank line counts");
+        let text = messages(parse_assignments("a.csv", b"user,role\nalice,Clerk\nbob,Clerk\n", &model()));
+        assert_eq!(text, vec!["a.csv:3: field 'user': unknown user 'bob'"], "LF files as before");
     }
 
     #[test]

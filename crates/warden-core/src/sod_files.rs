@@ -169,15 +169,16 @@ fn parse_csv(file: &str, data: &[u8], model: &Model) -> Result<Vec<(Place, SodRu
         return Err(problems);
     }
     let mut rules = Vec::new();
+    let mut lines = crate::csv_io::LineCounter::new(data);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                problems.push(problem(e.position().map_or(0, |p| p.line()), None, e.to_string()));
+                problems.push(CsvProblem { line: lines.line_of(e.position()), ..crate::csv_io::csv_error(file, e) });
                 continue;
             }
         };
-        let line = record.position().map_or(0, |p| p.line());
+        let line = lines.line_of(record.position());
         let get = |c: &str| header.iter().position(|h| h == c).and_then(|i| record.get(i)).unwrap_or_default().to_string();
         let mut side = |which: &str| -> Option<SodSide> {
             let (duty, ep, access) = (get(&format!("{which}_duty")), get(&format!("{which}_entry_point")), get(&format!("{which}_access")));
@@ -375,5 +376,13 @@ mod tests {
         );
         let (_, warnings) = parse_sod_rules("r.csv", data, &model()).expect("legal");
         assert_eq!(warnings, ["r.csv:3: rule 'R2' separates the same pair as rule 'R1' (line 2)"]);
+    }
+
+    #[test]
+    fn lines_are_counted_after_crlf() {
+        let data = b"name,first_duty,second_duty\r\nR1,VendMaintain,VendInvoiceApprove\r\nR2,VendMaintain,\r\nR3,VendMaintain,,x\r\n";
+        let e = parse_sod_rules("r.csv", data, &model()).unwrap_err().to_string();
+        assert!(e.contains("\n  r.csv:3: field 'second_duty': give either"), "{e}");
+        assert!(e.contains("\n  r.csv:4: this row has 4 fields but the header has 3"), "{e}");
     }
 }

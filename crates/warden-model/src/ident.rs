@@ -6,7 +6,10 @@
 //! short, visible and free of characters that change how the text around it
 //! is shown: [`validate_id`] is called at every entrance (API, CLI, CSV, AOT
 //! XML), and [`fold`] is how the model compares names, so that `Admin`,
-//! `admin` and `аdmin` (Cyrillic `а`) cannot be two users.
+//! `admin` and `аdmin` (Cyrillic `а`) cannot be two users. The names of
+//! security objects (roles, duties, privileges, entry points, policies,
+//! extensions) are also file names: `export aot` writes each to `<Name>.xml`,
+//! so they meet the file-name rule at every entrance, not only at the AOT import.
 
 use crate::model::ObjectKind;
 use std::fmt;
@@ -34,6 +37,8 @@ pub enum IdError {
     Dots { kind: ObjectKind, id: String },
     #[error("organization id {id:?} contains ';', which separates organizations in assignments.csv")]
     Semicolon { id: String },
+    #[error("{kind} name {id:?} holds '{ch}' at character {position}; security object names are AOT file names (<Name>.xml), and file names cannot hold {FILE_NAME_FORBIDDEN}")]
+    FileName { kind: ObjectKind, id: String, ch: char, position: usize },
 }
 
 struct Codepoint(char);
@@ -44,11 +49,16 @@ impl fmt::Display for Codepoint {
     }
 }
 
+/// Characters a file name cannot hold on Windows, where D365 developers keep
+/// their AOT folders (`/` separates folders everywhere, `\` on Windows).
+pub const FILE_NAME_FORBIDDEN: &str = r#"/ \ : * ? " < > |"#;
+
 /// Checks `id` as the id or name of an object of `kind`: not empty, at most
 /// [`MAX_ID_BYTES`], no white space at either end, no control, format
 /// (zero-width, bidirectional), private-use, unassigned or otherwise invisible
-/// character, no white space but the plain space, not `.` or `..`; and for
-/// organizations no `;`.
+/// character, no white space but the plain space, not `.` or `..`; for
+/// organizations no `;`; and for security objects (`kind.is_deployable()`,
+/// whose names are AOT file names) none of [`FILE_NAME_FORBIDDEN`].
 pub fn validate_id(kind: ObjectKind, id: &str) -> Result<(), IdError> {
     if id.is_empty() {
         return Err(IdError::Empty { kind });
@@ -72,6 +82,11 @@ pub fn validate_id(kind: ObjectKind, id: &str) -> Result<(), IdError> {
     }
     if kind == ObjectKind::Organization && id.contains(';') {
         return Err(IdError::Semicolon { id: id.to_string() });
+    }
+    if kind.is_deployable()
+        && let Some((position, ch)) = id.chars().enumerate().find(|(_, c)| matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+    {
+        return Err(IdError::FileName { kind, id: id.to_string(), ch, position: position + 1 });
     }
     Ok(())
 }
@@ -213,7 +228,13 @@ mod tests {
     fn ids_are_short_visible_and_unpadded() {
         assert!(validate_id(User, "alice@contoso.com").is_ok());
         assert!(validate_id(User, "José Müller").is_ok());
-        assert!(validate_id(Role, "ka/kb").is_ok());
+        assert!(validate_id(User, "ops/team").is_ok(), "user ids are not file names");
+        assert!(validate_id(ObjectKind::SodRule, "ka/kb").is_ok(), "nor are rule names");
+        for (kind, bad) in [(Role, "ka/kb"), (ObjectKind::Duty, "a\\b"), (ObjectKind::Privilege, "a:b"), (ObjectKind::EntryPoint, "x|y"), (ObjectKind::Policy, "p?")] {
+            assert!(matches!(validate_id(kind, bad), Err(IdError::FileName { .. })), "{kind} {bad:?}");
+        }
+        let e = validate_id(Role, "ka/kb").unwrap_err();
+        assert_eq!(e.to_string(), r#"role name "ka/kb" holds '/' at character 3; security object names are AOT file names (<Name>.xml), and file names cannot hold / \ : * ? " < > |"#);
         let long = "r".repeat(100_000);
         let e = validate_id(Role, &long).unwrap_err();
         assert!(e.to_string().contains("100000 bytes long; ids are at most 255 bytes"), "{e}");

@@ -13,16 +13,18 @@ mod kinds;
 mod model;
 mod object;
 mod parts;
+mod policy_tree;
 mod rules;
 mod security;
 mod session;
+mod shown;
 mod sod;
 mod time;
 mod unmodelled;
 mod webhook;
 
 pub use access::{Access, AccessSet, Grant, Permission};
-pub use ident::{fold, join_key, split_key, validate_id, IdError, MAX_ID_BYTES};
+pub use ident::{fold, join_key, split_key, validate_id, IdError, FILE_NAME_FORBIDDEN, MAX_ID_BYTES};
 pub use identity::{Assignment, Credential, CredentialKind, Organization, User, UserKind, USER_FIELDS};
 pub use assignments::Assignments;
 pub use model::{Map, Model, ModelError, ObjectKind, ObjectRef, MAX_ROLES};
@@ -39,6 +41,8 @@ pub use session::{
     AccessView, AccountAction, PrivilegedSession, PrivilegedSessionRequest, PrivilegedStatus, TempSessionEdit, TempSessionRequest, RecordingDeletion, RecordingSeal, SessionSettings, SessionType, StatusChange,
     TempRoleSession, TempStatus, PRIVILEGED_MAX_MS, SESSION_SETTINGS_KEY,
 };
+pub use policy_tree::{ConstrainedKind, ConstrainedNode, PolicyContext, PolicyTree, UnknownElement};
+pub use shown::{shown, shown_lines};
 pub use time::Timestamp;
 pub use unmodelled::{is_xml_name, same_name, unmodelled_problem, Unmodelled, XmlAttribute, XmlElement, MAX_KEPT_DEPTH};
 pub use webhook::Webhook;

@@ -831,6 +831,19 @@ pub async fn delete_object(state: AppState, c: &'static Collection, caller: Call
     Ok(StatusCode::NO_CONTENT)
 }
 
+// ---------------------------------------------------------------- policy tree
+
+/// An XDS policy as a tree ([`warden_model::PolicyTree`]): its context, then
+/// its constrained tables and expressions, read from the effective form.
+pub async fn policy_tree(state: AppState, c: &'static Collection, params: HashMap<String, String>) -> ApiResult<Json<warden_model::PolicyTree>> {
+    let key = key_from_path(c, &params)?;
+    match state.store.get_versioned(&key).await?.map(|v| v.object) {
+        Some(Object::Policy(policy)) => Ok(Json(policy.tree())),
+        Some(_) => Err(ApiError::internal(format!("{key} is stored as another kind of object"))),
+        None => Err(ApiError::not_found(format!("{key} does not exist"))),
+    }
+}
+
 // ---------------------------------------------------------------- layers
 
 pub async fn object_layers(state: AppState, c: &'static Collection, params: HashMap<String, String>) -> ApiResult<Json<ObjectLayers>> {

@@ -336,6 +336,21 @@ fn collection_endpoints(c: &'static Collection) -> Vec<Endpoint> {
         .if_match()
         .linked_as(format!("delete_{code}")),
     ];
+    if c.kind == ObjectKind::Policy {
+        v.push(
+            ep(
+                Method::GET,
+                &format!("{}/tree", c.item_path()),
+                needs(c.area, Access::Read),
+                tag,
+                "An XDS policy as a tree: context, then its constrained tables and expressions with their relations, values and nesting; elements Warden does not interpret listed where they sit",
+                None,
+                (200, Schema("PolicyTree")),
+                move |State(s): State<AppState>, Path(p): Params| api::policy_tree(s, c, p),
+            )
+            .linked_as("tree_of_policy".to_string()),
+        );
+    }
     if c.kind.is_deployable() {
         v.push(
             ep(Method::GET, &c.layers_path(), needs(c.area, Access::Read), "layers", &format!("A {name}'s code, database and effective form"), None, (200, Schema("ObjectLayers")), move |State(s): State<AppState>, Path(p): Params| {

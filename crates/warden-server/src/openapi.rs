@@ -78,6 +78,7 @@ fn object_components(mut components: ComponentsBuilder) -> ComponentsBuilder {
     components = with_schema::<RoleExtension>(components);
     components = with_schema::<DutyExtension>(components);
     components = with_schema::<Policy>(components);
+    components = with_schema::<warden_model::PolicyTree>(components);
     components = with_schema::<Organization>(components);
     components = with_schema::<User>(components);
     components = with_schema::<Assignment>(components);
@@ -102,8 +103,11 @@ const AT_PATTERN: &str = warden_model::Timestamp::PATTERN;
 const ID_PATTERN: &str = r"^[^\s\u0000-\u001f\u007f-\u009f]([^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f])?$";
 /// An organization id also has no `;` (it separates organizations in assignments.csv).
 const ORGANIZATION_ID_PATTERN: &str = r"^[^\s;\u0000-\u001f\u007f-\u009f]([^;\u0000-\u001f\u007f-\u009f]*[^\s;\u0000-\u001f\u007f-\u009f])?$";
+/// A security object's name is also an AOT file name (`<Name>.xml`): an id
+/// without `/ \ : * ? " < > |` ([`warden_model::FILE_NAME_FORBIDDEN`]).
+const AOT_NAME_PATTERN: &str = r#"^[^\s\u0000-\u001f\u007f-\u009f/\\:*?"<>|]([^\u0000-\u001f\u007f-\u009f/\\:*?"<>|]*[^\s\u0000-\u001f\u007f-\u009f/\\:*?"<>|])?$"#;
 /// An entry point's key is `TYPE/NAME`, so only the name's end is checked for white space.
-const ENTRY_POINT_NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f]$";
+const ENTRY_POINT_NAME_PATTERN: &str = r#"^[^\u0000-\u001f\u007f-\u009f/\\:*?"<>|]*[^\s\u0000-\u001f\u007f-\u009f/\\:*?"<>|]$"#;
 
 /// The properties that make up an object's key, and the pattern the server holds them to.
 pub fn key_properties(kind: ObjectKind) -> &'static [(&'static str, &'static str)] {
@@ -111,7 +115,8 @@ pub fn key_properties(kind: ObjectKind) -> &'static [(&'static str, &'static str
         ObjectKind::EntryPoint => &[("name", ENTRY_POINT_NAME_PATTERN)],
         ObjectKind::Organization => &[("id", ORGANIZATION_ID_PATTERN)],
         ObjectKind::User | ObjectKind::Credential => &[("id", ID_PATTERN)],
-        ObjectKind::Assignment => &[("user", ID_PATTERN), ("role", ID_PATTERN)],
+        ObjectKind::Assignment => &[("user", ID_PATTERN), ("role", AOT_NAME_PATTERN)],
+        kind if kind.is_deployable() => &[("name", AOT_NAME_PATTERN)],
         _ => &[("name", ID_PATTERN)],
     }
 }
@@ -698,6 +703,16 @@ mod tests {
                     assert!(!re.is_match(id), "{}.{property}: {id:?} should not match {pattern}", c.kind);
                 }
                 assert_eq!(re.is_match("a;b"), c.kind != ObjectKind::Organization, "{}.{property}", c.kind);
+                // Security object names are AOT file names; user ids and rule names are not.
+                let kind = match (c.kind, *property) {
+                    (ObjectKind::Assignment, "user") => ObjectKind::User,
+                    (ObjectKind::Assignment, _) => ObjectKind::Role,
+                    (kind, _) => kind,
+                };
+                for id in ["ka/kb", "a\\b", "a:b", "a*b", "a?b", "a\"b", "a<b", "a>b", "a|b"] {
+                    assert_eq!(re.is_match(id), warden_model::validate_id(kind, id).is_ok(), "{}.{property}: {id:?} against {pattern}", c.kind);
+                    assert_eq!(re.is_match(id), !kind.is_deployable(), "{}.{property}: {id:?}", c.kind);
+                }
             }
         }
     }

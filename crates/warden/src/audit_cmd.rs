@@ -94,14 +94,14 @@ pub async fn audit(ctx: &Context, cmd: AuditCommand) -> Result<Output> {
                 }
                 AuditVerification::Broken { seq, reason } => format!("BROKEN at event {seq}: {reason}\n"),
             };
-            Ok(Output { stdout: text, status })
+            Ok(Output { stdout: text, status, data: false })
         }
         AuditCommand::Checkpoint => {
             let head = warden.audit_head().await?;
             if ctx.json {
                 return ctx.json(&head);
             }
-            Ok(Output { stdout: format!("{}:{}\n", head.seq, head.hash), status: 0 })
+            Ok(Output { stdout: format!("{}:{}\n", head.seq, head.hash), status: 0, data: false })
         }
         AuditCommand::Log { since, actor, object, limit, changes } => {
             let filter = AuditFilter { since, actor, object, limit: Some(limit), include_changes: changes, ..AuditFilter::default() };
@@ -129,7 +129,7 @@ pub async fn audit(ctx: &Context, cmd: AuditCommand) -> Result<Output> {
                 }
                 out = t.render("");
             }
-            Ok(Output { stdout: out, status: 0 })
+            Ok(Output { stdout: out, status: 0, data: false })
         }
     }
 }
@@ -148,13 +148,13 @@ pub async fn customizations(ctx: &Context, cmd: CustomizationsCommand) -> Result
                 return ctx.json(&rows);
             }
             if rows.is_empty() {
-                return Ok(Output { stdout: "No customizations: every security object is as imported.\n".into(), status: 0 });
+                return Ok(Output { stdout: "No customizations: every security object is as imported.\n".into(), status: 0, data: false });
             }
             let mut t = Table::new(&["OBJECT", "CHANGE", "REVISION"]);
             for r in &rows {
                 t.row(vec![format!("{}/{}", r["kind"].as_str().unwrap_or(""), r["key"].as_str().unwrap_or("")), r["change"].as_str().unwrap_or("").into(), r["revision"].to_string()]);
             }
-            Ok(Output { stdout: t.render(""), status: 0 })
+            Ok(Output { stdout: t.render(""), status: 0, data: false })
         }
         CustomizationsCommand::Remove { objects } => {
             if objects.iter().any(|o| !o.kind.is_deployable()) {
@@ -168,7 +168,7 @@ pub async fn customizations(ctx: &Context, cmd: CustomizationsCommand) -> Result
             for k in &outcome.removed {
                 text.push_str(&format!("  {}/{}\n", k.kind.code(), k.name));
             }
-            Ok(Output { stdout: text, status: 0 })
+            Ok(Output { stdout: text, status: 0, data: false })
         }
     }
 }

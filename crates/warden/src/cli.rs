@@ -81,6 +81,10 @@ Runs only on an empty store. If the store already holds the demo, says so and do
     #[command(subcommand)]
     Privilege(crate::edit_cmd::PrivilegeCommand),
 
+    /// List and show XDS policies: context, and the tree of constrained tables and expressions
+    #[command(subcommand)]
+    Policy(crate::policy_cmd::PolicyCommand),
+
     /// Add, edit, remove and list entry points (menu items, service operations, data entities)
     #[command(subcommand, name = "entry-point")]
     EntryPoint(crate::edit_cmd::EntryPointCommand),

@@ -14,11 +14,20 @@ use warden_model::{Access, ObjectKind, Organization, Timestamp};
 pub struct Output {
     pub stdout: String,
     pub status: u8,
+    /// `stdout` is a file's content (CSV, JSON lines, HTML), printed byte for
+    /// byte; anything else is text for a reader, whose control characters are
+    /// escaped on the way out ([`warden_model::shown_lines`]).
+    pub data: bool,
 }
 
 impl Output {
     pub fn ok(stdout: String) -> Output {
-        Output { stdout, status: 0 }
+        Output { stdout, status: 0, data: false }
+    }
+
+    /// A file's content written to standard output, unescaped.
+    pub fn data(stdout: String) -> Output {
+        Output { stdout, status: 0, data: true }
     }
 }
 
@@ -50,6 +59,7 @@ fn opening(command: &Command) -> Opening {
         Command::User(c) => matches!(c, UserCommand::List | UserCommand::Show { .. }),
         Command::Role(c) => matches!(c, RoleCommand::List | RoleCommand::Show { .. }),
         Command::Duty(c) => matches!(c, DutyCommand::List | DutyCommand::Show { .. }),
+        Command::Policy(_) => true,
         Command::Privilege(c) => matches!(c, PrivilegeCommand::List | PrivilegeCommand::Show { .. }),
         Command::EntryPoint(c) => matches!(c, EntryPointCommand::List { .. }),
         Command::AssignmentRule(c) => matches!(c, RuleCommand::List | RuleCommand::Show { .. }),
@@ -230,8 +240,8 @@ fn program_prefix() -> String {
 
 /// Text from a file, made safe for a terminal: control characters (escape
 /// sequences included) are shown escaped instead of reaching it raw.
-fn printable(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
+pub(crate) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    warden_model::shown(s)
 }
 
 fn shell_quote(s: &str) -> String {
@@ -305,6 +315,7 @@ pub async fn run(ctx: &Context, command: Command) -> anyhow::Result<Output> {
         Command::Role(cmd @ (RoleCommand::List | RoleCommand::Show { .. })) => role(ctx, cmd).await,
         Command::Role(cmd) => crate::edit_cmd::role(ctx, cmd).await,
         Command::Duty(cmd) => crate::edit_cmd::duty(ctx, cmd).await,
+        Command::Policy(cmd) => crate::policy_cmd::policy(ctx, cmd).await,
         Command::Privilege(cmd) => crate::edit_cmd::privilege(ctx, cmd).await,
         Command::EntryPoint(cmd) => crate::edit_cmd::entry_point(ctx, cmd).await,
         Command::AssignmentRule(cmd) => crate::edit_cmd::assignment_rule(ctx, cmd).await,
@@ -792,13 +803,13 @@ async fn role(ctx: &Context, cmd: RoleCommand) -> anyhow::Result<Output> {
                 return ctx.json(&view);
             }
             let mut text = String::new();
-            let label = view.label.as_deref().map(|l| format!(" — {l}")).unwrap_or_default();
-            let _ = writeln!(text, "Role {}{label}", view.name);
+            let label = view.label.as_deref().map(|l| format!(" — {}", printable(l))).unwrap_or_default();
+            let _ = writeln!(text, "Role {}{label}", printable(&view.name));
             if let Some(d) = &view.description {
-                let _ = writeln!(text, "  {d}");
+                let _ = writeln!(text, "  {}", printable(d));
             }
             if let Some(m) = &view.model {
-                let _ = writeln!(text, "  model: {m}");
+                let _ = writeln!(text, "  model: {}", printable(m));
             }
             let _ = writeln!(text, "  assigned to {} user{}", view.users, plural(view.users));
             for (title, members) in [("Duties", &view.duties), ("Privileges", &view.privileges), ("Sub-roles", &view.sub_roles)] {
@@ -863,7 +874,7 @@ async fn check(ctx: &Context, args: CheckArgs) -> anyhow::Result<Output> {
             None => format!("{}\n", outcome.decision),
         }
     };
-    Ok(Output { stdout, status })
+    Ok(Output { stdout, status, data: false })
 }
 
 /// A check answered by a running server of this store ([`crate::via_server`]);

@@ -21,7 +21,7 @@ pub async fn doctor(ctx: &Context, args: DoctorArgs) -> Result<Output> {
     let mut text = String::new();
     if report.is_clean() {
         let _ = writeln!(text, "No problems (revision {}): the model validates, the audit trail is intact, the built-in model is current.", report.revision);
-        return Ok(Output { stdout: text, status });
+        return Ok(Output { stdout: text, status, data: false });
     }
     let _ = writeln!(text, "Revision {}: {}.", report.revision, warden_core::doctor::summary(&report.groups));
     for g in &report.groups {
@@ -33,5 +33,5 @@ pub async fn doctor(ctx: &Context, args: DoctorArgs) -> Result<Output> {
             }
         }
     }
-    Ok(Output { stdout: text, status })
+    Ok(Output { stdout: text, status, data: false })
 }

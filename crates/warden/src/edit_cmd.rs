@@ -582,10 +582,10 @@ async fn rule_written(ctx: &Context, verb: &str, outcome: &EditOutcome) -> anyho
 
 fn header(what: &str, name: &str, label: &Option<String>, description: &Option<String>) -> String {
     let mut text = String::new();
-    let label = label.as_deref().map(|l| format!(" — {l}")).unwrap_or_default();
-    let _ = writeln!(text, "{what} {name}{label}");
+    let label = label.as_deref().map(|l| format!(" — {}", crate::commands::printable(l))).unwrap_or_default();
+    let _ = writeln!(text, "{what} {}{label}", crate::commands::printable(name));
     if let Some(d) = description {
-        let _ = writeln!(text, "  {d}");
+        let _ = writeln!(text, "  {}", crate::commands::printable(d));
     }
     text
 }

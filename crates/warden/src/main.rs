@@ -11,6 +11,7 @@ mod commands;
 mod credentials_cmd;
 mod doctor_cmd;
 mod edit_cmd;
+mod policy_cmd;
 mod serve_cmd;
 mod session_cmd;
 mod sod_cmd;
@@ -52,21 +53,24 @@ async fn main() -> ExitCode {
     let ctx = match commands::Context::new(&cli, data_dir_given) {
         Ok(ctx) => ctx,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", warden_model::shown_lines(&format!("{e:#}")));
             return ExitCode::from(EXIT_ERROR);
         }
     };
     match commands::run(&ctx, cli.command).await {
         Ok(out) => {
-            emit(&out.stdout);
+            // Text for a reader is escaped here, once for every command; a file's content is not.
+            let text = if out.data { std::borrow::Cow::Borrowed(out.stdout.as_str()) } else { warden_model::shown_lines(&out.stdout) };
+            emit(&text);
             ExitCode::from(out.status)
         }
         Err(e) => {
             let _ = std::io::stdout().flush();
             let hint = commands::hint(&ctx, &e).await;
-            eprintln!("error: {e:#}");
+            // Errors quote names and file contents: escaped like any text for a reader.
+            eprintln!("error: {}", warden_model::shown_lines(&format!("{e:#}")));
             if let Some(hint) = hint {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", warden_model::shown_lines(&hint));
             }
             ExitCode::from(EXIT_ERROR)
         }

@@ -488,7 +488,7 @@ async fn recording(ctx: &Context, warden: &Warden, id: &str, format: RecordingFo
             RecordingFormat::Html => warden_core::sessions::recording_html(&session, &events, &seal),
         };
         match &out {
-            None => return Ok(Output::ok(body)),
+            None => return Ok(Output::data(body)),
             Some(path) => {
                 std::fs::write(path, body).with_context(|| format!("cannot write {}", path.display()))?;
                 if !ctx.json {

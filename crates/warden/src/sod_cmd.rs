@@ -408,7 +408,7 @@ async fn rule(ctx: &Context, cmd: RuleCommand) -> anyhow::Result<Output> {
                 String::from_utf8(buf)?
             };
             match out {
-                None => Ok(Output::ok(text)),
+                None => Ok(Output::data(text)),
                 Some(path) => {
                     std::fs::write(&path, text).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
                     Ok(Output::ok(format!("Wrote {} SoD rules to {}\n", model.sod_rules.len(), path.display())))

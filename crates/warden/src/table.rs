@@ -1,5 +1,8 @@
 //! Plain-text tables for terminal listings: left-aligned columns sized to
 //! their widest cell, no trailing spaces, so output also greps and diffs well.
+//! Cells are names, labels and descriptions from files and callers: each is
+//! escaped ([`warden_model::shown`]) so that a control character neither
+//! reaches the terminal nor breaks a row in two.
 
 pub struct Table {
     headers: Vec<&'static str>,
@@ -12,7 +15,7 @@ impl Table {
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(cells.into_iter().map(|c| warden_model::shown(&c).into_owned()).collect());
     }
 
     /// Renders with every line prefixed by `indent`.
@@ -57,5 +60,12 @@ mod tests {
         t.row(vec!["alice".into(), "Alice Jensen".into(), "2".into()]);
         t.row(vec!["bo".into(), String::new(), "10".into()]);
         assert_eq!(t.render(""), "ID     NAME          ROLES\nalice  Alice Jensen  2\nbo                   10\n");
+    }
+
+    #[test]
+    fn cells_are_escaped_and_stay_on_their_row() {
+        let mut t = Table::new(&["NAME", "LABEL"]);
+        t.row(vec!["r".into(), "A\u{1b}[31mred\nforged row".into()]);
+        assert_eq!(t.render(""), "NAME  LABEL\nr     A\\u{1b}[31mred\\u{a}forged row\n");
     }
 }

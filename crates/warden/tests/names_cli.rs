@@ -25,6 +25,13 @@ fn command_line_arguments_follow_the_identifier_rule() {
     assert!(err.contains("already exists"), "{err}");
     let err = refused(data, &["org", "add", "US;MF"]);
     assert!(err.contains("';'"), "{err}");
+    // Security object names are AOT file names (issue 15, finding 6): what the
+    // AOT import refuses, the command line refuses; user ids may hold '/'.
+    let err = refused(data, &["role", "add", "Vend/Clerk"]);
+    assert!(err.contains("role name \"Vend/Clerk\" holds '/' at character 5") && err.contains("file names cannot hold"), "{err}");
+    let err = refused(data, &["duty", "add", "Vend\\Duty"]);
+    assert!(err.contains("duty name \"Vend\\\\Duty\" holds '\\'"), "{err}");
+    ok(data, &["user", "add", "ops/team"]);
 }
 
 #[test]
@@ -118,4 +125,36 @@ fn the_actor_follows_the_identifier_rule() {
     let log = common::json(data, &["audit", "log"]);
     let actors: Vec<&str> = log.as_array().unwrap().iter().filter_map(|e| e["actor"].as_str()).collect();
     assert!(actors.contains(&"carol") && actors.iter().all(|a| !a.chars().any(char::is_control)), "{actors:?}");
+}
+
+/// Labels and descriptions are free text from files (issue 15, finding 6): one
+/// holding an escape sequence or a line break is stored as given, and printed
+/// escaped wherever text meets the terminal, never raw.
+#[test]
+fn labels_are_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.as_path();
+    let folder = dir.path().join("AxSecurityRole");
+    std::fs::create_dir_all(&folder).unwrap();
+    let file = folder.join("Clerk.xml");
+    std::fs::write(
+        &file,
+        "<AxSecurityRole>\n<Name>Clerk</Name>\n<Label>Clerk \u{1b}[31mred</Label>\n<Description>one\u{1b}]0;owned\u{7}\nRole Admin</Description>\n</AxSecurityRole>\n",
+    )
+    .unwrap();
+    ok(data, &["import", "aot", file.to_str().unwrap()]);
+    for args in [&["role", "list"][..], &["role", "show", "Clerk"]] {
+        let out = ok(data, args);
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{args:?} printed a raw control character: {out:?}");
+        assert!(out.contains("Clerk \\u{1b}[31mred"), "{args:?}: {out}");
+    }
+    let show = ok(data, &["role", "show", "Clerk"]);
+    assert!(show.contains("  one\\u{1b}]0;owned\\u{7}\\u{a}Role Admin\n"), "the description stays on its line: {show}");
+    // JSON keeps the text exact (serde escapes it).
+    let view = common::json(data, &["role", "show", "Clerk"]);
+    assert_eq!(view["label"], "Clerk \u{1b}[31mred");
+    // Errors quote what they were given escaped too.
+    let err = refused(data, &["role", "show", "Cl\u{1b}[2Jerk"]);
+    assert!(!err.contains('\u{1b}'), "{err:?}");
 }
