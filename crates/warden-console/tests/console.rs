@@ -152,3 +152,20 @@ async fn odd_names_are_refused_at_their_field_or_reach_their_own_page() {
         assert!(body.contains("f-id-error"), "refused at the id field");
     }
 }
+
+/// Issue 15: a pasted rule that repeats a stored rule's pair (here reversed)
+/// goes in, and the page says so instead of redirecting the warning away.
+#[tokio::test]
+async fn an_imported_rule_that_repeats_a_pair_is_shown_as_a_warning() {
+    let c = start().await;
+    let admin = c.sign_in("admin", ADMIN_PASSWORD).await;
+    let data = "name,first_duty,second_duty\nBankVsPayments,BankBankAccountsMaintain,PaymVendorPaymentTransactionsApprove\n";
+    let (status, _, body) = admin.post("/sod/rules/import", &[("data", data)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("Warning: the pasted rules:2: rule &#39;BankVsPayments&#39; separates the same pair as stored rule &#39;ApproveVendorPaymentsVsMaintainBankAccounts&#39; in reverse order")
+            || body.contains("Warning: the pasted rules:2: rule 'BankVsPayments' separates the same pair as stored rule 'ApproveVendorPaymentsVsMaintainBankAccounts' in reverse order"),
+        "{body}"
+    );
+    assert!(c.state.snapshot().model.sod_rules.contains_key("BankVsPayments"));
+}

@@ -995,7 +995,9 @@ impl Warden {
                 }
                 check_new_name(model, key.kind, &key.name)?;
                 let summary = json!({ "object": key });
-                Ok(Plan { action, summary, changes: vec![Change::Put(object.clone())], outcome: () })
+                // References resolve ignoring case, as in D365 (see `import aot`).
+                let object = crate::spelling::respelled(model, &object);
+                Ok(Plan { action, summary, changes: vec![Change::Put(object)], outcome: () })
             })
             .await?;
         Ok(WriteOutcome { revision })
@@ -1019,7 +1021,8 @@ impl Warden {
                     return Err(CoreError::Unknown { kind: key.kind, name: key.name.clone(), hint: String::new() });
                 }
                 let summary = json!({ "object": key });
-                Ok(Plan { action, summary, changes: vec![Change::Put(object.clone())], outcome: () })
+                let object = crate::spelling::respelled(model, &object);
+                Ok(Plan { action, summary, changes: vec![Change::Put(object)], outcome: () })
             })
             .await?;
         Ok(WriteOutcome { revision })

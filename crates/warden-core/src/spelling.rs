@@ -56,6 +56,30 @@ impl Spellings {
     }
 }
 
+/// `object`, written alone (the API, the console), with the references that
+/// do not resolve as written resolved ignoring case against `model`; as it is
+/// when every reference resolves, which is the usual case and costs a lookup each.
+pub(crate) fn respelled(model: &Model, object: &Object) -> Object {
+    let exists = |kind: ObjectKind, name: &str| match kind {
+        ObjectKind::Role => model.roles.contains_key(name),
+        ObjectKind::Duty => model.duties.contains_key(name),
+        ObjectKind::Privilege => model.privileges.contains_key(name),
+        _ => true,
+    };
+    let missing = std::cell::Cell::new(false);
+    warden_aot::respell_references(&mut object.clone(), |kind, name| {
+        if !exists(kind, name) {
+            missing.set(true);
+        }
+        None
+    });
+    let mut object = object.clone();
+    if missing.get() {
+        Spellings::new(model, std::slice::from_ref(&object)).respell(&mut object);
+    }
+    object
+}
+
 /// One warning for the references resolved ignoring case, with examples.
 pub(crate) fn summary(respelled: &[Respelling]) -> Option<String> {
     const EXAMPLES: usize = 5;

@@ -124,3 +124,19 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The same rule for an object written alone (the API's `POST /roles`, the console).
+#[tokio::test]
+async fn a_role_created_through_the_services_resolves_its_references_ignoring_case() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let w = store_with_user(dir.path()).await;
+    let privilege = write(dir.path(), "AxSecurityPrivilege", "ADMEnhancedEntraIdGroupIntegrationView", PRIVILEGE);
+    w.import_aot(&[privilege], false).await.expect("privileges");
+    let mut role = warden_model::Role::new("ADMGroupAdministrator");
+    role.privileges = vec!["admenhancedentraidgroupintegrationview".into()];
+    w.create(warden_model::Object::Role(role)).await.expect("create");
+    let model = w.model().await.expect("model");
+    assert_eq!(model.roles["ADMGroupAdministrator"].privileges, ["ADMEnhancedEntraIdGroupIntegrationView"]);
+    assign(&w).await;
+    assert!(can_read(&w).await);
+}

@@ -75,10 +75,11 @@ struct RuleErrors {
 }
 
 pub async fn rules(Extension(v): Extension<Viewer>) -> PageResult {
-    Ok(Html(rules_page(&v, &RuleForm::default(), &RuleErrors::default(), None).into_string()).into_response())
+    Ok(Html(rules_page(&v, &RuleForm::default(), &RuleErrors::default(), None, &[]).into_string()).into_response())
 }
 
-fn rules_page(v: &Viewer, draft: &RuleForm, errors: &RuleErrors, import_error: Option<&str>) -> Markup {
+/// `imported`: what an import that went through says beyond its counts (its warnings).
+fn rules_page(v: &Viewer, draft: &RuleForm, errors: &RuleErrors, import_error: Option<&str>, imported: &[String]) -> Markup {
     let m = &v.snapshot.model;
     let severities: Vec<(&str, &str)> = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical].iter().map(|s| (s.as_str(), s.as_str())).collect();
     let body = html! {
@@ -116,7 +117,8 @@ fn rules_page(v: &Viewer, draft: &RuleForm, errors: &RuleErrors, import_error: O
                 }
                 div.actions { button type="submit" { "Create rule" } }
             }
-            h2 { "Import rules" }
+            h2 #import { "Import rules" }
+            @for note in imported { p.notice role="status" { (note) } }
             form.card method="post" action="/sod/rules/import" {
                 (layout::csrf(v))
                 div.field {
@@ -150,7 +152,7 @@ pub async fn add_rule(Submitted(v, f): Submitted<RuleForm>) -> PageResult {
     v.require(AREA, Access::Create)?;
     let (first, second) = (side_of(&v, &f.first), side_of(&v, &f.second));
     let severity: Result<Severity, _> = f.severity.parse();
-    let refused = |v: &Viewer, f: &RuleForm, e: RuleErrors| Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(rules_page(v, f, &e, None).into_string())).into_response());
+    let refused = |v: &Viewer, f: &RuleForm, e: RuleErrors| Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(rules_page(v, f, &e, None, &[]).into_string())).into_response());
     let (first, second) = match (first, second) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => return refused(&v, &f, RuleErrors { first: a.err(), second: b.err(), ..Default::default() }),
@@ -186,8 +188,15 @@ pub struct ImportForm {
 pub async fn import(Submitted(v, f): Submitted<ImportForm>) -> PageResult {
     v.require(AREA, Access::Create)?;
     match v.warden().import_sod_rules_data("the pasted rules", f.data.into_bytes()).await {
-        Ok(_) => Ok(see_other("/sod")),
-        Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(rules_page(&v, &RuleForm::default(), &RuleErrors::default(), Some(&e.to_string())).into_string())).into_response()),
+        Ok(out) if out.warnings.is_empty() => Ok(see_other("/sod")),
+        // Legal but likely a mistake: said on the page rather than lost in a redirect.
+        Ok(out) => {
+            let v = Viewer { snapshot: v.fresh(), ..v };
+            let mut notes = vec![format!("Imported {} rule(s): {} added, {} updated, {} unchanged.", out.rows, out.added, out.updated, out.unchanged)];
+            notes.extend(out.warnings.iter().map(|w| format!("Warning: {w}")));
+            Ok(Html(rules_page(&v, &RuleForm::default(), &RuleErrors::default(), None, &notes).into_string()).into_response())
+        }
+        Err(e) => Ok((StatusCode::UNPROCESSABLE_ENTITY, Html(rules_page(&v, &RuleForm::default(), &RuleErrors::default(), Some(&e.to_string()), &[]).into_string())).into_response()),
     }
 }
 
