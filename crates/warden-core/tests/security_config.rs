@@ -141,22 +141,7 @@ async fn a_bad_file_writes_nothing_and_names_the_place() {
     assert!(w.customized_keys().await.expect("keys").is_empty());
 }
 
-/// A fresh PostgreSQL database, or `None` (said on stderr) when PostgreSQL is
-/// not reachable and not required (`WARDEN_REQUIRE_POSTGRES=1` makes it required).
+/// A fresh PostgreSQL database ([`warden_store::testing`]).
 async fn postgres_database(label: &str) -> Option<String> {
-    use sqlx::Connection;
-    let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&server).await {
-        Ok(c) => c,
-        Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
-            eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
-    };
-    let name = format!("warden_{label}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("drop");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create");
-    let (head, _) = server.rsplit_once('/').expect("a database URL");
-    Some(format!("{head}/{name}"))
+    warden_store::testing::fresh_postgres_database(label).await.map(|(url, _)| url)
 }

@@ -27,6 +27,8 @@ mod dialect;
 mod diff;
 mod error;
 mod idempotency;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod layers;
 mod lockout;
 mod migrations;

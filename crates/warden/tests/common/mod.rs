@@ -98,20 +98,8 @@ pub fn serve(store: &[&str], env: &[(&str, &str)]) -> Server {
 /// A fresh database on the PostgreSQL test server, or `None` (skipped, said
 /// why) without one — unless `WARDEN_REQUIRE_POSTGRES=1`, where it fails.
 pub async fn fresh_database(label: &str) -> Option<(sqlx::PgConnection, String, String)> {
-    let server = std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut admin = match sqlx::PgConnection::connect(&server).await {
-        Ok(c) => c,
-        Err(e) if std::env::var("WARDEN_REQUIRE_POSTGRES").as_deref() != Ok("1") => {
-            eprintln!("skipped: PostgreSQL not reachable at {server} ({e}); set WARDEN_TEST_POSTGRES_URL or start PostgreSQL");
-            return None;
-        }
-        Err(e) => panic!("PostgreSQL is required (WARDEN_REQUIRE_POSTGRES=1) but not reachable at {server}: {e}"),
-    };
-    let name = format!("warden_{label}_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.expect("drop the test database");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create the test database");
-    let (head, _) = server.rsplit_once('/').expect("a database URL");
-    let url = format!("{head}/{name}");
+    let (url, name) = warden_store::testing::fresh_postgres_database(label).await?;
+    let admin = sqlx::PgConnection::connect(&warden_store::testing::postgres_server()).await.expect("the test server");
     Some((admin, name, url))
 }
 
