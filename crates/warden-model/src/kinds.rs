@@ -18,17 +18,18 @@ use std::fmt;
 
 /// How the [`Model`] holds the objects of one kind: a map by name, the entry
 /// points by their typed key, the assignments by user, a settings singleton.
-/// `name` is the object's key name ([`Object::key`]).
+/// `name` is the object's key name ([`Object::key`]); `put` takes the function
+/// that makes it, so that only the maps by name pay for the string.
 trait Shelf<T> {
-    fn put(&mut self, name: String, x: T);
+    fn put(&mut self, x: T, name: fn(&T) -> String);
     fn remove(&mut self, name: &str) -> bool;
     fn get(&self, name: &str) -> Option<&T>;
     fn all(&self) -> Box<dyn Iterator<Item = &T> + '_>;
 }
 
 impl<T: Clone> Shelf<T> for Map<String, T> {
-    fn put(&mut self, name: String, x: T) {
-        self.insert(name, x);
+    fn put(&mut self, x: T, name: fn(&T) -> String) {
+        self.insert(name(&x), x);
     }
     fn remove(&mut self, name: &str) -> bool {
         Map::remove(self, name).is_some()
@@ -42,7 +43,7 @@ impl<T: Clone> Shelf<T> for Map<String, T> {
 }
 
 impl Shelf<EntryPoint> for Map<EntryPointKey, EntryPoint> {
-    fn put(&mut self, _: String, x: EntryPoint) {
+    fn put(&mut self, x: EntryPoint, _: fn(&EntryPoint) -> String) {
         self.insert(x.key(), x);
     }
     fn remove(&mut self, name: &str) -> bool {
@@ -58,7 +59,7 @@ impl Shelf<EntryPoint> for Map<EntryPointKey, EntryPoint> {
 
 /// The settings kinds: one object under a fixed key, or none (the defaults).
 impl<T> Shelf<T> for Option<T> {
-    fn put(&mut self, _: String, x: T) {
+    fn put(&mut self, x: T, _: fn(&T) -> String) {
         *self = Some(x);
     }
     fn remove(&mut self, _: &str) -> bool {
@@ -73,7 +74,7 @@ impl<T> Shelf<T> for Option<T> {
 }
 
 impl Shelf<Assignment> for Assignments {
-    fn put(&mut self, _: String, x: Assignment) {
+    fn put(&mut self, x: Assignment, _: fn(&Assignment) -> String) {
         Assignments::put(self, x);
     }
     fn remove(&mut self, name: &str) -> bool {
@@ -86,6 +87,11 @@ impl Shelf<Assignment> for Assignments {
     fn all(&self) -> Box<dyn Iterator<Item = &Assignment> + '_> {
         Box::new(self.iter())
     }
+}
+
+/// Each kind's key name ([`Object::key`]), from its row of [`object_kinds!`].
+trait KeyName {
+    const KEY: fn(&Self) -> String;
 }
 
 /// Generates everything that is one arm per kind. Each row: the kind (and its
@@ -161,6 +167,10 @@ macro_rules! object_kinds {
             $($kind($kind),)*
         }
 
+        $(impl KeyName for $kind {
+            const KEY: fn(&$kind) -> String = $key;
+        })*
+
         impl Object {
             pub fn kind(&self) -> ObjectKind {
                 match self { $(Object::$kind(_) => ObjectKind::$kind,)* }
@@ -175,12 +185,7 @@ macro_rules! object_kinds {
             }
 
             fn key_name(&self) -> String {
-                match self {
-                    $(Object::$kind(x) => {
-                        let key: fn(&$kind) -> String = $key;
-                        key(x)
-                    })*
-                }
+                match self { $(Object::$kind(x) => <$kind as KeyName>::KEY(x),)* }
             }
 
             /// Serializes only the inner object (the kind is in the key), for storage and audit.
@@ -211,8 +216,7 @@ macro_rules! object_kinds {
         impl Model {
             /// Adds or replaces one object.
             pub fn put(&mut self, object: Object) {
-                let name = object.key_name();
-                match object { $(Object::$kind(x) => Shelf::put(&mut self.$field, name, x),)* }
+                match object { $(Object::$kind(x) => Shelf::put(&mut self.$field, x, <$kind as KeyName>::KEY),)* }
             }
 
             /// Removes one object; false if there was none.
