@@ -399,7 +399,8 @@ impl Warden {
                 if let (true, Some(until)) = (failure.newly_locked, failure.locked_until) {
                     let detail = json!({"via": "warden", "locked": k.scope, "failures": failure.failures, "until": until.to_string()});
                     self.note_activity(user, "sign_in_locked", detail).await;
-                    tracing::warn!(scope = k.scope, key = %k.key, until = %until, "sign-in locked out after repeated failures");
+                    // The key holds the user name as typed: escaped, so a crafted name cannot forge log lines.
+                    tracing::warn!(scope = k.scope, key = %warden_model::shown(&k.key), until = %until, "sign-in locked out after repeated failures");
                 }
             }
             return Ok(SignIn::Refused);

@@ -61,7 +61,7 @@ impl ApiError {
         ApiError::new(StatusCode::PRECONDITION_FAILED, "stale-version", detail)
     }
     pub fn internal(detail: impl std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "internal error");
+        tracing::error!(error = %warden_model::shown(&detail.to_string()), "internal error");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "an internal error occurred; the server log has the details")
     }
     pub fn unavailable(detail: impl Into<String>) -> ApiError {

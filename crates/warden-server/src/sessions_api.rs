@@ -365,7 +365,7 @@ pub async fn processor(state: AppState, mut stop: tokio::sync::watch::Receiver<b
                         }
                     }
                     for r in &out.refused {
-                        tracing::warn!(refused = %r, "session start refused");
+                        tracing::warn!(refused = %warden_model::shown(&r.to_string()), "session start refused");
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "session processing failed; retrying"),
