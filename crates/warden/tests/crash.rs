@@ -152,20 +152,29 @@ async fn kill_9_mid_burst_loses_no_acknowledged_write_and_retries_write_once() {
     for round in 0..ROUNDS {
         let writes = burst(round, round.checked_sub(1));
         // A few clients at once, each sending its share in turn, as applications do.
+        let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let lanes: Vec<_> = (0..LANES)
             .map(|lane| {
                 let mine: Vec<(usize, Write)> = writes.iter().cloned().enumerate().filter(|(i, _)| i % LANES == lane).collect();
-                let (client, base, token) = (client.clone(), server.base.clone(), token.clone());
+                let (client, base, token, answered) = (client.clone(), server.base.clone(), token.clone(), answered.clone());
                 tokio::spawn(async move {
                     let mut answers = Vec::new();
                     for (i, w) in mine {
                         answers.push((i, send(&client, &base, &token, &w).await.ok()));
+                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     }
                     answers
                 })
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(rng.below(300))).await;
+        // The kill lands after a random number of the burst's answers, not
+        // after a random time: how long a burst takes depends on the machine,
+        // and a time could fall after every burst of a run.
+        let kill_after = rng.below(writes.len() as u64) as usize;
+        let waited = std::time::Instant::now();
+        while answered.load(std::sync::atomic::Ordering::Relaxed) < kill_after && waited.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
         server.child.kill().expect("SIGKILL");
         server.child.wait().expect("reaped");
         let mut answers: Vec<Option<Answer>> = vec![None; writes.len()];
