@@ -11,6 +11,7 @@
 //! entities are refused, nesting is bounded, and every problem is reported as
 //! `file:line:column: what is wrong`.
 
+mod attributes;
 mod compare;
 mod error;
 mod import;
@@ -79,6 +80,31 @@ pub enum AotObject {
 }
 
 impl AotObject {
+    /// What the object keeps of its file beyond Warden's model.
+    pub(crate) fn unmodelled(&self) -> &[warden_model::Unmodelled] {
+        match self {
+            AotObject::Role(x) => &x.unmodelled,
+            AotObject::Duty(x) => &x.unmodelled,
+            AotObject::Privilege(x) => &x.unmodelled,
+            AotObject::Policy(x) => &x.unmodelled,
+            AotObject::RoleExtension(x) => &x.unmodelled,
+            AotObject::DutyExtension(x) => &x.unmodelled,
+            AotObject::MenuItem(x) => &x.unmodelled,
+        }
+    }
+
+    pub(crate) fn unmodelled_mut(&mut self) -> &mut Vec<warden_model::Unmodelled> {
+        match self {
+            AotObject::Role(x) => &mut x.unmodelled,
+            AotObject::Duty(x) => &mut x.unmodelled,
+            AotObject::Privilege(x) => &mut x.unmodelled,
+            AotObject::Policy(x) => &mut x.unmodelled,
+            AotObject::RoleExtension(x) => &mut x.unmodelled,
+            AotObject::DutyExtension(x) => &mut x.unmodelled,
+            AotObject::MenuItem(x) => &mut x.unmodelled,
+        }
+    }
+
     /// The object's AOT `Name`, which is also its file stem.
     pub fn name(&self) -> &str {
         match self {

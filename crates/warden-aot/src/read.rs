@@ -137,6 +137,10 @@ pub(crate) fn parse(path: &Path, model: Option<&str>, bytes: &[u8]) -> Result<Pa
         AxType::MenuItemOutput => AotObject::MenuItem(p.menu_item(&root, EntryPointType::MenuItemOutput, model)?),
     };
     p.finish()?;
+    let mut object = object;
+    if !p.attributed.is_empty() {
+        object.unmodelled_mut().push(crate::attributes::kept(std::mem::take(&mut p.attributed)));
+    }
     Ok(Parsed { object, ax_type, notes: p.notes })
 }
 
@@ -181,13 +185,15 @@ struct Parser<'a, 'p> {
     /// the unclosed element when the file ends early.
     open: Vec<usize>,
     notes: Vec<Note>,
+    /// Attributes of read values, kept apart ([`crate::attributes`]).
+    attributed: Vec<XmlElement>,
 }
 
 impl<'a, 'p> Parser<'a, 'p> {
     fn new(path: &'p Path, src: &'a str) -> Self {
         // The defaults are what we want: end tags are checked, text is not trimmed
         // (labels keep their spaces), a lone `&` is an error.
-        Parser { reader: Reader::from_str(src), src, path, open: Vec::with_capacity(16), notes: Vec::new() }
+        Parser { reader: Reader::from_str(src), src, path, open: Vec::with_capacity(16), notes: Vec::new(), attributed: Vec::new() }
     }
 
     fn err(&self, offset: usize, message: impl Into<String>) -> AotError {
@@ -385,7 +391,48 @@ impl<'a, 'p> Parser<'a, 'p> {
     /// The text content of a leaf element, with entity references resolved and
     /// line ends normalised as XML prescribes (CRLF and CR become LF).
     fn text(&mut self, element: &Element<'a>) -> Result<Cow<'a, str>> {
-        self.note_dropped_attributes(element);
+        let attributes = self.said_attributes(element)?;
+        let path = (!attributes.is_empty()).then(|| self.path_of(element));
+        let text = self.text_inner(element)?;
+        if let Some(path) = path {
+            let names: Vec<&str> = attributes.iter().map(|a| a.name.as_str()).collect();
+            self.note(element.pos, format!("{path} (attribute{} {} kept)", if names.len() == 1 { "" } else { "s" }, names.join(", ")));
+            self.attributed.push(crate::attributes::record(path, &element.display_name(), attributes, &text));
+        }
+        Ok(text)
+    }
+
+    /// The attributes of an element whose value Warden reads that say
+    /// something: not namespace declarations, not `i:nil="true"` (D365's "no
+    /// value", read as an absent value). They are kept apart ([`crate::attributes`]).
+    fn said_attributes(&self, element: &Element<'a>) -> Result<Vec<XmlAttribute>> {
+        let mut out = Vec::new();
+        for attribute in element.start.attributes() {
+            let attribute = attribute.map_err(|e| self.err(element.pos, format!("malformed attribute in <{}>: {e}", element.display_name())))?;
+            let name = String::from_utf8_lossy(attribute.key.into_inner()).into_owned();
+            let value = attribute
+                .unescape_value()
+                .map_err(|e| self.err(element.pos, format!("attribute value in <{}>: {e}", element.display_name())))?;
+            if name == "xmlns" || name.starts_with("xmlns:") || (name.ends_with(":nil") && value == "true") {
+                continue;
+            }
+            out.push(XmlAttribute { name, value: value.into_owned() });
+        }
+        Ok(out)
+    }
+
+    /// `Duties/AxSecurityDutyReference/Name`: the element's path below the object's root.
+    fn path_of(&self, element: &Element<'a>) -> String {
+        let name_at = |pos: usize| {
+            let rest = self.src.get(pos + 1..).unwrap_or_default();
+            rest[..rest.find(|c: char| c.is_whitespace() || c == '/' || c == '>').unwrap_or(rest.len())].to_string()
+        };
+        let mut names: Vec<String> = self.open.iter().skip(1).filter(|&&pos| pos != element.pos).map(|&pos| name_at(pos)).collect();
+        names.push(element.display_name().into_owned());
+        names.join("/")
+    }
+
+    fn text_inner(&mut self, element: &Element<'a>) -> Result<Cow<'a, str>> {
         if element.empty {
             return Ok(Cow::Borrowed(""));
         }
@@ -560,22 +607,6 @@ impl<'a, 'p> Parser<'a, 'p> {
         Ok(())
     }
 
-    /// Notes the attributes of an element whose value Warden reads, since
-    /// only its text is kept: namespace declarations and `i:nil` (D365's
-    /// "no value", read as an absent value) say nothing more.
-    fn note_dropped_attributes(&mut self, element: &Element<'a>) {
-        let dropped: Vec<String> = element
-            .start
-            .attributes()
-            .flatten()
-            .map(|a| String::from_utf8_lossy(a.key.into_inner()).into_owned())
-            .filter(|k| k != "xmlns" && !k.starts_with("xmlns:") && !k.ends_with(":nil"))
-            .collect();
-        if !dropped.is_empty() {
-            let what = format!("{DROPPED}attribute{} {} of <{}>", if dropped.len() == 1 { "" } else { "s" }, dropped.join(", "), element.display_name());
-            self.note(element.pos, what);
-        }
-    }
 
     /// Notes, at the grant's element, each control or field grant kept with
     /// it that checks cannot read as written.
