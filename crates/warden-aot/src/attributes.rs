@@ -27,7 +27,7 @@ pub(crate) fn kept(records: Vec<XmlElement>) -> Unmodelled {
 
 /// `xml` (an object as the writer wrote it) with the kept attributes put back
 /// on the first element at each record's path holding the record's value.
-pub(crate) fn restore(xml: &str, kept: &[Unmodelled]) -> String {
+pub(crate) fn restore(xml: String, kept: &[Unmodelled]) -> String {
     let records: Vec<(&str, &XmlElement)> = kept
         .iter()
         .filter(|u| u.within.as_deref() == Some(WITHIN))
@@ -35,11 +35,11 @@ pub(crate) fn restore(xml: &str, kept: &[Unmodelled]) -> String {
         .filter_map(|r| Some((r.attributes.iter().find(|a| a.name == "path")?.value.as_str(), r.children.first()?)))
         .collect();
     if records.is_empty() {
-        return xml.to_string();
+        return xml;
     }
     let mut used = vec![false; records.len()];
     let mut inserts: Vec<(usize, String)> = Vec::new();
-    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut reader = quick_xml::Reader::from_str(&xml);
     let mut stack: Vec<String> = Vec::new();
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(0);
@@ -57,7 +57,7 @@ pub(crate) fn restore(xml: &str, kept: &[Unmodelled]) -> String {
         };
         stack.push(name);
         let path = stack[1..].join("/");
-        let value = if empty { String::new() } else { leaf_value(xml, after) };
+        let value = if empty { String::new() } else { leaf_value(&xml, after) };
         if let Some(i) = (0..records.len()).find(|&i| !used[i] && records[i].0 == path && records[i].1.text.as_deref().unwrap_or("") == value) {
             used[i] = true;
             let mut text = String::new();
@@ -76,7 +76,7 @@ pub(crate) fn restore(xml: &str, kept: &[Unmodelled]) -> String {
             stack.pop();
         }
     }
-    let mut out = xml.to_string();
+    let mut out = xml;
     for (at, text) in inserts.into_iter().rev() {
         out.insert_str(at, &text);
     }

@@ -37,7 +37,7 @@ pub struct WriteReport {
 /// root element named after its type, which no reader accepts, and
 /// [`write_model`] never asks for one.
 pub fn object_to_xml(obj: &AotObject) -> String {
-    crate::attributes::restore(&object_xml(obj), obj.unmodelled())
+    crate::attributes::restore(object_xml(obj), obj.unmodelled())
 }
 
 fn object_xml(obj: &AotObject) -> String {
@@ -62,28 +62,28 @@ fn object_xml(obj: &AotObject) -> String {
 pub fn write_model(model: &Model, out_dir: &Path) -> Result<WriteReport, AotError> {
     let mut writer = Writer { out_dir, created: HashSet::new(), report: WriteReport::default() };
     for x in model.roles.values() {
-        writer.write(AxType::Role, x.model.as_deref(), &x.name, || crate::attributes::restore(&role_xml(x), &x.unmodelled))?;
+        writer.write(AxType::Role, x.model.as_deref(), &x.name, || crate::attributes::restore(role_xml(x), &x.unmodelled))?;
     }
     for x in model.duties.values() {
-        writer.write(AxType::Duty, x.model.as_deref(), &x.name, || crate::attributes::restore(&duty_xml(x), &x.unmodelled))?;
+        writer.write(AxType::Duty, x.model.as_deref(), &x.name, || crate::attributes::restore(duty_xml(x), &x.unmodelled))?;
     }
     for x in model.privileges.values() {
-        writer.write(AxType::Privilege, x.model.as_deref(), &x.name, || crate::attributes::restore(&privilege_xml(x), &x.unmodelled))?;
+        writer.write(AxType::Privilege, x.model.as_deref(), &x.name, || crate::attributes::restore(privilege_xml(x), &x.unmodelled))?;
     }
     for x in model.policies.values() {
         let (xml, warning) = policy_xml_checked(x);
         writer.report.warnings.extend(warning);
-        writer.write(AxType::Policy, x.model.as_deref(), &x.name, || crate::attributes::restore(&xml, &x.unmodelled))?;
+        writer.write(AxType::Policy, x.model.as_deref(), &x.name, || crate::attributes::restore(xml, &x.unmodelled))?;
     }
     for x in model.role_extensions.values() {
-        writer.write(AxType::RoleExtension, x.model.as_deref(), &x.name, || crate::attributes::restore(&role_extension_xml(x), &x.unmodelled))?;
+        writer.write(AxType::RoleExtension, x.model.as_deref(), &x.name, || crate::attributes::restore(role_extension_xml(x), &x.unmodelled))?;
     }
     for x in model.duty_extensions.values() {
-        writer.write(AxType::DutyExtension, x.model.as_deref(), &x.name, || crate::attributes::restore(&duty_extension_xml(x), &x.unmodelled))?;
+        writer.write(AxType::DutyExtension, x.model.as_deref(), &x.name, || crate::attributes::restore(duty_extension_xml(x), &x.unmodelled))?;
     }
     for x in model.entry_points.values() {
         if let (Some(ax_type), Some(model_name)) = (AxType::of_entry_point(x.kind), x.model.as_deref()) {
-            writer.write(ax_type, Some(model_name), &x.name, || crate::attributes::restore(&menu_item_xml(x), &x.unmodelled))?;
+            writer.write(ax_type, Some(model_name), &x.name, || crate::attributes::restore(menu_item_xml(x), &x.unmodelled))?;
         }
     }
     Ok(writer.report)
