@@ -278,6 +278,22 @@ async fn recording(State(state): State<AppState>, Extension(caller): Extension<C
     let Query(q) = q?;
     let p = caller.principal()?;
     let rec = state.warden(&p.actor(), &caller.origin).with_user(&p.user).recording(&id).await?;
+    recording_answer(&rec, q.format.as_deref().unwrap_or("jsonl"), RecordingView::Attachment)
+        .ok_or_else(|| ApiError::unprocessable(format!("format: '{}' is not jsonl or html", q.format.unwrap_or_default())))
+}
+
+/// Whether the HTML transcript is a download (the API) or shown in the
+/// browser (the console); JSON Lines is always a download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordingView {
+    Attachment,
+    Inline,
+}
+
+/// A recording as a file: JSON Lines, or the HTML transcript (a document
+/// that runs nothing), with the seal's verdict in headers; `None` for a
+/// format that is neither. One answer for the API and the console.
+pub fn recording_answer(rec: &warden_core::sessions::Recording, format: &str, html: RecordingView) -> Option<Response> {
     let filename = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", rec.session.id.replace(['"', '\\'], "_"));
     // The seal's verdict travels with the bytes: an altered recording never gets here (409).
     let seal = [
@@ -287,25 +303,32 @@ async fn recording(State(state): State<AppState>, Extension(caller): Extension<C
             _ => String::new(),
         }),
     ];
-    match q.format.as_deref().unwrap_or("jsonl") {
-        "jsonl" | "ndjson" => Ok((
-            seal,
-            [(header::CONTENT_TYPE, "application/x-ndjson".to_string()), (header::CONTENT_DISPOSITION, filename("jsonl"))],
-            warden_core::sessions::recording_jsonl(&rec.events),
-        )
-            .into_response()),
-        "html" => Ok((
-            seal,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, filename("html")),
-                // The transcript is a document to read, never a page that runs anything.
-                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'".to_string()),
-            ],
-            warden_core::sessions::recording_html(&rec.session, &rec.events, &rec.seal),
-        )
-            .into_response()),
-        other => Err(ApiError::unprocessable(format!("format: '{other}' is not jsonl or html"))),
+    match format {
+        "jsonl" | "ndjson" => Some(
+            (
+                seal,
+                [(header::CONTENT_TYPE, "application/x-ndjson".to_string()), (header::CONTENT_DISPOSITION, filename("jsonl"))],
+                warden_core::sessions::recording_jsonl(&rec.events),
+            )
+                .into_response(),
+        ),
+        "html" => {
+            let mut response = (
+                seal,
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+                    // The transcript is a document to read, never a page that runs anything.
+                    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'".to_string()),
+                ],
+                warden_core::sessions::recording_html(&rec.session, &rec.events, &rec.seal),
+            )
+                .into_response();
+            if html == RecordingView::Attachment {
+                response.headers_mut().insert(header::CONTENT_DISPOSITION, filename("html").parse().expect("a header value"));
+            }
+            Some(response)
+        }
+        _ => None,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::form::{Nothing, Submitted, given};
 use crate::layout::{self, REQUIRED, TEXT};
 use crate::{encode, see_other, Failure, PageResult, Viewer};
 use axum::extract::{Path, Query};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
@@ -791,26 +791,9 @@ pub struct RecordingQuery {
 pub async fn recording(Extension(v): Extension<Viewer>, Path(id): Path<String>, Query(q): Query<RecordingQuery>) -> PageResult {
     v.require(Area::Sessions, Access::Read)?;
     let rec = v.warden().recording(&id).await?;
-    let filename = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", rec.session.id.replace(['"', '\\'], "_"));
-    let seal = [(header::HeaderName::from_static("x-warden-recording-seal"), rec.seal.name().to_string())];
-    match q.format.as_deref().unwrap_or("html") {
-        "jsonl" | "ndjson" => Ok((
-            seal,
-            [(header::CONTENT_TYPE, "application/x-ndjson".to_string()), (header::CONTENT_DISPOSITION, filename("jsonl"))],
-            warden_core::sessions::recording_jsonl(&rec.events),
-        )
-            .into_response()),
-        "html" => Ok((
-            seal,
-            [
-                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
-                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'".to_string()),
-            ],
-            warden_core::sessions::recording_html(&rec.session, &rec.events, &rec.seal),
-        )
-            .into_response()),
-        other => Err(Failure::BadRequest(format!("format: '{other}' is not html or jsonl"))),
-    }
+    let format = q.format.as_deref().unwrap_or("html");
+    warden_server::sessions_api::recording_answer(&rec, format, warden_server::sessions_api::RecordingView::Inline)
+        .ok_or_else(|| Failure::BadRequest(format!("format: '{format}' is not html or jsonl")))
 }
 
 // ---------------------------------------------------------------- actions
